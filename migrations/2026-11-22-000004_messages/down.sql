@@ -1,0 +1,3 @@
+DROP TABLE reactions;
+DROP TABLE attachments;
+DROP TABLE messages;

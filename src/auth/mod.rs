@@ -1,0 +1,57 @@
+//! Authentication: access JWTs, password hashing, refresh tokens and the `AuthUser` extractor.
+
+pub mod jwt;
+pub mod password;
+pub mod refresh;
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::startup::AppState;
+
+pub use jwt::{JwtKeys, TokenError};
+
+/// The user a request acts for, from its `Authorization: Bearer <access token>` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: Uuid,
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+        })?;
+    match state.jwt.verify_access(token) {
+        Ok(id) => Ok(AuthUser { id }),
+        Err(TokenError::Expired) => Err(ApiError::new(
+            ErrorCode::TokenExpired,
+            "access token expired",
+        )),
+        Err(TokenError::Invalid) => Err(ApiError::unauthorized("invalid access token")),
+    }
+}

@@ -1,0 +1,307 @@
+//! Layered configuration: the built-in defaults, `config/default.toml`, `config/{CONFAB_ENV}.toml`,
+//! then `CONFAB_<SECTION>__<KEY>` variables, then the conventional names (`DATABASE_URL`, ...).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+const BUILT_IN_DEFAULTS: &str = include_str!("../config/default.toml");
+const DEV_JWT_SECRET: &str = "confab-development-secret-do-not-use-in-production";
+
+/// Conventional variable names, each mapped onto its configuration key. They win over everything.
+const CONVENTIONAL_VARS: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database.url"),
+    ("REDIS_URL", "redis.url"),
+    ("CONFAB_BIND", "server.bind"),
+    ("CONFAB_NODE_ID", "server.node_id"),
+    ("JWT_SECRET", "auth.jwt_secret"),
+    ("BCRYPT_COST", "auth.bcrypt_cost"),
+];
+
+/// A value that must never reach a log line: `Debug` prints a placeholder.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `development`, `test` or `production` (from `CONFAB_ENV`).
+    #[serde(skip)]
+    pub environment: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub node_id: String,
+    pub trust_proxy_headers: bool,
+    pub json_limit_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+    /// 0 means one worker per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub pool_size: usize,
+    pub pool_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: Secret,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub bcrypt_cost: u32,
+    pub refresh_cookie_name: String,
+    pub refresh_cookie_secure: bool,
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Limits {
+    pub message_max_chars: usize,
+    pub client_message_id_max_chars: usize,
+    pub max_attachments: usize,
+    pub group_max_members: usize,
+    pub page_max: i64,
+}
+
+impl Settings {
+    /// Loads the configuration for `CONFAB_ENV` (default `development`) from the process environment.
+    pub fn load() -> anyhow::Result<Settings> {
+        let environment = std::env::var("CONFAB_ENV").unwrap_or_else(|_| "development".into());
+        let dir = std::env::var("CONFAB_CONFIG_DIR")
+            .map_or_else(|_| PathBuf::from("config"), PathBuf::from);
+        Self::load_from(&environment, &dir, &std::env::vars().collect())
+    }
+
+    /// Loads the configuration for `environment` from `dir`, with `vars` as the environment.
+    pub fn load_from(
+        environment: &str,
+        dir: &std::path::Path,
+        vars: &HashMap<String, String>,
+    ) -> anyhow::Result<Settings> {
+        let mut builder = Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(dir.join("default.toml")).required(false))
+            .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false))
+            .add_source(
+                Environment::with_prefix("CONFAB")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .source(Some(prefixed_vars(vars))),
+            );
+        for (name, key) in CONVENTIONAL_VARS {
+            if let Some(value) = vars.get(*name) {
+                builder = builder.set_override(*key, value.as_str())?;
+            }
+        }
+        let mut settings: Settings = builder
+            .build()?
+            .try_deserialize()
+            .context("invalid configuration")?;
+        settings.environment = environment.to_string();
+        settings.check()?;
+        Ok(settings)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == "production"
+    }
+
+    /// The JWT signing secret; the development default (with a warning) when none is configured.
+    pub fn jwt_secret(&self) -> Secret {
+        if self.auth.jwt_secret.is_empty() {
+            log::warn!(
+                "JWT_SECRET is not set: using the built-in development secret. Never do this in production."
+            );
+            Secret::new(DEV_JWT_SECRET)
+        } else {
+            self.auth.jwt_secret.clone()
+        }
+    }
+
+    /// The Redis URL, or `None` for a single node.
+    pub fn redis_url(&self) -> Option<&str> {
+        Some(self.redis.url.expose()).filter(|url| !url.is_empty())
+    }
+
+    pub fn node_id(&self) -> String {
+        if self.server.node_id.is_empty() {
+            format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+        } else {
+            self.server.node_id.clone()
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.is_production() && self.auth.jwt_secret.is_empty() {
+            bail!("JWT_SECRET must be set when CONFAB_ENV=production");
+        }
+        if self.is_production() && self.auth.jwt_secret.expose().len() < 32 {
+            bail!("JWT_SECRET must be at least 32 characters when CONFAB_ENV=production");
+        }
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            bail!("auth.bcrypt_cost must be between 4 and 31");
+        }
+        if self.database.pool_size == 0 {
+            bail!("database.pool_size must be at least 1");
+        }
+        if self.auth.login_max_failures == 0 {
+            bail!("auth.login_max_failures must be at least 1");
+        }
+        if self.limits.group_max_members < 2 || self.limits.page_max < 1 {
+            bail!("limits.group_max_members must be at least 2 and limits.page_max at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The `CONFAB_<SECTION>__<KEY>` variables. `Environment` would read the process environment
+/// itself; handing them over explicitly keeps `load_from` testable.
+fn prefixed_vars(vars: &HashMap<String, String>) -> config::Map<String, String> {
+    vars.iter()
+        .filter(|(name, _)| name.starts_with("CONFAB_") && name.contains("__"))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(environment: &str, vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        Settings::load_from(environment, &dir, &vars)
+    }
+
+    #[test]
+    fn sectioned_variables_override_files() {
+        let settings = load(
+            "test",
+            &[
+                ("CONFAB_AUTH__ACCESS_TTL_SECS", "60"),
+                ("CONFAB_SERVER__JSON_LIMIT_BYTES", "1024"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.auth.access_ttl_secs, 60);
+        assert_eq!(settings.server.json_limit_bytes, 1024);
+    }
+
+    #[test]
+    fn defaults_serve_locally_against_local_postgres() {
+        let settings = load("development", &[]).unwrap();
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
+        assert_eq!(
+            settings.database.url.expose(),
+            "postgres://postgres@127.0.0.1:5432/confab"
+        );
+        assert_eq!(settings.redis_url(), None);
+        assert_eq!(settings.auth.bcrypt_cost, 12);
+        assert_eq!(settings.auth.access_ttl_secs, 900);
+    }
+
+    #[test]
+    fn environment_file_overrides_defaults() {
+        let settings = load("test", &[]).unwrap();
+        assert_eq!(settings.auth.bcrypt_cost, 4);
+        assert_eq!(settings.server.bind, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn conventional_names_win_over_everything() {
+        let settings = load(
+            "test",
+            &[
+                ("DATABASE_URL", "postgres://db.example/other"),
+                ("REDIS_URL", "redis://127.0.0.1:6390"),
+                ("CONFAB_BIND", "127.0.0.1:9999"),
+                ("CONFAB_NODE_ID", "n7"),
+                ("BCRYPT_COST", "6"),
+                ("JWT_SECRET", "s3cret"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            settings.database.url.expose(),
+            "postgres://db.example/other"
+        );
+        assert_eq!(settings.redis_url(), Some("redis://127.0.0.1:6390"));
+        assert_eq!(settings.server.bind, "127.0.0.1:9999");
+        assert_eq!(settings.node_id(), "n7");
+        assert_eq!(settings.auth.bcrypt_cost, 6);
+        assert_eq!(settings.jwt_secret().expose(), "s3cret");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_jwt_secret() {
+        let err = load("production", &[]).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+        let long = "x".repeat(40);
+        let settings = load("production", &[("JWT_SECRET", &long)]).unwrap();
+        assert!(settings.auth.refresh_cookie_secure);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        assert!(load("test", &[("BCRYPT_COST", "40")]).is_err());
+        assert!(load("test", &[("BCRYPT_COST", "many")]).is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let settings = load(
+            "test",
+            &[
+                ("JWT_SECRET", "topsecretvalue"),
+                ("DATABASE_URL", "postgres://u:pw@h/d"),
+            ],
+        )
+        .unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("topsecretvalue"), "{printed}");
+        assert!(!printed.contains("pw@h"), "{printed}");
+    }
+}

@@ -1,0 +1,182 @@
+//! PostgreSQL: the connection pool, database creation and embedded migrations.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use diesel_async::pooled_connection::deadpool::PoolError;
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
+pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+/// A pool of at most `size` connections; a caller waits at most `timeout` for one.
+pub fn build_pool(url: &str, size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    DbPool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Splits `postgres://…/name?opts` into the URL of the server's `postgres` database and `name`.
+pub fn split_database_name(url: &str) -> anyhow::Result<(String, String)> {
+    let scheme_end = url.find("://").context("DATABASE_URL has no scheme")? + 3;
+    let (base, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let slash = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .context("DATABASE_URL names no database")?;
+    let name = &base[slash + 1..];
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    anyhow::ensure!(
+        valid,
+        "database name {name:?} must be 1-63 letters, digits, '_' or '-'"
+    );
+    Ok((
+        format!("{}/postgres{}", &base[..slash], query),
+        name.to_string(),
+    ))
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    exists: bool,
+}
+
+/// Creates the database named in `url` if the server does not have it yet.
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    let (admin_url, name) = split_database_name(url)?;
+    let mut conn = AsyncPgConnection::establish(&admin_url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(&name)
+            .get_result::<Exists>(&mut conn)
+            .await?;
+    if !found.exists {
+        match conn
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await
+        {
+            Ok(()) => log::info!(database = name.as_str(); "created database"),
+            // Another node created it at the same moment.
+            Err(err) if err.to_string().contains("already exists") => {}
+            Err(err) => return Err(err).context("creating the database"),
+        }
+    }
+    Ok(())
+}
+
+/// Drops the database named in `url`, disconnecting its sessions (used by tests).
+pub async fn drop_database(url: &str) -> anyhow::Result<()> {
+    let (admin_url, name) = split_database_name(url)?;
+    let mut conn = AsyncPgConnection::establish(&admin_url).await?;
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    Ok(())
+}
+
+/// Runs the pending migrations. The migration harness is synchronous, so it runs on a thread of
+/// its own with its own runtime, never on the server's async threads.
+pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
+    let url = url.to_string();
+    with_sync_connection(url, |conn| {
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))
+    })
+    .await
+}
+
+/// Reverts every applied migration (used by the migration round-trip test).
+pub async fn revert_all_migrations(url: &str) -> anyhow::Result<Vec<String>> {
+    let url = url.to_string();
+    with_sync_connection(url, |conn| {
+        conn.revert_all_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))
+    })
+    .await
+}
+
+type SyncPgConnection = AsyncConnectionWrapper<AsyncPgConnection>;
+
+async fn with_sync_connection<T: Send + 'static>(
+    url: String,
+    work: impl FnOnce(&mut SyncPgConnection) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("confab-migrate".into())
+        .spawn(move || {
+            let result = <SyncPgConnection as diesel::Connection>::establish(&url)
+                .context("connecting to PostgreSQL")
+                .and_then(|mut conn| {
+                    SimpleConnection::batch_execute(
+                        &mut conn,
+                        "SET client_min_messages = WARNING",
+                    )?;
+                    work(&mut conn)
+                });
+            let _ = tx.send(result);
+        })?;
+    rx.await.context("the migration thread died")?
+}
+
+/// Checks that a pooled connection answers, within `timeout`.
+pub async fn ping(pool: &DbPool, timeout: Duration) -> bool {
+    let check = async {
+        let mut conn = pool.get().await.ok()?;
+        conn.batch_execute("SELECT 1").await.ok()
+    };
+    matches!(tokio::time::timeout(timeout, check).await, Ok(Some(())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_the_database_name_off_the_url() {
+        let (admin, name) =
+            split_database_name("postgres://postgres@127.0.0.1:5432/confab").unwrap();
+        assert_eq!(admin, "postgres://postgres@127.0.0.1:5432/postgres");
+        assert_eq!(name, "confab");
+        let (admin, name) = split_database_name("postgres://u:p@h/db_1?sslmode=disable").unwrap();
+        assert_eq!(admin, "postgres://u:p@h/postgres?sslmode=disable");
+        assert_eq!(name, "db_1");
+    }
+
+    #[test]
+    fn refuses_urls_without_a_usable_name() {
+        assert!(split_database_name("postgres://h").is_err());
+        assert!(split_database_name("postgres://h/").is_err());
+        assert!(split_database_name("postgres://h/a\"b").is_err());
+        assert!(split_database_name("h/db").is_err());
+    }
+}

@@ -1,0 +1,139 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    attachments (id) {
+        id -> Uuid,
+        uploader_id -> Uuid,
+        message_id -> Nullable<Int8>,
+        content_type -> Text,
+        size_bytes -> Int8,
+        name -> Text,
+        storage_key -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> Uuid,
+        blocked_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversation_members (conversation_id, user_id) {
+        conversation_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        joined_at -> Timestamptz,
+        last_delivered_seq -> Int8,
+        last_read_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Uuid,
+        kind -> Text,
+        title -> Nullable<Text>,
+        dm_key -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_seq -> Int8,
+        last_message_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int8,
+        key -> Text,
+        failed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        conversation_id -> Uuid,
+        seq -> Int8,
+        sender_id -> Uuid,
+        client_message_id -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    reactions (message_id, user_id, emoji) {
+        message_id -> Int8,
+        user_id -> Uuid,
+        emoji -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        family_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Uuid,
+        reporter_id -> Uuid,
+        reported_user_id -> Nullable<Uuid>,
+        message_id -> Nullable<Int8>,
+        reason -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        username -> Text,
+        display_name -> Text,
+        avatar_url -> Nullable<Text>,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(attachments -> messages (message_id));
+diesel::joinable!(attachments -> users (uploader_id));
+diesel::joinable!(conversation_members -> conversations (conversation_id));
+diesel::joinable!(conversation_members -> users (user_id));
+diesel::joinable!(conversations -> users (created_by));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(reactions -> messages (message_id));
+diesel::joinable!(reactions -> users (user_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(reports -> messages (message_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
+    blocks,
+    conversation_members,
+    conversations,
+    login_failures,
+    messages,
+    reactions,
+    refresh_tokens,
+    reports,
+    users,
+);

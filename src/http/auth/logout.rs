@@ -1,0 +1,23 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::presented_refresh_token;
+use crate::auth::refresh;
+use crate::error::ApiResult;
+use crate::models::refresh_token;
+use crate::startup::AppState;
+
+/// `POST /api/auth/logout` → 204. Revokes the presented refresh token (and its family) and
+/// clears the cookie. Without a token there is nothing to revoke, and the answer is the same.
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    if let Some(token) = presented_refresh_token(&req, &state, &body) {
+        let mut conn = state.pool.get().await?;
+        refresh_token::revoke_family_of(&mut conn, &refresh::hash(&token)).await?;
+    }
+    Ok(HttpResponse::NoContent()
+        .cookie(refresh::removal_cookie(&state.settings.auth))
+        .finish())
+}

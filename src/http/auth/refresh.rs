@@ -1,0 +1,42 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::{issue_tokens, presented_refresh_token};
+use crate::auth::refresh;
+use crate::error::{ApiError, ApiResult};
+use crate::models::refresh_token::{self, Redeemed};
+use crate::models::user;
+use crate::startup::AppState;
+
+/// `POST /api/auth/refresh` with the refresh cookie (or `{ refreshToken }`) → 200
+/// `{ accessToken }` and a new refresh cookie. The presented token is used up; presenting a
+/// used token again revokes its whole family.
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let token = presented_refresh_token(&req, &state, &body)
+        .ok_or_else(|| ApiError::unauthorized("missing refresh token"))?;
+    let mut conn = state.pool.get().await?;
+    let (user_id, family_id) =
+        match refresh_token::redeem(&mut conn, &refresh::hash(&token)).await? {
+            Redeemed::Valid { user_id, family_id } => (user_id, family_id),
+            Redeemed::Reused => {
+                log::warn!("refresh token reused; its family is revoked");
+                return Err(ApiError::unauthorized(
+                    "refresh token was already used; please log in again",
+                ));
+            }
+            Redeemed::Invalid => {
+                return Err(ApiError::unauthorized("invalid or expired refresh token"))
+            }
+        };
+    if user::find(&mut conn, user_id).await?.is_none() {
+        return Err(ApiError::unauthorized("invalid or expired refresh token"));
+    }
+    let (access_token, cookie) = issue_tokens(&state, &mut conn, user_id, Some(family_id)).await?;
+    Ok(HttpResponse::Ok()
+        .cookie(cookie)
+        .json(json!({ "accessToken": access_token })))
+}

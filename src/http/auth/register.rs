@@ -1,0 +1,59 @@
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{issue_tokens, SessionBody};
+use crate::auth::password;
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::http::validate;
+use crate::models::user::{self, NewUser, EMAIL_TAKEN, USERNAME_TAKEN};
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterBody {
+    email: String,
+    username: String,
+    password: String,
+    display_name: Option<String>,
+}
+
+/// `POST /api/auth/register` → 201 `{ user, accessToken }` and the refresh cookie.
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterBody>,
+) -> ApiResult<HttpResponse> {
+    let email = validate::email(&body.email)?;
+    let username = validate::username(&body.username)?;
+    let password = validate::password(&body.password)?;
+    let display_name = match &body.display_name {
+        Some(name) => validate::text("displayName", name, 1, 64)?,
+        None => username.clone(),
+    };
+    let password_hash = password::hash(password, state.settings.auth.bcrypt_cost).await?;
+
+    let mut conn = state.pool.get().await?;
+    let new = NewUser {
+        id: Uuid::now_v7(),
+        email: &email,
+        username: &username,
+        display_name: &display_name,
+        password_hash: &password_hash,
+    };
+    let user = match user::insert(&mut conn, &new).await {
+        Ok(user) => user,
+        Err(err) if is_unique_violation(&err, EMAIL_TAKEN) => {
+            return Err(ApiError::conflict("email is already registered"))
+        }
+        Err(err) if is_unique_violation(&err, USERNAME_TAKEN) => {
+            return Err(ApiError::conflict("username is taken"))
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let (access_token, cookie) = issue_tokens(&state, &mut conn, user.id, None).await?;
+    log::info!(user_id:% = user.id; "user registered");
+    Ok(HttpResponse::Created().cookie(cookie).json(SessionBody {
+        user: (&user).into(),
+        access_token,
+    }))
+}

@@ -1,0 +1,25 @@
+use actix_web::{web, HttpResponse};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::models::{block, user};
+use crate::startup::AppState;
+
+/// `POST /api/blocks/{userId}` → 204. No DMs with the blocked user from then on.
+pub async fn create(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let target = validate::path_id(&path, || ApiError::not_found("user not found"))?;
+    if target == me.id {
+        return Err(ApiError::invalid("you cannot block yourself"));
+    }
+    let mut conn = state.pool.get().await?;
+    if user::find(&mut conn, target).await?.is_none() {
+        return Err(ApiError::not_found("user not found"));
+    }
+    block::insert(&mut conn, me.id, target).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

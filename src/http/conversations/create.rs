@@ -1,0 +1,158 @@
+use actix_web::{web, HttpResponse};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::view;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::models::conversation::{self, Conversation, NewConversation, DM, GROUP};
+use crate::models::member::{self, NewMember, MEMBER, OWNER};
+use crate::models::{block, user};
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CreateBody {
+    Dm {
+        #[serde(rename = "userId")]
+        user_id: String,
+    },
+    Group {
+        title: String,
+        #[serde(rename = "memberIds", default)]
+        member_ids: Vec<String>,
+    },
+}
+
+/// `POST /api/conversations` with `{ kind: "dm", userId }` or `{ kind: "group", title,
+/// memberIds }` → 201 the conversation; 200 with the existing one when the DM already exists.
+pub async fn create(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    body: web::Json<CreateBody>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    match body.into_inner() {
+        CreateBody::Dm { user_id } => {
+            let other = validate::uuid("userId", &user_id)?;
+            let (conversation, created) = open_dm(&mut conn, me.id, other).await?;
+            let body = view(&mut conn, &conversation).await?;
+            Ok(if created {
+                HttpResponse::Created()
+            } else {
+                HttpResponse::Ok()
+            }
+            .json(body))
+        }
+        CreateBody::Group { title, member_ids } => {
+            let title = validate::text("title", &title, 1, 100)?;
+            let mut others = Vec::with_capacity(member_ids.len());
+            for id in &member_ids {
+                let id = validate::uuid("memberIds", id)?;
+                if id != me.id && !others.contains(&id) {
+                    others.push(id);
+                }
+            }
+            let max = state.settings.limits.group_max_members;
+            if others.len() + 1 > max {
+                return Err(ApiError::conflict(format!(
+                    "a group has at most {max} members"
+                )));
+            }
+            if user::count_existing(&mut conn, &others).await? != others.len() as i64 {
+                return Err(ApiError::not_found("user not found"));
+            }
+            let conversation = create_group(&mut conn, me.id, &title, &others).await?;
+            log::info!(conversation_id:% = conversation.id, members = others.len() + 1; "group created");
+            Ok(HttpResponse::Created().json(view(&mut conn, &conversation).await?))
+        }
+    }
+}
+
+async fn open_dm(
+    conn: &mut AsyncPgConnection,
+    me: Uuid,
+    other: Uuid,
+) -> ApiResult<(Conversation, bool)> {
+    if other == me {
+        return Err(ApiError::invalid("userId must be another user"));
+    }
+    if user::find(conn, other).await?.is_none() {
+        return Err(ApiError::not_found("user not found"));
+    }
+    if block::between(conn, me, other).await? {
+        return Err(ApiError::forbidden(
+            "a block between you and this user forbids a direct message",
+        ));
+    }
+    let key = conversation::dm_key(me, other);
+    if let Some(existing) = conversation::find_dm(conn, &key).await? {
+        return Ok((existing, false));
+    }
+    let created = conn
+        .transaction::<_, diesel::result::Error, _>(async move |conn| {
+            let new = NewConversation {
+                id: Uuid::now_v7(),
+                kind: DM,
+                title: None,
+                dm_key: Some(&key),
+                created_by: me,
+            };
+            let Some(conversation) = conversation::insert(conn, &new).await? else {
+                return Ok(None);
+            };
+            let members = [me, other].map(|user_id| NewMember {
+                conversation_id: conversation.id,
+                user_id,
+                role: MEMBER,
+            });
+            member::insert_many(conn, &members).await?;
+            Ok(Some(conversation))
+        })
+        .await?;
+    match created {
+        Some(conversation) => Ok((conversation, true)),
+        // Opened by the other user at the same moment.
+        None => conversation::find_dm(conn, &conversation::dm_key(me, other))
+            .await?
+            .map(|c| (c, false))
+            .ok_or_else(|| ApiError::internal("DM vanished after a conflicting insert")),
+    }
+}
+
+async fn create_group(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    title: &str,
+    others: &[Uuid],
+) -> ApiResult<Conversation> {
+    let conversation = conn
+        .transaction::<_, diesel::result::Error, _>(async move |conn| {
+            let new = NewConversation {
+                id: Uuid::now_v7(),
+                kind: GROUP,
+                title: Some(title),
+                dm_key: None,
+                created_by: owner,
+            };
+            let conversation = conversation::insert(conn, &new)
+                .await?
+                .ok_or(diesel::result::Error::NotFound)?;
+            let mut members = vec![NewMember {
+                conversation_id: conversation.id,
+                user_id: owner,
+                role: OWNER,
+            }];
+            members.extend(others.iter().map(|&user_id| NewMember {
+                conversation_id: conversation.id,
+                user_id,
+                role: MEMBER,
+            }));
+            member::insert_many(conn, &members).await?;
+            Ok(conversation)
+        })
+        .await?;
+    Ok(conversation)
+}

@@ -1,0 +1,34 @@
+pub mod create;
+pub mod get;
+pub mod list;
+
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::http::views::ConversationView;
+use crate::models::conversation::{self, Conversation};
+use crate::models::member::{self, Member};
+
+/// The conversation named in a path and the caller's membership; `not_found` for a malformed
+/// id, a missing conversation and a non-member alike.
+pub async fn load_for_member(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+    user: Uuid,
+) -> ApiResult<(Conversation, Member)> {
+    let id = validate::path_id(id, ApiError::conversation_not_found)?;
+    conversation::find_for_member(conn, id, user)
+        .await?
+        .ok_or_else(ApiError::conversation_not_found)
+}
+
+/// The conversation object with its members.
+pub async fn view(
+    conn: &mut AsyncPgConnection,
+    conversation: &Conversation,
+) -> ApiResult<ConversationView> {
+    let members = member::of_conversations(conn, &[conversation.id]).await?;
+    Ok(ConversationView::new(conversation, &members))
+}

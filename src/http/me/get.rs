@@ -1,0 +1,16 @@
+use actix_web::web;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::views::MeView;
+use crate::models::user;
+use crate::startup::AppState;
+
+/// `GET /api/me` → the signed-in user, with email.
+pub async fn get(state: web::Data<AppState>, me: AuthUser) -> ApiResult<web::Json<MeView>> {
+    let mut conn = state.pool.get().await?;
+    let user = user::find(&mut conn, me.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
+    Ok(web::Json((&user).into()))
+}

@@ -1,0 +1,48 @@
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::AuthUser;
+use crate::chat::{self, SendRequest};
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::http::views::MessageView;
+use crate::startup::AppState;
+
+/// The body of `message:send`; `conversationId` may be left out here since the path names it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendBody {
+    conversation_id: Option<String>,
+    client_message_id: String,
+    body: String,
+    #[serde(default)]
+    attachment_ids: Vec<String>,
+}
+
+/// `POST /api/conversations/{id}/messages` → 201 the Message, once it is committed. A retry with
+/// the same `clientMessageId` returns the message stored the first time.
+pub async fn create(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<SendBody>,
+) -> ApiResult<HttpResponse> {
+    let conversation_id = validate::path_id(&path, ApiError::conversation_not_found)?;
+    if let Some(named) = &body.conversation_id {
+        if validate::uuid("conversationId", named)? != conversation_id {
+            return Err(ApiError::invalid(
+                "conversationId differs from the conversation in the path",
+            ));
+        }
+    }
+    let limits = &state.settings.limits;
+    let request = SendRequest {
+        conversation_id,
+        sender_id: me.id,
+        client_message_id: chat::validate_client_message_id(&body.client_message_id, limits)?,
+        body: chat::validate_body(&body.body, limits)?,
+        attachment_ids: chat::validate_attachment_ids(&body.attachment_ids, limits)?,
+    };
+    let sent = chat::send(&state.pool, &request).await?;
+    Ok(HttpResponse::Created().json(MessageView::new(&sent.message, &sent.attachments)))
+}

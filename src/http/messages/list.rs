@@ -1,0 +1,56 @@
+use actix_web::web;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::conversations::load_for_member;
+use crate::http::validate;
+use crate::http::views::MessageView;
+use crate::models::attachment;
+use crate::models::message::{self, SeqCursor};
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryQuery {
+    before_seq: Option<i64>,
+    after_seq: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/conversations/{id}/messages?beforeSeq=|afterSeq=&limit=` → `{ messages, hasMore }`
+/// in ascending seq order. Without a cursor: the newest messages.
+pub async fn list(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+) -> ApiResult<web::Json<Value>> {
+    let limit = validate::limit(query.limit, 50, state.settings.limits.page_max)?;
+    let cursor = match (query.before_seq, query.after_seq) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid("give beforeSeq or afterSeq, not both"))
+        }
+        (Some(seq), None) if seq >= 1 => SeqCursor::Before(seq),
+        (None, Some(seq)) if seq >= 0 => SeqCursor::After(seq),
+        (None, None) => SeqCursor::Latest,
+        _ => {
+            return Err(ApiError::invalid(
+                "beforeSeq must be at least 1 and afterSeq at least 0",
+            ))
+        }
+    };
+    let mut conn = state.pool.get().await?;
+    let (conversation, _) = load_for_member(&mut conn, &path, me.id).await?;
+    let (messages, has_more) = message::page(&mut conn, conversation.id, cursor, limit).await?;
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let attachments = attachment::of_messages(&mut conn, &ids).await?;
+    let messages: Vec<MessageView> = messages
+        .iter()
+        .map(|m| MessageView::new(m, &attachments))
+        .collect();
+    Ok(web::Json(
+        json!({ "messages": messages, "hasMore": has_more }),
+    ))
+}

@@ -1,0 +1,17 @@
+//! Confab: an actor-based real-time chat engine.
+//!
+//! This crate is the server: configuration, start-up, the HTTP API, authentication, the
+//! PostgreSQL models and operations endpoints. The realtime core lives in `confab-actors`.
+
+pub mod auth;
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod models;
+pub mod seed;
+pub mod startup;

@@ -1,0 +1,137 @@
+//! Prometheus metrics in one registry, and the middleware that counts, times and logs every
+//! HTTP request (one JSON line each: no bodies, no query strings, no tokens).
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::startup::AppState;
+
+const NAMESPACE: &str = "confab";
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_request_duration: HistogramVec,
+    pub db_pool_size: IntGauge,
+    pub db_pool_in_use: IntGauge,
+    pub db_pool_max: IntGauge,
+}
+
+impl Metrics {
+    pub fn new(pool_max: usize) -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route and status",
+            )
+            .namespace(NAMESPACE),
+            &["method", "route", "status"],
+        )?;
+        let http_request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method and route",
+            )
+            .namespace(NAMESPACE)
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["method", "route"],
+        )?;
+        let db_pool_size = IntGauge::with_opts(
+            Opts::new(
+                "db_pool_connections",
+                "Open database connections in the pool",
+            )
+            .namespace(NAMESPACE),
+        )?;
+        let db_pool_in_use = IntGauge::with_opts(
+            Opts::new(
+                "db_pool_connections_in_use",
+                "Database connections lent out",
+            )
+            .namespace(NAMESPACE),
+        )?;
+        let db_pool_max = IntGauge::with_opts(
+            Opts::new("db_pool_connections_max", "Most connections the pool opens")
+                .namespace(NAMESPACE),
+        )?;
+        db_pool_max.set(pool_max as i64);
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_request_duration.clone()))?;
+        registry.register(Box::new(db_pool_size.clone()))?;
+        registry.register(Box::new(db_pool_in_use.clone()))?;
+        registry.register(Box::new(db_pool_max.clone()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Metrics {
+            registry,
+            http_requests,
+            http_request_duration,
+            db_pool_size,
+            db_pool_in_use,
+            db_pool_max,
+        })
+    }
+
+    /// Everything in the registry, in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            log::error!(cause:% = err; "encoding metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Counts, times and logs each request under its route pattern (`/api/conversations/{id}`),
+/// so that ids never become label values.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    if let Some(state) = state {
+        let m = &state.metrics;
+        m.http_requests
+            .with_label_values(&[&method, &route, &status.to_string()])
+            .inc();
+        m.http_request_duration
+            .with_label_values(&[&method, &route])
+            .observe(elapsed.as_secs_f64());
+    }
+    log::info!(
+        target: "confab::http",
+        method = method.as_str(),
+        path = path.as_str(),
+        route = route.as_str(),
+        status = status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        peer = peer.as_str();
+        "request"
+    );
+    Ok(res)
+}

@@ -1,0 +1,134 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::users;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+}
+
+/// A profile change; `None` leaves a field as it is (`avatar_url: Some(None)` clears it).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub avatar_url: Option<Option<String>>,
+}
+
+pub const EMAIL_TAKEN: &str = "users_email_key";
+pub const USERNAME_TAKEN: &str = "users_username_key";
+
+pub async fn insert(conn: &mut AsyncPgConnection, user: &NewUser<'_>) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Inserts many users at once (seeding); PostgreSQL takes at most 65,535 binds a statement.
+pub async fn insert_many(conn: &mut AsyncPgConnection, new: &[NewUser<'_>]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in new.chunks(5_000) {
+        inserted += diesel::insert_into(users::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(inserted)
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The user whose email or username is `login`, ignoring case.
+pub async fn find_by_login(conn: &mut AsyncPgConnection, login: &str) -> QueryResult<Option<User>> {
+    let login = login.to_lowercase();
+    users::table
+        .filter(
+            lower(users::email)
+                .eq(&login)
+                .or(lower(users::username).eq(&login)),
+        )
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// How many of `ids` exist.
+pub async fn count_existing(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<i64> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &UserChanges,
+) -> QueryResult<User> {
+    if changes.display_name.is_none() && changes.avatar_url.is_none() {
+        return users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .await;
+    }
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Users whose username or display name starts with `prefix` (case-insensitive).
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    prefix: &str,
+    limit: i64,
+) -> QueryResult<Vec<User>> {
+    let pattern = super::prefix_pattern(&prefix.to_lowercase());
+    users::table
+        .filter(
+            lower(users::username)
+                .like(&pattern)
+                .or(lower(users::display_name).like(&pattern)),
+        )
+        .order((lower(users::username), users::id))
+        .limit(limit)
+        .select(User::as_select())
+        .load(conn)
+        .await
+}

@@ -1,0 +1,145 @@
+//! Start-up: prepare the database, build the shared state and the HTTP server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::auth::{password, refresh, JwtKeys};
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::metrics::Metrics;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub settings: Settings,
+    pub node_id: String,
+    pub pool: DbPool,
+    pub redis: Option<deadpool_redis::Pool>,
+    pub jwt: JwtKeys,
+    pub metrics: Metrics,
+    /// A bcrypt hash of a random password, checked when a login names no account, so that
+    /// such a login takes as long as one with a wrong password.
+    pub dummy_hash: String,
+}
+
+/// A server bound to its port, not yet running.
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Creates and migrates the database if needed, connects the pools and binds the port
+    /// (`server.bind`; port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        prepare_database(&settings).await?;
+        let pool = db::build_pool(
+            settings.database.url.expose(),
+            settings.database.pool_size,
+            Duration::from_millis(settings.database.pool_timeout_ms),
+        )?;
+        let redis = match settings.redis_url() {
+            Some(url) => Some(
+                deadpool_redis::Config::from_url(url)
+                    .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                    .context("building the Redis pool")?,
+            ),
+            None => None,
+        };
+        let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
+        let state = web::Data::new(AppState {
+            node_id: settings.node_id(),
+            jwt: JwtKeys::new(
+                &settings.jwt_secret(),
+                Duration::from_secs(settings.auth.access_ttl_secs),
+            ),
+            metrics: Metrics::new(settings.database.pool_size)?,
+            pool,
+            redis,
+            dummy_hash,
+            settings,
+        });
+
+        let listener = TcpListener::bind(&state.settings.server.bind)
+            .with_context(|| format!("binding {}", state.settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let json_limit = state.settings.server.json_limit_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(crate::http::json_config(json_limit))
+                .app_data(crate::http::query_config())
+                .app_data(crate::http::path_config())
+                .wrap(from_fn(crate::metrics::track))
+                .configure(crate::http::routes)
+                .default_service(web::to(crate::http::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(state.settings.server.shutdown_timeout_secs);
+        if state.settings.server.workers > 0 {
+            server = server.workers(state.settings.server.workers);
+        }
+        log::info!(
+            node_id = state.node_id.as_str(),
+            port = port,
+            environment = state.settings.environment.as_str(),
+            redis = state.redis.is_some();
+            "confab listening"
+        );
+        Ok(Application {
+            server: server.run(),
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM, or through its handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Creates the configured database if it is missing and applies pending migrations.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database.url.expose();
+    db::ensure_database(url).await?;
+    let applied = db::run_migrations(url).await?;
+    if !applied.is_empty() {
+        log::info!(migrations = applied.join(",").as_str(); "applied migrations");
+    }
+    Ok(())
+}
+
+/// `confab serve`.
+pub fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped().await?;
+        log::info!("confab stopped");
+        Ok(())
+    })
+}
+
+/// `confab migrate`.
+pub fn migrate(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(prepare_database(&settings))
+}
