@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn expired_garbled_and_foreign_tokens_are_refused() {
-        let keys = keys("a");
+        let (keys, other) = (keys("a"), keys("b"));
         let user = Uuid::new_v4();
         assert_eq!(
             keys.verify_access(&keys.issue_expired(user, Duration::from_secs(5))),
@@ -115,7 +115,7 @@ mod tests {
         );
         assert_eq!(keys.verify_access("not.a.token"), Err(TokenError::Invalid));
         assert_eq!(keys.verify_access(""), Err(TokenError::Invalid));
-        let foreign = super::keys("b").issue_access(user);
+        let foreign = other.issue_access(user);
         assert_eq!(keys.verify_access(&foreign), Err(TokenError::Invalid));
         let mut tampered = keys.issue_access(user);
         tampered.pop();

@@ -36,16 +36,25 @@ pub fn build_pool(url: &str, size: usize, timeout: Duration) -> anyhow::Result<D
 
 /// Splits `postgres://…/name?opts` into the URL of the server's `postgres` database and `name`.
 pub fn split_database_name(url: &str) -> anyhow::Result<(String, String)> {
+    let (head, name, tail) = url_parts(url)?;
+    Ok((format!("{head}postgres{tail}"), name.to_string()))
+}
+
+/// The same URL naming the database `name` instead.
+pub fn with_database_name(url: &str, name: &str) -> anyhow::Result<String> {
+    let (head, _, tail) = url_parts(url)?;
+    Ok(format!("{head}{name}{tail}"))
+}
+
+/// `(everything up to the last '/', database name, '?' and after)`.
+fn url_parts(url: &str) -> anyhow::Result<(&str, &str, &str)> {
     let scheme_end = url.find("://").context("DATABASE_URL has no scheme")? + 3;
-    let (base, query) = match url.find('?') {
-        Some(q) => (&url[..q], &url[q..]),
-        None => (url, ""),
-    };
-    let slash = base[scheme_end..]
+    let query = url.find('?').unwrap_or(url.len());
+    let slash = url[scheme_end..query]
         .find('/')
         .map(|i| i + scheme_end)
         .context("DATABASE_URL names no database")?;
-    let name = &base[slash + 1..];
+    let name = &url[slash + 1..query];
     let valid = !name.is_empty()
         && name.len() <= 63
         && name
@@ -55,10 +64,7 @@ pub fn split_database_name(url: &str) -> anyhow::Result<(String, String)> {
         valid,
         "database name {name:?} must be 1-63 letters, digits, '_' or '-'"
     );
-    Ok((
-        format!("{}/postgres{}", &base[..slash], query),
-        name.to_string(),
-    ))
+    Ok((&url[..slash + 1], name, &url[query..]))
 }
 
 #[derive(QueryableByName)]
@@ -170,6 +176,9 @@ mod tests {
         let (admin, name) = split_database_name("postgres://u:p@h/db_1?sslmode=disable").unwrap();
         assert_eq!(admin, "postgres://u:p@h/postgres?sslmode=disable");
         assert_eq!(name, "db_1");
+        let renamed =
+            with_database_name("postgres://postgres@h:5432/postgres?x=1", "other").unwrap();
+        assert_eq!(renamed, "postgres://postgres@h:5432/other?x=1");
     }
 
     #[test]

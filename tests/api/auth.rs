@@ -1,0 +1,440 @@
+use std::time::Duration;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::{assert_error, TestApp};
+
+#[actix_web::test]
+async fn register_returns_the_user_an_access_token_and_a_refresh_cookie() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .request(
+            "POST",
+            "/api/auth/register",
+            None,
+            Some(json!({ "email": "Alice@Example.com", "username": "alice", "password": "correct horse battery", "displayName": "Alice A." })),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+    let user = &res.body["user"];
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["displayName"], "Alice A.");
+    assert_eq!(user["avatarUrl"], serde_json::Value::Null);
+    assert!(user.get("email").is_none(), "email only in /me");
+    assert!(user.get("passwordHash").is_none() && user.get("password_hash").is_none());
+    Uuid::parse_str(user["id"].as_str().unwrap()).unwrap();
+    let created = user["createdAt"].as_str().unwrap();
+    assert!(created.ends_with('Z') && created.len() == 24, "{created}");
+
+    let cookie = res.set_cookie_header("confab_refresh").unwrap();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/auth",
+        "Max-Age=604800",
+    ] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let me = app
+        .get("/api/me", res.body["accessToken"].as_str().unwrap())
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["email"], "Alice@Example.com");
+    assert_eq!(me.body["id"], user["id"]);
+}
+
+#[actix_web::test]
+async fn register_refuses_bad_input_with_invalid() {
+    let app = TestApp::spawn().await;
+    let ok = json!({ "email": "a@example.com", "username": "alice", "password": "correct horse battery" });
+    let mut cases = vec![];
+    for (field, value) in [
+        ("email", json!("not-an-email")),
+        ("email", json!(42)),
+        ("username", json!("a b")),
+        ("username", json!("ab")),
+        ("username", json!("x".repeat(33))),
+        ("password", json!("short")),
+        ("password", json!("x".repeat(73))),
+        ("displayName", json!("")),
+        ("displayName", json!("x".repeat(65))),
+        ("displayName", json!(["array"])),
+    ] {
+        let mut body = ok.clone();
+        body[field] = value;
+        cases.push(body);
+    }
+    let mut missing = ok.clone();
+    missing.as_object_mut().unwrap().remove("password");
+    cases.push(missing);
+    cases.push(json!([1, 2, 3]));
+    for body in cases {
+        let res = app
+            .request("POST", "/api/auth/register", None, Some(body.clone()))
+            .await;
+        assert_error(&res, 400, "invalid");
+    }
+    assert_error(
+        &app.raw(
+            "POST",
+            "/api/auth/register",
+            None,
+            "application/json",
+            "{\"email\":",
+        )
+        .await,
+        400,
+        "invalid",
+    );
+    assert_error(
+        &app.raw(
+            "POST",
+            "/api/auth/register",
+            None,
+            "text/plain",
+            &ok.to_string(),
+        )
+        .await,
+        400,
+        "invalid",
+    );
+    // Nothing was stored: the same names are still free.
+    app.register("alice").await;
+}
+
+#[actix_web::test]
+async fn register_conflicts_on_a_taken_email_or_username_ignoring_case() {
+    let app = TestApp::spawn().await;
+    app.register("alice").await;
+    for (email, username) in [
+        ("ALICE@example.com", "other"),
+        ("other@example.com", "ALICE"),
+    ] {
+        let res = app
+            .request("POST", "/api/auth/register", None, Some(json!({ "email": email, "username": username, "password": "correct horse battery" })))
+            .await;
+        assert_error(&res, 409, "conflict");
+    }
+}
+
+#[actix_web::test]
+async fn login_accepts_email_or_username_in_any_case() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    for login in ["alice", "ALICE", "alice@example.com", "Alice@Example.COM"] {
+        let res = app
+            .request(
+                "POST",
+                "/api/auth/login",
+                None,
+                Some(json!({ "login": login, "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{login}: {:?}", res.body);
+        assert_eq!(res.body["user"]["id"], alice.id.as_str());
+        assert!(res.cookie("confab_refresh").is_some());
+        assert_eq!(
+            app.get("/api/me", res.body["accessToken"].as_str().unwrap())
+                .await
+                .status,
+            200
+        );
+    }
+}
+
+#[actix_web::test]
+async fn wrong_password_and_unknown_account_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    app.register("alice").await;
+    let wrong = app
+        .request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "login": "alice", "password": "wrong password" })),
+        )
+        .await;
+    let unknown = app
+        .request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "login": "nobody", "password": "wrong password" })),
+        )
+        .await;
+    assert_error(&wrong, 401, "unauthorized");
+    assert_eq!(wrong.body, unknown.body);
+    assert_error(
+        &app.request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "login": "alice" })),
+        )
+        .await,
+        400,
+        "invalid",
+    );
+    assert_error(
+        &app.request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "login": 5, "password": "x" })),
+        )
+        .await,
+        400,
+        "invalid",
+    );
+}
+
+#[actix_web::test]
+async fn five_failures_lock_the_account_with_retry_after() {
+    let app = TestApp::spawn().await;
+    app.register("alice").await;
+    let attempt = |password: &'static str| {
+        app.request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "login": "alice", "password": password })),
+        )
+    };
+    for _ in 0..5 {
+        assert_error(&attempt("wrong password").await, 401, "unauthorized");
+    }
+    // Even the right password is refused while the account is limited.
+    let limited = attempt("correct horse battery").await;
+    assert_error(&limited, 429, "rate_limited");
+    let retry: u64 = limited
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    let retry_ms = limited.body["error"]["retryAfterMs"].as_u64().unwrap();
+    assert!(retry_ms > 0 && retry_ms <= 900_000, "{retry_ms}");
+}
+
+#[actix_web::test]
+async fn five_failures_from_one_address_limit_that_address_for_every_account() {
+    let app = TestApp::spawn().await;
+    let bob = app.register("bob").await;
+    for i in 0..5 {
+        let res = app
+            .request(
+                "POST",
+                "/api/auth/login",
+                None,
+                Some(json!({ "login": format!("ghost{i}"), "password": "wrong password" })),
+            )
+            .await;
+        assert_error(&res, 401, "unauthorized");
+    }
+    let res = app
+        .request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "login": bob.username, "password": "correct horse battery" })),
+        )
+        .await;
+    assert_error(&res, 429, "rate_limited");
+}
+
+#[actix_web::test]
+async fn a_successful_login_clears_the_account_failures_but_not_the_address_ones() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.login_max_failures = 3;
+        s.server.trust_proxy_headers = true;
+    })
+    .await;
+    app.register("alice").await;
+    // Two failures and a success from one address, then two failures from another: the
+    // account count restarted at the success, so the account is not limited.
+    for _ in 0..2 {
+        assert_error(
+            &app.login_from("10.0.0.1", "alice", "wrong password").await,
+            401,
+            "unauthorized",
+        );
+    }
+    assert_eq!(
+        app.login_from("10.0.0.1", "alice", "correct horse battery")
+            .await
+            .status,
+        200
+    );
+    for _ in 0..2 {
+        assert_error(
+            &app.login_from("10.0.0.2", "alice", "wrong password").await,
+            401,
+            "unauthorized",
+        );
+    }
+    assert_eq!(
+        app.login_from("10.0.0.3", "alice", "correct horse battery")
+            .await
+            .status,
+        200
+    );
+    // The first address keeps its two failures: one more reaches its limit of three.
+    assert_error(
+        &app.login_from("10.0.0.1", "nobody", "wrong password").await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &app.login_from("10.0.0.1", "alice", "correct horse battery")
+            .await,
+        429,
+        "rate_limited",
+    );
+}
+
+#[actix_web::test]
+async fn refresh_rotates_the_token_and_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let first = app
+        .with_cookie(
+            "/api/auth/refresh",
+            &format!("confab_refresh={}", alice.refresh),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let access = first.body["accessToken"].as_str().unwrap();
+    assert_eq!(app.get("/api/me", access).await.status, 200);
+    let rotated = first.cookie("confab_refresh").unwrap();
+    assert_ne!(rotated, alice.refresh);
+
+    // The old token again: reuse. It fails and takes the whole family with it.
+    let reuse = app
+        .with_cookie(
+            "/api/auth/refresh",
+            &format!("confab_refresh={}", alice.refresh),
+        )
+        .await;
+    assert_error(&reuse, 401, "unauthorized");
+    let after = app
+        .with_cookie("/api/auth/refresh", &format!("confab_refresh={rotated}"))
+        .await;
+    assert_error(&after, 401, "unauthorized");
+
+    // Another login starts a new family, untouched by the revocation.
+    let login = app
+        .request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "login": "alice", "password": "correct horse battery" })),
+        )
+        .await;
+    let fresh = login.cookie("confab_refresh").unwrap();
+    let ok = app
+        .request(
+            "POST",
+            "/api/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": fresh })),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+}
+
+#[actix_web::test]
+async fn refresh_without_or_with_a_garbled_token_is_unauthorized() {
+    let app = TestApp::spawn().await;
+    assert_error(
+        &app.request("POST", "/api/auth/refresh", None, None).await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &app.request(
+            "POST",
+            "/api/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": "garbage" })),
+        )
+        .await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &app.with_cookie("/api/auth/refresh", "confab_refresh=garbage")
+            .await,
+        401,
+        "unauthorized",
+    );
+}
+
+#[actix_web::test]
+async fn logout_revokes_the_refresh_token_and_clears_the_cookie() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let res = app
+        .with_cookie(
+            "/api/auth/logout",
+            &format!("confab_refresh={}", alice.refresh),
+        )
+        .await;
+    assert_eq!(res.status, 204);
+    let cleared = res.set_cookie_header("confab_refresh").unwrap();
+    assert!(
+        cleared.contains("Max-Age=0") || cleared.contains("Expires"),
+        "{cleared}"
+    );
+    let refresh = app
+        .with_cookie(
+            "/api/auth/refresh",
+            &format!("confab_refresh={}", alice.refresh),
+        )
+        .await;
+    assert_error(&refresh, 401, "unauthorized");
+    // Logging out with nothing to revoke is the same 204.
+    assert_eq!(
+        app.request("POST", "/api/auth/logout", None, None)
+            .await
+            .status,
+        204
+    );
+}
+
+#[actix_web::test]
+async fn missing_garbled_foreign_and_expired_access_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    assert_error(
+        &app.request("GET", "/api/me", None, None).await,
+        401,
+        "unauthorized",
+    );
+    assert_error(&app.get("/api/me", "garbage").await, 401, "unauthorized");
+    let mut tampered = alice.token.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    assert_error(&app.get("/api/me", &tampered).await, 401, "unauthorized");
+    let foreign = confab::auth::JwtKeys::new(
+        &confab::config::Secret::new("another secret"),
+        Duration::from_secs(60),
+    )
+    .issue_access(alice.id.parse().unwrap());
+    assert_error(&app.get("/api/me", &foreign).await, 401, "unauthorized");
+    let expired = app
+        .state
+        .jwt
+        .issue_expired(alice.id.parse().unwrap(), Duration::from_secs(30));
+    assert_error(&app.get("/api/me", &expired).await, 401, "token_expired");
+    let basic = app
+        .client
+        .get(format!("{}/api/me", app.base))
+        .insert_header(("Authorization", "Basic YWxpY2U6cHc="))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status().as_u16(), 401);
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server on port 0, each test with a PostgreSQL database of its own.
+
+mod auth;
+mod blocks_reports;
+mod conversations;
+mod helpers;
+mod members;
+mod messages;
+mod migrations;
+mod ops;
+mod seed;
+mod users;

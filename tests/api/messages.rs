@@ -1,0 +1,280 @@
+use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{assert_error, TestApp};
+
+#[actix_web::test]
+async fn a_sent_message_is_stored_with_the_next_seq() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let group = app.group(&alice, "team", &[&bob]).await;
+    let res = app.send(&alice, &group, "c-1", "  hello  ").await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+    let m = &res.body;
+    assert!(m["id"].as_str().unwrap().parse::<i64>().is_ok(), "{m}");
+    assert_eq!(m["conversationId"], group.as_str());
+    assert_eq!(m["seq"], 1);
+    assert_eq!(m["senderId"], alice.id.as_str());
+    assert_eq!(m["clientMessageId"], "c-1");
+    assert_eq!(m["body"], "hello");
+    assert_eq!(m["attachments"], json!([]));
+    assert_eq!(m["editedAt"], serde_json::Value::Null);
+    assert_eq!(m["deleted"], false);
+    assert!(m["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    let second = app.send(&bob, &group, "c-1", "hi").await;
+    assert_eq!(
+        second.body["seq"], 2,
+        "the same client id from another sender is another message"
+    );
+    let conversation = app
+        .get(&format!("/api/conversations/{group}"), &alice.token)
+        .await;
+    assert_eq!(conversation.body["lastSeq"], 2);
+    assert_eq!(conversation.body["lastMessageAt"], second.body["createdAt"]);
+}
+
+#[actix_web::test]
+async fn the_same_client_message_id_twice_stores_one_message() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let group = app.group(&alice, "team", &[&bob]).await;
+    let first = app.send(&alice, &group, "retry-me", "once").await;
+    let again = app.send(&alice, &group, "retry-me", "once").await;
+    assert_eq!(first.status, 201);
+    assert_eq!(again.status, 201);
+    assert_eq!(first.body, again.body);
+    let history = app
+        .get(&format!("/api/conversations/{group}/messages"), &bob.token)
+        .await;
+    assert_eq!(history.body["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get(&format!("/api/conversations/{group}"), &bob.token)
+            .await
+            .body["lastSeq"],
+        1
+    );
+
+    // Concurrent retries of one send also store it once.
+    let tries = join_all((0..10).map(|_| app.send(&alice, &group, "burst", "x"))).await;
+    let ids: BTreeSet<String> = tries
+        .iter()
+        .map(|r| r.body["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "{:?}",
+        tries.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        app.get(&format!("/api/conversations/{group}"), &bob.token)
+            .await
+            .body["lastSeq"],
+        2
+    );
+
+    // Reusing a client id in another conversation is a conflict, not a silent success.
+    let other = app.group(&alice, "other", &[&bob]).await;
+    assert_error(
+        &app.send(&alice, &other, "retry-me", "once").await,
+        409,
+        "conflict",
+    );
+}
+
+#[actix_web::test]
+async fn fifty_concurrent_sends_take_seqs_1_to_50_without_gaps() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let group = app.group(&alice, "team", &[&bob]).await;
+    let app = &app;
+    let sends = (0..50).map(|i| {
+        let sender = if i % 2 == 0 { &alice } else { &bob };
+        let (group, client_id) = (group.clone(), format!("c-{i}"));
+        async move {
+            app.send(sender, &group, &client_id, &format!("message {i}"))
+                .await
+        }
+    });
+    let results = join_all(sends).await;
+    let mut seqs: Vec<i64> = results
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            r.body["seq"].as_i64().unwrap()
+        })
+        .collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+
+    let history = app
+        .get(
+            &format!("/api/conversations/{group}/messages?afterSeq=0&limit=100"),
+            &alice.token,
+        )
+        .await;
+    let stored: Vec<i64> = history.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(stored, (1..=50).collect::<Vec<_>>());
+    assert_eq!(history.body["hasMore"], false);
+}
+
+#[actix_web::test]
+async fn history_pages_by_seq_in_both_directions() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let group = app.group(&alice, "notes", &[]).await;
+    for i in 1..=7 {
+        assert_eq!(
+            app.send(&alice, &group, &format!("c{i}"), &format!("m{i}"))
+                .await
+                .status,
+            201
+        );
+    }
+    let seqs = |query: &'static str| {
+        let path = format!("/api/conversations/{group}/messages{query}");
+        let app = &app;
+        let token = alice.token.clone();
+        async move {
+            let res = app.get(&path, &token).await;
+            assert_eq!(res.status, 200, "{query}: {:?}", res.body);
+            let seqs: Vec<i64> = res.body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["seq"].as_i64().unwrap())
+                .collect();
+            (seqs, res.body["hasMore"].as_bool().unwrap())
+        }
+    };
+    assert_eq!(seqs("").await, (vec![1, 2, 3, 4, 5, 6, 7], false));
+    assert_eq!(seqs("?limit=3").await, (vec![5, 6, 7], true));
+    assert_eq!(seqs("?beforeSeq=5&limit=3").await, (vec![2, 3, 4], true));
+    assert_eq!(seqs("?beforeSeq=2&limit=3").await, (vec![1], false));
+    assert_eq!(seqs("?afterSeq=0&limit=3").await, (vec![1, 2, 3], true));
+    assert_eq!(seqs("?afterSeq=4&limit=3").await, (vec![5, 6, 7], false));
+    assert_eq!(seqs("?afterSeq=7").await, (vec![], false));
+
+    for bad in [
+        "?beforeSeq=3&afterSeq=1",
+        "?limit=0",
+        "?limit=101",
+        "?afterSeq=-1",
+        "?beforeSeq=0",
+        "?afterSeq=x",
+    ] {
+        let res = app
+            .get(
+                &format!("/api/conversations/{group}/messages{bad}"),
+                &alice.token,
+            )
+            .await;
+        assert_error(&res, 400, "invalid");
+    }
+}
+
+#[actix_web::test]
+async fn bad_sends_get_the_contract_error_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let eve = app.register("eve").await;
+    let group = app.group(&alice, "team", &[]).await;
+    let path = format!("/api/conversations/{group}/messages");
+    let send = |body: serde_json::Value| app.post(&path, &alice.token, body);
+
+    for body in [
+        json!({ "clientMessageId": "a", "body": "   " }),
+        json!({ "clientMessageId": "", "body": "x" }),
+        json!({ "clientMessageId": "x".repeat(65), "body": "x" }),
+        json!({ "clientMessageId": "a", "body": 5 }),
+        json!({ "clientMessageId": 5, "body": "x" }),
+        json!({ "body": "x" }),
+        json!({ "clientMessageId": "a" }),
+        json!({ "clientMessageId": "a", "body": "x", "attachmentIds": "nope" }),
+        json!({ "clientMessageId": "a", "body": "x", "attachmentIds": ["nope"] }),
+        json!({ "clientMessageId": "a", "body": "x", "conversationId": uuid::Uuid::new_v4() }),
+        json!(["a", "x"]),
+    ] {
+        assert_error(&send(body).await, 400, "invalid");
+    }
+    assert_error(
+        &app.raw(
+            "POST",
+            &path,
+            Some(&alice.token),
+            "application/json",
+            "{not json",
+        )
+        .await,
+        400,
+        "invalid",
+    );
+    assert_error(
+        &send(json!({ "clientMessageId": "a", "body": "é".repeat(10_001) })).await,
+        413,
+        "too_large",
+    );
+    let six: Vec<String> = (0..6).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    assert_error(
+        &send(json!({ "clientMessageId": "a", "body": "x", "attachmentIds": six })).await,
+        413,
+        "too_large",
+    );
+    assert_error(
+        &send(
+            json!({ "clientMessageId": "a", "body": "x", "attachmentIds": [uuid::Uuid::new_v4()] }),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    let huge = json!({ "clientMessageId": "a", "body": "x".repeat(70_000) });
+    assert_error(&send(huge).await, 413, "too_large");
+    assert_error(
+        &app.send(&eve, &group, "a", "intruder").await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &app.send(&alice, "not-an-id", "a", "x").await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &app.request(
+            "POST",
+            &path,
+            None,
+            Some(json!({ "clientMessageId": "a", "body": "x" })),
+        )
+        .await,
+        401,
+        "unauthorized",
+    );
+
+    let history = app.get(&path, &alice.token).await;
+    assert_eq!(history.body["messages"], json!([]));
+    assert_eq!(
+        app.get(&format!("/api/conversations/{group}"), &alice.token)
+            .await
+            .body["lastSeq"],
+        0
+    );
+
+    // The longest body allowed, counted in characters, is accepted.
+    let longest = send(json!({ "clientMessageId": "a", "body": "é".repeat(10_000) })).await;
+    assert_eq!(longest.status, 201, "{:?}", longest.body["error"]);
+    assert_eq!(longest.body["seq"], 1);
+    assert_error(&app.get(&path, &eve.token).await, 404, "not_found");
+}

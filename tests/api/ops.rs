@@ -1,0 +1,95 @@
+use crate::helpers::{assert_error, TestApp};
+
+#[actix_web::test]
+async fn health_and_ready_answer_when_everything_is_up() {
+    let app = TestApp::spawn().await;
+    let health = app.request("GET", "/health", None, None).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["status"], "ok");
+    let ready = app.request("GET", "/ready", None, None).await;
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    assert_eq!(ready.body["database"], "up");
+    assert_eq!(ready.body["redis"], "not_configured");
+}
+
+#[actix_web::test]
+async fn ready_is_503_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.request("GET", "/ready", None, None).await.status, 200);
+    confab::db::drop_database(&app.db_url).await.unwrap();
+    let ready = app.request("GET", "/ready", None, None).await;
+    assert_eq!(ready.status, 503, "{:?}", ready.body);
+    assert_eq!(ready.body["database"], "down");
+    // Liveness is unaffected.
+    assert_eq!(app.request("GET", "/health", None, None).await.status, 200);
+}
+
+#[actix_web::test]
+async fn ready_checks_redis_when_it_is_configured() {
+    let up = TestApp::spawn_with(|s| {
+        s.redis.url = confab::config::Secret::new("redis://127.0.0.1:6379")
+    })
+    .await;
+    let ready = up.request("GET", "/ready", None, None).await;
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    assert_eq!(ready.body["redis"], "up");
+
+    // Port 1 has nothing listening.
+    let down =
+        TestApp::spawn_with(|s| s.redis.url = confab::config::Secret::new("redis://127.0.0.1:1"))
+            .await;
+    let ready = down.request("GET", "/ready", None, None).await;
+    assert_eq!(ready.status, 503, "{:?}", ready.body);
+    assert_eq!(ready.body["redis"], "down");
+    assert_eq!(ready.body["database"], "up");
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    app.get(
+        &format!("/api/conversations/{}", uuid::Uuid::new_v4()),
+        &alice.token,
+    )
+    .await;
+    app.request("GET", "/health", None, None).await;
+    let res = app.client.get(format!("{}/metrics", app.base)).send().await;
+    let mut res = res.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    for expected in [
+        r#"confab_http_requests_total{method="GET",route="/health",status="200"} 1"#,
+        r#"confab_http_requests_total{method="POST",route="/api/auth/register",status="201"} 1"#,
+        r#"confab_http_requests_total{method="GET",route="/api/conversations/{id}",status="404"} 1"#,
+        "confab_http_request_duration_seconds_bucket",
+        "confab_db_pool_connections ",
+        "confab_db_pool_connections_in_use ",
+        "confab_db_pool_connections_max 8",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[actix_web::test]
+async fn unknown_routes_get_a_json_not_found() {
+    let app = TestApp::spawn().await;
+    assert_error(
+        &app.request("GET", "/api/nothing-here", None, None).await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &app.request("GET", "/nothing", None, None).await,
+        404,
+        "not_found",
+    );
+}
