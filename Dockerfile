@@ -1,0 +1,32 @@
+# Multi-stage build: compile in the Rust image, run as an unprivileged user on slim Debian.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+# Dependencies first, so that source edits do not rebuild them.
+COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
+COPY actors/Cargo.toml actors/Cargo.toml
+COPY load-tests/Cargo.toml load-tests/Cargo.toml
+RUN mkdir -p src actors/src load-tests/src \
+    && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && touch actors/src/lib.rs && echo 'fn main() {}' > load-tests/src/main.rs \
+    && cargo build --release --locked -p confab \
+    && rm -rf src actors/src load-tests/src
+COPY . .
+# Make sure cargo sees the real sources as newer than the placeholders.
+RUN touch src/main.rs src/lib.rs actors/src/lib.rs \
+    && cargo build --release --locked -p confab
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin confab
+WORKDIR /app
+COPY --from=build /src/target/release/confab /usr/local/bin/confab
+COPY config ./config
+USER confab
+ENV CONFAB_ENV=production \
+    CONFAB_BIND=0.0.0.0:8080 \
+    RUST_LOG=info
+EXPOSE 8080
+ENTRYPOINT ["confab"]
+CMD ["serve"]
