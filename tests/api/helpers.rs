@@ -87,6 +87,26 @@ impl Resp {
     }
 }
 
+/// Reads a response: JSON bodies parsed, other bodies as a string, an empty one as null.
+async fn read<S>(res: Result<awc::ClientResponse<S>, awc::error::SendRequestError>) -> Resp
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    let mut res = res.expect("request reaches the server");
+    let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Resp {
+        status: res.status().as_u16(),
+        body,
+        headers: res.headers().clone(),
+    }
+}
+
 /// A registered user and their credentials.
 #[derive(Debug, Clone)]
 pub struct TestUser {
@@ -133,22 +153,9 @@ impl TestApp {
         if let Some(token) = token {
             req = req.insert_header(("Authorization", format!("Bearer {token}")));
         }
-        let res = match body {
-            Some(body) => req.send_json(&body).await,
-            None => req.send().await,
-        };
-        let mut res = res.expect("request reaches the server");
-        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        Resp {
-            status: res.status().as_u16(),
-            body,
-            headers: res.headers().clone(),
+        match body {
+            Some(body) => read(req.send_json(&body).await).await,
+            None => read(req.send().await).await,
         }
     }
 
@@ -168,53 +175,24 @@ impl TestApp {
         if let Some(token) = token {
             req = req.insert_header(("Authorization", format!("Bearer {token}")));
         }
-        let mut res = req
-            .send_body(body.to_string())
-            .await
-            .expect("request reaches the server");
-        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status: res.status().as_u16(),
-            body,
-            headers: res.headers().clone(),
-        }
+        read(req.send_body(body.to_string()).await).await
     }
 
     /// A request carrying a `Cookie` header and no other credentials.
     pub async fn with_cookie(&self, path: &str, cookie: &str) -> Resp {
-        let mut res = self
-            .client
-            .post(format!("{}{}", self.base, path))
-            .insert_header(("Cookie", cookie))
-            .send()
-            .await
-            .expect("request reaches the server");
-        let bytes = res.body().await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status: res.status().as_u16(),
-            body,
-            headers: res.headers().clone(),
-        }
+        let req = self.client.post(format!("{}{}", self.base, path));
+        read(req.insert_header(("Cookie", cookie)).send().await).await
     }
 
     /// A login attempt that a trusted proxy forwarded from `ip`.
     pub async fn login_from(&self, ip: &str, login: &str, password: &str) -> Resp {
-        let mut res = self
-            .client
-            .post(format!("{}/api/auth/login", self.base))
-            .insert_header(("X-Forwarded-For", ip))
-            .send_json(&json!({ "login": login, "password": password }))
-            .await
-            .expect("request reaches the server");
-        let bytes = res.body().await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status: res.status().as_u16(),
-            body,
-            headers: res.headers().clone(),
-        }
+        let req = self.client.post(format!("{}/api/auth/login", self.base));
+        let req = req.insert_header(("X-Forwarded-For", ip));
+        read(
+            req.send_json(&json!({ "login": login, "password": password }))
+                .await,
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
