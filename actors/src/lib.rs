@@ -1,6 +1,8 @@
-//! Confab's realtime core: the error codes of the wire contract, shared by the HTTP and socket
-//! boundaries. The Engine.IO/Socket.IO codec and the session, room and presence actors join it.
+//! Confab's realtime core: the Engine.IO v4 / Socket.IO v5 codec and engine (session actor,
+//! long-polling and WebSocket transports), and the error codes of the wire contract.
 
+pub mod engine;
 pub mod error_code;
+pub mod protocol;
 
 pub use error_code::ErrorCode;

@@ -1,0 +1,93 @@
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Every limit of the engine. The handshake values (`ping_interval`, `ping_timeout`,
+/// `max_payload`) are announced to clients in the open packet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    /// How often the server pings (ms).
+    pub ping_interval_ms: u64,
+    /// How long a client has to answer a ping (ms).
+    pub ping_timeout_ms: u64,
+    /// Largest HTTP POST body or WebSocket message accepted (bytes).
+    pub max_payload: usize,
+    /// A session that has not connected to a namespace by then is closed (ms).
+    pub connect_timeout_ms: u64,
+    /// An upgrade probe that has not completed by then is dropped (ms).
+    pub upgrade_timeout_ms: u64,
+    /// Most packets waiting for a slow client before it is disconnected.
+    pub max_buffered_packets: usize,
+    /// Most bytes waiting for a slow client before it is disconnected.
+    pub max_buffered_bytes: usize,
+    /// Most binary attachments in one Socket.IO packet.
+    pub max_attachments: usize,
+    /// Most Engine.IO sessions this node holds at once; more handshakes get 503.
+    pub max_sessions: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
+            max_payload: 1_000_000,
+            connect_timeout_ms: 45_000,
+            upgrade_timeout_ms: 10_000,
+            max_buffered_packets: 1_024,
+            max_buffered_bytes: 4 * 1024 * 1024,
+            max_attachments: 10,
+            max_sessions: 100_000,
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
+
+    pub fn ping_timeout(&self) -> Duration {
+        Duration::from_millis(self.ping_timeout_ms)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    pub fn upgrade_timeout(&self) -> Duration {
+        Duration::from_millis(self.upgrade_timeout_ms)
+    }
+
+    /// The open packet's JSON, keys in the order the official server sends them.
+    pub fn open_json(&self, sid: &str, upgrades: bool) -> String {
+        let upgrades = if upgrades { "[\"websocket\"]" } else { "[]" };
+        format!(
+            "{{\"sid\":{},\"upgrades\":{upgrades},\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
+            serde_json::Value::from(sid),
+            self.ping_interval_ms,
+            self.ping_timeout_ms,
+            self.max_payload
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_packet_has_exactly_the_official_keys_in_order() {
+        let config = EngineConfig {
+            ping_interval_ms: 300,
+            ping_timeout_ms: 200,
+            ..Default::default()
+        };
+        assert_eq!(
+            config.open_json("abc", true),
+            "{\"sid\":\"abc\",\"upgrades\":[\"websocket\"],\"pingInterval\":300,\"pingTimeout\":200,\"maxPayload\":1000000}"
+        );
+        assert!(config.open_json("abc", false).contains("\"upgrades\":[]"));
+    }
+}

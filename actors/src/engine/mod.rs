@@ -1,0 +1,170 @@
+//! The Engine.IO v4 / Socket.IO v5 engine: a `SessionActor` per session, fed by the
+//! long-polling handlers and the WebSocket transport, with namespace handlers on top.
+//!
+//! ```ignore
+//! let engine = Engine::socket_io(config, vec![("/".into(), Arc::new(MyHandler) as _)]);
+//! App::new().service(engine.service("/socket.io/"))
+//! ```
+
+mod config;
+mod polling;
+mod session;
+mod socket;
+mod stats;
+mod ws;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix::Addr;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore;
+
+pub use config::EngineConfig;
+pub use session::SessionActor;
+pub use socket::{
+    Ack, AckError, ConnectError, DisconnectReason, Event, NamespaceHandler, RawHandler,
+    SessionHandle, Socket,
+};
+pub use stats::EngineStats;
+
+use session::CloseSession;
+
+/// What the sessions of an engine speak on top of Engine.IO.
+pub(crate) enum Role {
+    /// Raw Engine.IO messages, handed to one handler.
+    Raw(Arc<dyn RawHandler>),
+    /// Socket.IO, with a handler per namespace.
+    SocketIo(HashMap<String, Arc<dyn NamespaceHandler>>),
+}
+
+/// State shared by an engine's request handlers and sessions.
+pub(crate) struct Shared {
+    pub(crate) config: EngineConfig,
+    pub(crate) role: Role,
+    pub(crate) stats: EngineStats,
+    sessions: Mutex<HashMap<Arc<str>, Addr<SessionActor>>>,
+}
+
+impl Shared {
+    pub(crate) fn namespace(&self, nsp: &str) -> Option<Arc<dyn NamespaceHandler>> {
+        match &self.role {
+            Role::SocketIo(namespaces) => namespaces.get(nsp).cloned(),
+            Role::Raw(_) => None,
+        }
+    }
+
+    pub(crate) fn find(&self, sid: &str) -> Option<Addr<SessionActor>> {
+        self.lock().get(sid).cloned()
+    }
+
+    /// Registers a new session; `false` when the node is full.
+    pub(crate) fn insert(&self, sid: Arc<str>, addr: Addr<SessionActor>) -> bool {
+        let mut sessions = self.lock();
+        if sessions.len() >= self.config.max_sessions {
+            return false;
+        }
+        sessions.insert(sid, addr);
+        self.stats.opened();
+        true
+    }
+
+    pub(crate) fn remove(&self, sid: &str) {
+        if self.lock().remove(sid).is_some() {
+            self.stats.removed();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Addr<SessionActor>>> {
+        // A panic while holding the lock leaves the map intact: keep serving.
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An engine mounted at one path. Cloning shares it.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    /// A Socket.IO engine serving `namespaces` (each `/name` with its handler).
+    pub fn socket_io(
+        config: EngineConfig,
+        namespaces: Vec<(String, Arc<dyn NamespaceHandler>)>,
+    ) -> Engine {
+        Self::with_role(config, Role::SocketIo(namespaces.into_iter().collect()))
+    }
+
+    /// A raw Engine.IO engine: every message goes to `handler`.
+    pub fn raw(config: EngineConfig, handler: Arc<dyn RawHandler>) -> Engine {
+        Self::with_role(config, Role::Raw(handler))
+    }
+
+    fn with_role(config: EngineConfig, role: Role) -> Engine {
+        let shared = Shared {
+            config,
+            role,
+            stats: EngineStats::default(),
+            sessions: Mutex::new(HashMap::new()),
+        };
+        Engine {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The actix-web resource that serves the engine at `path` (e.g. `/socket.io/`), both
+    /// transports, GET and POST.
+    pub fn service(&self, path: &str) -> actix_web::Resource {
+        let shared = web::Data::from(self.shared.clone());
+        web::resource([path.to_string(), path.trim_end_matches('/').to_string()])
+            .app_data(shared)
+            .app_data(web::PayloadConfig::new(self.shared.config.max_payload + 1))
+            .default_service(web::to(route))
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.shared.stats
+    }
+
+    /// Sessions open on this node.
+    pub fn session_count(&self) -> usize {
+        self.shared.lock().len()
+    }
+
+    /// Closes every session (graceful shutdown): clients reconnect elsewhere.
+    pub fn close_all(&self, reason: DisconnectReason) {
+        let sessions: Vec<_> = self.shared.lock().values().cloned().collect();
+        for session in sessions {
+            session.do_send(CloseSession { reason });
+        }
+    }
+}
+
+/// Every request to the engine's path: the Engine.IO query decides what it is.
+async fn route(req: HttpRequest, body: web::Payload, shared: web::Data<Shared>) -> HttpResponse {
+    let shared = shared.into_inner();
+    let query = match polling::EngineQuery::parse(&req) {
+        Ok(query) => query,
+        Err(refusal) => return refusal.response(),
+    };
+    if query.websocket {
+        return ws::start(req, body, shared, query.sid).await;
+    }
+    polling::handle(req, body, shared, query).await
+}
+
+/// A random id of 20 URL-safe characters (120 bits), for sids and socket ids.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 15];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}

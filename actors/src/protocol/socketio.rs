@@ -1,0 +1,455 @@
+//! Socket.IO v5 packets, carried in Engine.IO messages:
+//! `<type>[<attachments>-][<namespace>,][<ack id>][<json>]`.
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Event names a client may not use.
+const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Longest ack id accepted, in digits.
+const MAX_ACK_ID_DIGITS: usize = 15;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketType {
+    Connect,
+    Disconnect,
+    Event,
+    Ack,
+    ConnectError,
+    BinaryEvent,
+    BinaryAck,
+}
+
+impl PacketType {
+    fn from_char(c: char) -> Option<PacketType> {
+        Some(match c {
+            '0' => PacketType::Connect,
+            '1' => PacketType::Disconnect,
+            '2' => PacketType::Event,
+            '3' => PacketType::Ack,
+            '4' => PacketType::ConnectError,
+            '5' => PacketType::BinaryEvent,
+            '6' => PacketType::BinaryAck,
+            _ => return None,
+        })
+    }
+
+    fn digit(self) -> char {
+        match self {
+            PacketType::Connect => '0',
+            PacketType::Disconnect => '1',
+            PacketType::Event => '2',
+            PacketType::Ack => '3',
+            PacketType::ConnectError => '4',
+            PacketType::BinaryEvent => '5',
+            PacketType::BinaryAck => '6',
+        }
+    }
+
+    pub fn is_binary(self) -> bool {
+        matches!(self, PacketType::BinaryEvent | PacketType::BinaryAck)
+    }
+}
+
+/// A decoded packet. Binary attachments, when announced, follow as separate Engine.IO binary
+/// messages; the session collects them before the packet is complete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packet {
+    pub kind: PacketType,
+    pub nsp: String,
+    pub id: Option<u64>,
+    pub data: Option<Value>,
+    pub attachments: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty packet")]
+    Empty,
+    #[error("unknown packet type")]
+    UnknownType,
+    #[error("illegal attachments")]
+    IllegalAttachments,
+    #[error("too many attachments")]
+    TooManyAttachments,
+    #[error("invalid ack id")]
+    InvalidAckId,
+    #[error("invalid JSON payload")]
+    InvalidJson,
+    #[error("invalid payload for the packet type")]
+    InvalidPayload,
+}
+
+/// Decodes a packet from the text of an Engine.IO message, accepting at most
+/// `max_attachments` binary attachments.
+pub fn decode(text: &str, max_attachments: usize) -> Result<Packet, ParseError> {
+    let mut rest = text;
+    let kind = rest.chars().next().ok_or(ParseError::Empty)?;
+    let kind = PacketType::from_char(kind).ok_or(ParseError::UnknownType)?;
+    rest = &rest[1..];
+
+    let mut attachments = 0;
+    if kind.is_binary() {
+        let dash = rest.find('-').ok_or(ParseError::IllegalAttachments)?;
+        let count = &rest[..dash];
+        if count.is_empty() || count.len() > 3 || !count.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::IllegalAttachments);
+        }
+        attachments = count.parse().map_err(|_| ParseError::IllegalAttachments)?;
+        if attachments > max_attachments {
+            return Err(ParseError::TooManyAttachments);
+        }
+        rest = &rest[dash + 1..];
+    }
+
+    let mut nsp = "/";
+    if rest.starts_with('/') {
+        let end = rest.find(',').unwrap_or(rest.len());
+        nsp = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or("");
+    }
+
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let id = if digits > 0 {
+        if digits > MAX_ACK_ID_DIGITS {
+            return Err(ParseError::InvalidAckId);
+        }
+        let id = rest[..digits]
+            .parse()
+            .map_err(|_| ParseError::InvalidAckId)?;
+        rest = &rest[digits..];
+        Some(id)
+    } else {
+        None
+    };
+
+    let data = if rest.is_empty() {
+        None
+    } else {
+        Some(serde_json::from_str::<Value>(rest).map_err(|_| ParseError::InvalidJson)?)
+    };
+
+    let valid = match kind {
+        PacketType::Connect => data.as_ref().is_none_or(Value::is_object),
+        PacketType::Disconnect => data.is_none(),
+        PacketType::Event | PacketType::BinaryEvent => is_event_payload(data.as_ref()),
+        PacketType::Ack | PacketType::BinaryAck => data.as_ref().is_some_and(Value::is_array),
+        PacketType::ConnectError => data
+            .as_ref()
+            .is_some_and(|d| d.is_string() || d.is_object()),
+    };
+    if !valid {
+        return Err(ParseError::InvalidPayload);
+    }
+    if kind.is_binary() && !placeholders_valid(data.as_ref().unwrap_or(&Value::Null), attachments) {
+        return Err(ParseError::IllegalAttachments);
+    }
+    Ok(Packet {
+        kind,
+        nsp: nsp.to_string(),
+        id,
+        data,
+        attachments,
+    })
+}
+
+fn is_event_payload(data: Option<&Value>) -> bool {
+    match data.and_then(Value::as_array).and_then(|args| args.first()) {
+        Some(Value::String(name)) => !RESERVED_EVENTS.contains(&name.as_str()),
+        Some(Value::Number(_)) => true,
+        _ => false,
+    }
+}
+
+/// Whether every `{"_placeholder":true,"num":n}` in `value` names one of `count` attachments.
+fn placeholders_valid(value: &Value, count: usize) -> bool {
+    match value {
+        Value::Object(map) if map.get("_placeholder") == Some(&Value::Bool(true)) => map
+            .get("num")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| (n as usize) < count),
+        Value::Object(map) => map.values().all(|v| placeholders_valid(v, count)),
+        Value::Array(items) => items.iter().all(|v| placeholders_valid(v, count)),
+        _ => true,
+    }
+}
+
+/// Event arguments, with the binary attachments their placeholders point to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payload {
+    pub args: Vec<Value>,
+    pub binary: Vec<Bytes>,
+}
+
+impl Payload {
+    pub fn json(args: Vec<Value>) -> Payload {
+        Payload {
+            args,
+            binary: Vec::new(),
+        }
+    }
+
+    /// The first argument, decoded into `T`.
+    pub fn first<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(self.args.first().unwrap_or(&Value::Null))
+    }
+}
+
+/// The placeholder that stands for attachment `num` in a binary packet.
+pub fn placeholder(num: usize) -> Value {
+    serde_json::json!({ "_placeholder": true, "num": num })
+}
+
+fn header(kind: PacketType, attachments: usize, nsp: &str, id: Option<u64>) -> String {
+    let mut out = String::with_capacity(32);
+    out.push(kind.digit());
+    if kind.is_binary() {
+        out.push_str(&attachments.to_string());
+        out.push('-');
+    }
+    if nsp != "/" {
+        out.push_str(nsp);
+        out.push(',');
+    }
+    if let Some(id) = id {
+        out.push_str(&id.to_string());
+    }
+    out
+}
+
+/// `40{"sid":…}` (or `40/nsp,{"sid":…}`): a namespace CONNECT accepted.
+pub fn encode_connect(nsp: &str, sid: &str) -> String {
+    let mut out = header(PacketType::Connect, 0, nsp, None);
+    out.push_str(&serde_json::json!({ "sid": sid }).to_string());
+    out
+}
+
+/// `44{"message":…,"data":…}`: a namespace CONNECT refused.
+pub fn encode_connect_error(nsp: &str, message: &str, data: Option<&Value>) -> String {
+    let mut out = header(PacketType::ConnectError, 0, nsp, None);
+    let body = match data {
+        Some(data) => serde_json::json!({ "message": message, "data": data }),
+        None => serde_json::json!({ "message": message }),
+    };
+    out.push_str(&body.to_string());
+    out
+}
+
+/// `41` (or `41/nsp,`): the server closes a namespace.
+pub fn encode_disconnect(nsp: &str) -> String {
+    header(PacketType::Disconnect, 0, nsp, None)
+}
+
+/// An EVENT with `args` after the event name. With `attachments > 0` it is a BINARY_EVENT
+/// whose args already hold the placeholders.
+pub fn encode_event(
+    nsp: &str,
+    event: &str,
+    args: &[Value],
+    attachments: usize,
+    id: Option<u64>,
+) -> String {
+    let kind = if attachments > 0 {
+        PacketType::BinaryEvent
+    } else {
+        PacketType::Event
+    };
+    let mut out = header(kind, attachments, nsp, id);
+    out.push_str(&event_array(event, args));
+    out
+}
+
+/// An EVENT with a single serializable argument: `42["event",data]`.
+pub fn encode_event_with<T: Serialize + ?Sized>(
+    nsp: &str,
+    event: &str,
+    data: &T,
+) -> Result<String, serde_json::Error> {
+    let mut out = header(PacketType::Event, 0, nsp, None);
+    out.push_str(&serde_json::to_string(&(event, data))?);
+    Ok(out)
+}
+
+/// An ACK with `args` (a BINARY_ACK when `attachments > 0`).
+pub fn encode_ack(nsp: &str, id: u64, args: &[Value], attachments: usize) -> String {
+    let kind = if attachments > 0 {
+        PacketType::BinaryAck
+    } else {
+        PacketType::Ack
+    };
+    let mut out = header(kind, attachments, nsp, Some(id));
+    out.push_str(&Value::Array(args.to_vec()).to_string());
+    out
+}
+
+fn event_array(event: &str, args: &[Value]) -> String {
+    let mut all = Vec::with_capacity(args.len() + 1);
+    all.push(Value::String(event.to_string()));
+    all.extend_from_slice(args);
+    Value::Array(all).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn ok(text: &str) -> Packet {
+        decode(text, 10).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn connect_with_and_without_namespace_and_auth() {
+        let p = ok("0");
+        assert_eq!(
+            (p.kind, p.nsp.as_str(), p.data),
+            (PacketType::Connect, "/", None)
+        );
+        let p = ok("0{\"token\":\"abc\"}");
+        assert_eq!(p.data, Some(json!({ "token": "abc" })));
+        assert_eq!(ok("0/custom,").nsp, "/custom");
+        assert_eq!(ok("0/custom").nsp, "/custom");
+        assert_eq!(ok("1/custom").kind, PacketType::Disconnect);
+        let p = ok("0/custom,{\"a\":1}");
+        assert_eq!(
+            (p.nsp.as_str(), p.data),
+            ("/custom", Some(json!({ "a": 1 })))
+        );
+        assert_eq!(decode("0[1]", 10), Err(ParseError::InvalidPayload));
+        assert_eq!(decode("1{}", 10), Err(ParseError::InvalidPayload));
+    }
+
+    #[test]
+    fn events_and_acks_with_ids() {
+        let p = ok("212[\"chat\",\"hi\"]");
+        assert_eq!((p.kind, p.id), (PacketType::Event, Some(12)));
+        assert_eq!(p.data, Some(json!(["chat", "hi"])));
+        let p = ok("2/custom,7[\"x\"]");
+        assert_eq!((p.nsp.as_str(), p.id), ("/custom", Some(7)));
+        let p = ok("312[\"ok\"]");
+        assert_eq!((p.kind, p.id), (PacketType::Ack, Some(12)));
+        assert_eq!(
+            decode("2{\"a\":1}", 10),
+            Err(ParseError::InvalidPayload),
+            "not an array"
+        );
+        assert_eq!(
+            decode("2[]", 10),
+            Err(ParseError::InvalidPayload),
+            "no event name"
+        );
+        assert_eq!(
+            decode("2[\"connect\"]", 10),
+            Err(ParseError::InvalidPayload),
+            "reserved"
+        );
+        assert_eq!(decode("2[{}]", 10), Err(ParseError::InvalidPayload));
+        assert_eq!(
+            decode("2abc[\"x\"]", 10),
+            Err(ParseError::InvalidJson),
+            "bad ack id"
+        );
+        assert_eq!(
+            decode("21234567890123456[\"x\"]", 10),
+            Err(ParseError::InvalidAckId)
+        );
+        assert_eq!(decode("2[\"x\"", 10), Err(ParseError::InvalidJson));
+        assert_eq!(decode("3{}", 10), Err(ParseError::InvalidPayload));
+        assert_eq!(decode("9", 10), Err(ParseError::UnknownType));
+        assert_eq!(decode("", 10), Err(ParseError::Empty));
+    }
+
+    #[test]
+    fn binary_packets_count_their_attachments() {
+        let p = ok("51-[\"chat\",{\"_placeholder\":true,\"num\":0}]");
+        assert_eq!((p.kind, p.attachments), (PacketType::BinaryEvent, 1));
+        let p =
+            ok("62-/custom,3[{\"_placeholder\":true,\"num\":1},{\"_placeholder\":true,\"num\":0}]");
+        assert_eq!(
+            (p.kind, p.attachments, p.nsp.as_str(), p.id),
+            (PacketType::BinaryAck, 2, "/custom", Some(3))
+        );
+        assert_eq!(
+            decode("5[\"x\"]", 10),
+            Err(ParseError::IllegalAttachments),
+            "no dash"
+        );
+        assert_eq!(
+            decode("5a-[\"x\"]", 10),
+            Err(ParseError::IllegalAttachments)
+        );
+        assert_eq!(
+            decode("511-[\"x\"]", 10),
+            Err(ParseError::TooManyAttachments)
+        );
+        let out_of_range = "51-[\"x\",{\"_placeholder\":true,\"num\":1}]";
+        assert_eq!(
+            decode(out_of_range, 10),
+            Err(ParseError::IllegalAttachments)
+        );
+    }
+
+    #[test]
+    fn encodes_what_the_official_client_expects() {
+        assert_eq!(encode_connect("/", "abc"), "0{\"sid\":\"abc\"}");
+        assert_eq!(
+            encode_connect("/custom", "abc"),
+            "0/custom,{\"sid\":\"abc\"}"
+        );
+        assert_eq!(
+            encode_connect_error("/admin", "Invalid namespace", None),
+            "4/admin,{\"message\":\"Invalid namespace\"}"
+        );
+        assert_eq!(
+            encode_connect_error(
+                "/",
+                "unauthorized",
+                Some(&json!({ "code": "unauthorized" }))
+            ),
+            "4{\"message\":\"unauthorized\",\"data\":{\"code\":\"unauthorized\"}}"
+        );
+        assert_eq!(encode_disconnect("/"), "1");
+        assert_eq!(
+            encode_event("/", "chat", &[json!("hi")], 0, None),
+            "2[\"chat\",\"hi\"]"
+        );
+        assert_eq!(
+            encode_event("/", "chat", &[placeholder(0)], 1, None),
+            "51-[\"chat\",{\"_placeholder\":true,\"num\":0}]"
+        );
+        assert_eq!(
+            encode_event_with("/x", "e", &json!({ "a": 1 })).unwrap(),
+            "2/x,[\"e\",{\"a\":1}]"
+        );
+        assert_eq!(encode_ack("/", 12, &[json!(1)], 0), "312[1]");
+        assert_eq!(
+            encode_ack("/c", 3, &[placeholder(0)], 1),
+            "61-/c,3[{\"_placeholder\":true,\"num\":0}]"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_never_panics(text in "\\PC*") {
+            let _ = decode(&text, 10);
+        }
+
+        #[test]
+        fn events_round_trip(name in "[a-z:]{1,12}", arg in "\\PC{0,20}", id in proptest::option::of(0u64..1_000_000)) {
+            let text = encode_event("/", &name, &[json!(arg)], 0, id);
+            let p = decode(&text, 10).unwrap();
+            prop_assert_eq!(p.id, id);
+            prop_assert_eq!(p.data, Some(json!([name, arg])));
+        }
+    }
+}
