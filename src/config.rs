@@ -57,6 +57,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub auth: AuthSettings,
     pub limits: Limits,
+    pub engine: confab_actors::engine::EngineConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +187,14 @@ impl Settings {
         }
         if self.auth.login_max_failures == 0 {
             bail!("auth.login_max_failures must be at least 1");
+        }
+        let engine = &self.engine;
+        if engine.ping_interval_ms == 0 || engine.ping_timeout_ms == 0 || engine.max_payload < 1024
+        {
+            bail!("engine.ping_interval_ms and ping_timeout_ms must be positive and max_payload at least 1024");
+        }
+        if engine.max_buffered_packets == 0 || engine.max_sessions == 0 {
+            bail!("engine.max_buffered_packets and engine.max_sessions must be at least 1");
         }
         if self.limits.group_max_members < 2 || self.limits.page_max < 1 {
             bail!("limits.group_max_members must be at least 2 and limits.page_max at least 1");
