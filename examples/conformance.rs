@@ -3,10 +3,14 @@
 //! `/socket.io/`, pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connect
 //! timeout 1,000 ms.
 //!
+//! `GET /stats` answers with the open sessions of each engine, for measurements.
+//!
 //! `cargo run --release --example conformance -- --port 3000`
 
-use actix_web::{App, HttpServer};
+use actix_web::{web, App, HttpServer};
 use clap::Parser;
+use confab_actors::engine::Engine;
+use serde_json::json;
 
 #[derive(Parser)]
 struct Args {
@@ -22,11 +26,27 @@ async fn main() -> std::io::Result<()> {
     let (raw, io) = confab::conformance::engines(confab::conformance::suite_config());
     eprintln!("conformance server on http://{}:{}", args.host, args.port);
     HttpServer::new(move || {
+        let engines = (raw.clone(), io.clone());
         App::new()
             .service(raw.service("/engine.io/"))
             .service(io.service("/socket.io/"))
+            .route("/stats", web::get().to(move || stats(engines.clone())))
     })
     .bind((args.host.as_str(), args.port))?
     .run()
     .await
+}
+
+async fn stats((raw, io): (Engine, Engine)) -> web::Json<serde_json::Value> {
+    let describe = |engine: &Engine| {
+        let stats = engine.stats();
+        json!({
+            "sessions": engine.session_count(),
+            "polling": stats.polling_sessions(),
+            "websocket": stats.websocket_sessions(),
+            "opened": stats.sessions_opened(),
+            "upgrades": stats.upgrades(),
+        })
+    };
+    web::Json(json!({ "engine.io": describe(&raw), "socket.io": describe(&io) }))
 }

@@ -4,7 +4,8 @@
 //! - a raw Engine.IO engine that echoes every text and binary message;
 //! - a Socket.IO engine with namespaces `/` and `/custom` that emits `auth` with the CONNECT
 //!   payload (or `{}`) on connect, answers `message` with `message-back` and the same arguments
-//!   (binary included), and acks `message-with-ack` with the same arguments.
+//!   (binary included), and acks `message-with-ack` with the same arguments. Beyond the suites,
+//!   `drop-connection` makes the server close the whole session (clients then reconnect).
 
 use std::sync::Arc;
 
@@ -72,6 +73,7 @@ impl NamespaceHandler for Suite {
         match (event.name.as_str(), event.ack) {
             ("message", _) => socket.emit_payload("message-back", event.payload),
             ("message-with-ack", Some(ack)) => ack.send_payload(event.payload),
+            ("drop-connection", _) => socket.session().close(),
             _ => {}
         }
         ready(()).boxed_local()

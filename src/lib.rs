@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod conformance;
 pub mod db;
+pub mod engine_metrics;
 pub mod error;
 pub mod http;
 pub mod logging;

@@ -36,6 +36,20 @@ for (const [label, options] of [
       socket.disconnect();
     });
 
+    it("reconnects by itself after the server drops the connection", async () => {
+      const socket = io(BASE, { ...options, reconnectionDelay: 100, reconnectionDelayMax: 200, forceNew: true });
+      await within(3000, once(socket, "auth"), "auth");
+      const firstId = socket.id;
+      const disconnected = once(socket, "disconnect");
+      socket.emit("drop-connection");
+      const [reason] = await within(3000, disconnected, "disconnect");
+      assert.ok(["transport close", "transport error"].includes(reason), reason);
+      await within(5000, once(socket, "auth"), "auth after reconnecting");
+      assert.notEqual(socket.id, firstId);
+      assert.equal(await within(3000, socket.emitWithAck("message-with-ack", "again"), "ack"), "again");
+      socket.disconnect();
+    });
+
     it("joins a custom namespace and is refused an unknown one", async () => {
       const custom = io(`${BASE}/custom`, { ...options, reconnection: false, forceNew: true });
       await within(3000, once(custom, "auth"), "auth on /custom");

@@ -150,7 +150,7 @@ describe("heartbeat", () => {
 
   it("closes a polling session that misses the pong deadline", async () => {
     const sid = await openPolling(P);
-    await sleep(PING_INTERVAL + PING_TIMEOUT + 50);
+    await sleep(PING_INTERVAL + PING_TIMEOUT + 150);
     assert.equal((await poll(P, sid)).status, 400);
   });
 

@@ -28,7 +28,8 @@ pub use socket::{
     Ack, AckError, ConnectError, DisconnectReason, Event, NamespaceHandler, RawHandler,
     SessionHandle, Socket,
 };
-pub use stats::EngineStats;
+pub(crate) use stats::TransportKind;
+pub use stats::{EngineStats, REASONS};
 
 use session::CloseSession;
 
@@ -60,21 +61,23 @@ impl Shared {
         self.lock().get(sid).cloned()
     }
 
-    /// Registers a new session; `false` when the node is full.
-    pub(crate) fn insert(&self, sid: Arc<str>, addr: Addr<SessionActor>) -> bool {
-        let mut sessions = self.lock();
-        if sessions.len() >= self.config.max_sessions {
-            return false;
-        }
-        sessions.insert(sid, addr);
-        self.stats.opened();
-        true
+    /// Whether another session fits under `max_sessions`.
+    pub(crate) fn has_room(&self) -> bool {
+        self.lock().len() < self.config.max_sessions
+    }
+
+    /// Starts and registers a new session.
+    pub(crate) fn open(self: &Arc<Self>, kind: TransportKind) -> (Arc<str>, Addr<SessionActor>) {
+        let sid: Arc<str> = random_id().into();
+        let actor = SessionActor::new(sid.clone(), self.clone(), kind == TransportKind::WebSocket);
+        let addr = actix::Actor::start(actor);
+        self.lock().insert(sid.clone(), addr.clone());
+        self.stats.opened(kind);
+        (sid, addr)
     }
 
     pub(crate) fn remove(&self, sid: &str) {
-        if self.lock().remove(sid).is_some() {
-            self.stats.removed();
-        }
+        self.lock().remove(sid);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Addr<SessionActor>>> {

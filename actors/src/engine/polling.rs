@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::session::{CloseSession, Poll, PollAborted, PollRefused, Posted, SessionActor};
-use super::{DisconnectReason, Shared};
+use super::{DisconnectReason, Shared, TransportKind};
 use crate::protocol::engineio;
 
 const TEXT: &str = "text/plain; charset=UTF-8";
@@ -112,17 +112,11 @@ pub(crate) async fn handle(
 }
 
 fn handshake(shared: Arc<Shared>) -> HttpResponse {
-    let sid: Arc<str> = super::random_id().into();
-    let open = shared.config.open_json(&sid, true);
-    let actor = SessionActor::new(sid.clone(), shared.clone(), false);
-    let addr = actix::Actor::start(actor);
-    if !shared.insert(sid, addr.clone()) {
-        addr.do_send(CloseSession {
-            reason: DisconnectReason::ServerShuttingDown,
-        });
+    if !shared.has_room() {
         return Refusal::Full.response();
     }
-    text(format!("0{open}"))
+    let (sid, _) = shared.open(TransportKind::Polling);
+    text(format!("0{}", shared.config.open_json(&sid, true)))
 }
 
 /// Tells the session if the client goes away while its GET is pending (actix drops the

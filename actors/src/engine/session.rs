@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use super::socket::{
     with_attachments, Ack, ConnectError, DisconnectReason, Event, SessionHandle, Socket,
 };
-use super::{Role, Shared};
+use super::{Role, Shared, TransportKind};
 use crate::protocol::engineio::{self, Frame, Packet};
 use crate::protocol::socketio::{self, PacketType, Payload};
 
@@ -120,6 +120,7 @@ impl SessionActor {
         if self.closed {
             return;
         }
+        self.shared.stats.packets_out(frames.len());
         if let Transport::WebSocket { ws, .. } = &self.transport {
             ws.do_send(WsOut::Frames(frames));
             return;
@@ -186,13 +187,21 @@ impl SessionActor {
         if let Some(probe) = self.probe.take() {
             probe.ws.do_send(WsOut::Close(None));
         }
-        self.shared.stats.closed(reason);
+        self.shared.stats.closed(self.transport_kind(), reason);
         self.shared.remove(&self.sid);
         ctx.stop();
     }
 
+    fn transport_kind(&self) -> TransportKind {
+        match self.transport {
+            Transport::Polling => TransportKind::Polling,
+            Transport::PendingWebSocket | Transport::WebSocket { .. } => TransportKind::WebSocket,
+        }
+    }
+
     /// One packet from the client, on whichever transport it came.
     fn on_packet(&mut self, ctx: &mut Context<Self>, packet: Packet) -> Result<(), ()> {
+        self.shared.stats.packet_in();
         match packet {
             Packet::Pong(_) => {
                 if let Some(deadline) = self.ping_deadline.take() {
@@ -383,6 +392,9 @@ impl Actor for SessionActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         if !self.closed {
+            self.shared
+                .stats
+                .closed(self.transport_kind(), DisconnectReason::TransportClose);
             self.shared.remove(&self.sid);
         }
     }
@@ -567,6 +579,7 @@ impl SessionActor {
                     id: probe.id,
                     ws: probe.ws,
                 };
+                self.shared.stats.upgraded();
                 let frames: Vec<Frame> = self.outbox.drain(..).collect();
                 self.outbox_bytes = 0;
                 if !frames.is_empty() {

@@ -9,7 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::session::{DisconnectSocket, Emit, EmitWithAck, SessionActor};
+use super::session::{CloseSession, DisconnectSocket, Emit, EmitWithAck, SessionActor};
 use crate::protocol::engineio::Frame;
 use crate::protocol::socketio::{self, Payload};
 
@@ -75,6 +75,8 @@ pub enum DisconnectReason {
     ConnectTimeout,
     /// The node is shutting down.
     ServerShuttingDown,
+    /// The server closed the whole session.
+    ForcedClose,
 }
 
 impl DisconnectReason {
@@ -89,6 +91,7 @@ impl DisconnectReason {
             DisconnectReason::SlowConsumer => "slow consumer",
             DisconnectReason::ConnectTimeout => "connect timeout",
             DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::ForcedClose => "forced close",
         }
     }
 }
@@ -108,6 +111,13 @@ impl SessionHandle {
     /// Sends frames in order, with nothing interleaved.
     pub fn send(&self, frames: Vec<Frame>) {
         self.addr.do_send(Emit { frames });
+    }
+
+    /// Closes the whole session: every namespace of it, and its transport.
+    pub fn close(&self) {
+        self.addr.do_send(CloseSession {
+            reason: DisconnectReason::ForcedClose,
+        });
     }
 }
 

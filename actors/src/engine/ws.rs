@@ -13,7 +13,7 @@ use bytes::BytesMut;
 
 use super::polling::Refusal;
 use super::session::{SessionActor, WsAttach, WsGone, WsIn, WsOut};
-use super::{DisconnectReason, Shared};
+use super::{DisconnectReason, Shared, TransportKind};
 use crate::protocol::engineio::{Frame, Packet};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -30,17 +30,8 @@ pub(crate) async fn start(
             Some(session) => session,
             None => return Refusal::SessionIdUnknown.response(),
         },
-        None => {
-            let sid: Arc<str> = super::random_id().into();
-            let session = SessionActor::new(sid.clone(), shared.clone(), true).start();
-            if !shared.insert(sid, session.clone()) {
-                session.do_send(super::session::CloseSession {
-                    reason: DisconnectReason::ServerShuttingDown,
-                });
-                return Refusal::Full.response();
-            }
-            session
-        }
+        None if !shared.has_room() => return Refusal::Full.response(),
+        None => shared.open(TransportKind::WebSocket).1,
     };
     let transport = WsTransport {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),

@@ -216,5 +216,19 @@ mod tests {
             let _ = Packet::decode(&text);
             let _ = decode_payload(&text);
         }
+
+        /// What a payload decodes to is never larger than the payload itself, so the transport's
+        /// maxPayload bounds every allocation made from it.
+        #[test]
+        fn decoded_packets_are_never_larger_than_their_payload(
+            records in proptest::collection::vec(("[0-6b]", "[A-Za-z0-9+/=]{0,40}"), 1..8)
+        ) {
+            let body: Vec<String> = records.iter().map(|(t, d)| format!("{t}{d}")).collect();
+            let body = body.join("\x1e");
+            if let Ok(packets) = decode_payload(&body) {
+                let size: usize = packets.iter().map(|p| Frame::of(p).len()).sum();
+                prop_assert!(size <= body.len(), "{} > {}", size, body.len());
+            }
+        }
     }
 }

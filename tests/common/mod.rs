@@ -1,0 +1,211 @@
+//! Helpers shared by the engine test binaries: the conformance server on a free port, and small
+//! HTTP and WebSocket clients that never drop a frame.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer};
+use awc::ws::{Codec, Frame, Message};
+use bytes::Bytes;
+use confab_actors::engine::EngineConfig;
+use futures_util::{SinkExt, StreamExt};
+
+/// The conformance engines served on a free port: `/engine.io/` and `/socket.io/`.
+pub struct Server {
+    pub base: String,
+    pub handle: ServerHandle,
+    /// The raw echo engine at `/engine.io/` and the Socket.IO engine at `/socket.io/`.
+    pub raw: confab_actors::engine::Engine,
+    pub io: confab_actors::engine::Engine,
+}
+
+impl Server {
+    pub fn start(config: EngineConfig) -> Server {
+        let (raw, io) = confab::conformance::engines(config);
+        let engines = (raw.clone(), io.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .service(raw.service("/engine.io/"))
+                .service(io.service("/socket.io/"))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Server {
+            base: format!("http://127.0.0.1:{port}"),
+            handle,
+            raw: engines.0,
+            io: engines.1,
+        }
+    }
+
+    /// The suites' configuration, with a 1 s upgrade timeout.
+    pub fn suite() -> Server {
+        Self::start(EngineConfig {
+            upgrade_timeout_ms: 1_000,
+            ..confab::conformance::suite_config()
+        })
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    pub fn ws_url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base.replacen("http", "ws", 1), path_and_query)
+    }
+
+    /// GET → (status, body).
+    pub async fn get(&self, path_and_query: &str) -> (u16, String) {
+        let mut res = awc::Client::new()
+            .get(self.url(path_and_query))
+            .send()
+            .await
+            .unwrap();
+        let body = res.body().limit(4 << 20).await.unwrap();
+        (
+            res.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// POST `body` → (status, body).
+    pub async fn post(&self, path_and_query: &str, body: impl Into<Bytes>) -> (u16, String) {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .finish();
+        let mut res = client
+            .post(self.url(path_and_query))
+            .send_body(body.into())
+            .await
+            .unwrap();
+        let body = res.body().limit(4 << 20).await.unwrap();
+        (
+            res.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// A new long-polling session on `path`; returns its sid.
+    pub async fn open_polling(&self, path: &str) -> String {
+        let (status, body) = self.get(&format!("{path}?EIO=4&transport=polling")).await;
+        assert_eq!(status, 200, "{body}");
+        let open: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+        open["sid"].as_str().unwrap().to_string()
+    }
+
+    pub async fn poll(&self, path: &str, sid: &str) -> (u16, String) {
+        self.get(&format!("{path}?EIO=4&transport=polling&sid={sid}"))
+            .await
+    }
+
+    pub async fn push(&self, path: &str, sid: &str, body: &str) -> (u16, String) {
+        self.post(
+            &format!("{path}?EIO=4&transport=polling&sid={sid}"),
+            body.to_string(),
+        )
+        .await
+    }
+
+    pub async fn ws(&self, path_and_query: &str) -> Ws {
+        Ws::connect(&self.ws_url(path_and_query))
+            .await
+            .expect("WebSocket opens")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+/// What a WebSocket received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum In {
+    Text(String),
+    Binary(Vec<u8>),
+    /// Closed, with the close code when one was sent.
+    Closed(Option<u16>),
+}
+
+pub struct Ws {
+    framed: actix_codec::Framed<awc::BoxedSocket, Codec>,
+}
+
+impl Ws {
+    /// Opens a WebSocket; `Err(status)` when the server refuses the upgrade.
+    pub async fn connect(url: &str) -> Result<Ws, u16> {
+        let client = awc::Client::builder()
+            .max_http_version(awc::http::Version::HTTP_11)
+            .finish();
+        match client.ws(url).max_frame_size(4 << 20).connect().await {
+            Ok((_, framed)) => Ok(Ws { framed }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(status)) => Err(status.as_u16()),
+            Err(err) => panic!("WebSocket to {url}: {err}"),
+        }
+    }
+
+    pub async fn text(&mut self, text: &str) {
+        self.framed
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn binary(&mut self, data: &[u8]) {
+        self.framed
+            .send(Message::Binary(Bytes::copy_from_slice(data)))
+            .await
+            .unwrap();
+    }
+
+    /// The next frame, within 3 s.
+    pub async fn next(&mut self) -> In {
+        let frame = tokio::time::timeout(Duration::from_secs(3), self.framed.next())
+            .await
+            .expect("a frame within 3 s");
+        match frame {
+            Some(Ok(Frame::Text(text))) => In::Text(String::from_utf8(text.to_vec()).unwrap()),
+            Some(Ok(Frame::Binary(data))) => In::Binary(data.to_vec()),
+            Some(Ok(Frame::Close(reason))) => In::Closed(reason.map(|r| u16::from(r.code))),
+            Some(Ok(Frame::Ping(_) | Frame::Pong(_) | Frame::Continuation(_))) => {
+                Box::pin(self.next()).await
+            }
+            Some(Err(_)) | None => In::Closed(None),
+        }
+    }
+
+    /// The next frame that is not a server ping.
+    pub async fn data(&mut self) -> In {
+        loop {
+            let frame = self.next().await;
+            if frame != In::Text("2".into()) {
+                return frame;
+            }
+        }
+    }
+
+    /// Waits for the server to close the socket (pings are skipped).
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let In::Closed(code) = self.next().await {
+                return code;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.framed.send(Message::Close(None)).await;
+    }
+}
+
+pub fn text(s: &str) -> In {
+    In::Text(s.to_string())
+}

@@ -1,0 +1,570 @@
+//! Every case of the public Engine.IO v4 and Socket.IO v5 protocol test suites, reproduced
+//! against the conformance server over real HTTP requests and WebSockets.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{text, In, Server, Ws};
+
+const EIO: &str = "/engine.io/";
+const SIO: &str = "/socket.io/";
+const WS: &str = "?EIO=4&transport=websocket";
+const PING_INTERVAL: u64 = 300;
+const PING_TIMEOUT: u64 = 200;
+
+fn sleep(ms: u64) -> tokio::time::Sleep {
+    tokio::time::sleep(Duration::from_millis(ms))
+}
+
+fn assert_open(body: &str, upgrades: serde_json::Value) {
+    assert!(body.starts_with('0'), "{body}");
+    let open: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    let keys: Vec<&str> = open
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "sid",
+            "upgrades",
+            "pingInterval",
+            "pingTimeout",
+            "maxPayload"
+        ]
+    );
+    assert!(open["sid"].is_string());
+    assert_eq!(open["upgrades"], upgrades);
+    assert_eq!(open["pingInterval"], PING_INTERVAL);
+    assert_eq!(open["pingTimeout"], PING_TIMEOUT);
+    assert_eq!(open["maxPayload"], 1_000_000);
+    // Compact JSON, exactly as the official server writes it.
+    assert!(!body.contains(' ') && !body.contains('\n'), "{body}");
+}
+
+// ---- Engine.IO: handshake ----
+
+#[actix_web::test]
+async fn polling_handshake_opens_a_session() {
+    let server = Server::suite();
+    for path in [EIO, SIO] {
+        let (status, body) = server.get(&format!("{path}?EIO=4&transport=polling")).await;
+        assert_eq!(status, 200);
+        assert_open(&body, serde_json::json!(["websocket"]));
+    }
+}
+
+#[actix_web::test]
+async fn polling_handshake_refuses_a_bad_eio_transport_or_method() {
+    let server = Server::suite();
+    for (query, code) in [
+        ("?transport=polling", 5),
+        ("?EIO=abc&transport=polling", 5),
+        ("?EIO=4", 0),
+        ("?EIO=4&transport=abc", 0),
+    ] {
+        let (status, body) = server.get(&format!("{EIO}{query}")).await;
+        assert_eq!(status, 400, "{query}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["code"], code, "{query}");
+    }
+    let (status, body) = server
+        .post(&format!("{EIO}?EIO=4&transport=polling"), "")
+        .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"code":2,"message":"Bad handshake method"}"#)
+    );
+    let put = awc::Client::new()
+        .put(server.url(&format!("{EIO}?EIO=4&transport=polling")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 400);
+}
+
+#[actix_web::test]
+async fn websocket_handshake_opens_a_session_without_upgrades() {
+    let server = Server::suite();
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    let In::Text(open) = ws.next().await else {
+        panic!("no open packet")
+    };
+    assert_open(&open, serde_json::json!([]));
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn websocket_handshake_refuses_a_bad_eio_or_transport() {
+    let server = Server::suite();
+    for query in [
+        "?transport=websocket",
+        "?EIO=abc&transport=websocket",
+        "?EIO=4",
+        "?EIO=4&transport=abc",
+    ] {
+        let refused = Ws::connect(&server.ws_url(&format!("{EIO}{query}")))
+            .await
+            .err();
+        assert_eq!(refused, Some(400), "{query}");
+    }
+}
+
+// ---- Engine.IO: messages ----
+
+#[actix_web::test]
+async fn polling_echoes_text_several_and_binary_packets() {
+    let server = Server::suite();
+    for payload in [
+        "4hello",
+        "4test1\x1e4test2\x1e4test3",
+        "4hello\x1ebAQIDBA==",
+    ] {
+        let sid = server.open_polling(EIO).await;
+        assert_eq!(server.push(EIO, &sid, payload).await, (200, "ok".into()));
+        assert_eq!(server.poll(EIO, &sid).await, (200, payload.to_string()));
+    }
+}
+
+#[actix_web::test]
+async fn polling_session_closes_on_an_invalid_packet() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    assert_eq!(server.push(EIO, &sid, "abc").await.0, 400);
+    assert_eq!(server.poll(EIO, &sid).await.0, 400);
+}
+
+#[actix_web::test]
+async fn polling_session_closes_on_duplicate_polls() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let first = server.poll(EIO, &sid);
+    let second = async {
+        sleep(5).await;
+        server
+            .get(&format!("{EIO}?EIO=4&transport=polling&sid={sid}&t=burst"))
+            .await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first, (200, "1".into()));
+    assert_eq!(second.0, 400);
+    assert_eq!(server.poll(EIO, &sid).await.0, 400);
+}
+
+#[actix_web::test]
+async fn polling_session_closes_when_a_poll_is_cancelled() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let cancelled = tokio::time::timeout(Duration::from_millis(20), server.poll(EIO, &sid)).await;
+    assert!(cancelled.is_err(), "the poll was pending");
+    sleep(50).await;
+    assert_eq!(server.poll(EIO, &sid).await.0, 400);
+}
+
+#[actix_web::test]
+async fn polling_refuses_a_post_over_max_payload() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let big = format!("4{}", "x".repeat(1_000_001));
+    assert_eq!(server.push(EIO, &sid, &big).await.0, 413);
+}
+
+#[actix_web::test]
+async fn websocket_echoes_text_and_binary() {
+    let server = Server::suite();
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    ws.next().await;
+    ws.text("4hello").await;
+    assert_eq!(ws.data().await, text("4hello"));
+    ws.binary(&[1, 2, 3, 4]).await;
+    assert_eq!(ws.data().await, In::Binary(vec![1, 2, 3, 4]));
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn websocket_closes_on_an_invalid_packet_or_an_oversized_message() {
+    let server = Server::suite();
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    ws.next().await;
+    ws.text("abc").await;
+    ws.closed().await;
+
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    ws.next().await;
+    ws.text(&format!("4{}", "x".repeat(1_000_001))).await;
+    assert_eq!(ws.closed().await, Some(1009));
+}
+
+// ---- Engine.IO: heartbeat ----
+
+#[actix_web::test]
+async fn polling_heartbeat_pings_and_takes_pongs() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    for _ in 0..3 {
+        assert_eq!(server.poll(EIO, &sid).await, (200, "2".into()));
+        assert_eq!(server.push(EIO, &sid, "3").await.0, 200);
+    }
+}
+
+#[actix_web::test]
+async fn polling_session_closes_on_ping_timeout() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    sleep(PING_INTERVAL + PING_TIMEOUT + 150).await;
+    assert_eq!(server.poll(EIO, &sid).await.0, 400);
+}
+
+#[actix_web::test]
+async fn websocket_heartbeat_pings_and_takes_pongs() {
+    let server = Server::suite();
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    ws.next().await;
+    for _ in 0..3 {
+        assert_eq!(ws.next().await, text("2"));
+        ws.text("3").await;
+    }
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn websocket_closes_on_ping_timeout() {
+    let server = Server::suite();
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    ws.closed().await;
+}
+
+// ---- Engine.IO: close ----
+
+#[actix_web::test]
+async fn polling_close_ends_the_pending_poll_with_a_noop() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let pull = server.poll(EIO, &sid);
+    let close = async {
+        sleep(5).await;
+        server.push(EIO, &sid, "1").await
+    };
+    let (pull, _) = tokio::join!(pull, close);
+    assert_eq!(pull, (200, "6".into()));
+    assert_eq!(server.poll(EIO, &sid).await.0, 400);
+}
+
+#[actix_web::test]
+async fn websocket_close_closes_the_socket() {
+    let server = Server::suite();
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    ws.next().await;
+    ws.text("1").await;
+    ws.closed().await;
+}
+
+// ---- Engine.IO: upgrade ----
+
+async fn probe(server: &Server, sid: &str) -> Ws {
+    let mut ws = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
+    ws.text("2probe").await;
+    assert_eq!(ws.next().await, text("3probe"));
+    ws
+}
+
+#[actix_web::test]
+async fn upgrade_from_polling_to_websocket() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let mut ws = probe(&server, &sid).await;
+    assert_eq!(server.poll(EIO, &sid).await, (200, "6".into()));
+    ws.text("5").await;
+    ws.text("4hello").await;
+    assert_eq!(ws.data().await, text("4hello"));
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn after_an_upgrade_http_requests_are_refused() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let mut ws = probe(&server, &sid).await;
+    ws.text("5").await;
+    sleep(20).await;
+    assert_eq!(server.poll(EIO, &sid).await.0, 400);
+    ws.text("4hello").await;
+    assert_eq!(ws.data().await, text("4hello"));
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn after_an_upgrade_a_second_websocket_is_closed() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let mut ws = probe(&server, &sid).await;
+    ws.text("5").await;
+    sleep(20).await;
+    let mut second = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
+    second.closed().await;
+    ws.text("4hello").await;
+    assert_eq!(ws.data().await, text("4hello"));
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn a_pending_poll_ends_when_the_probe_arrives_and_queued_packets_move_to_the_websocket() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let pending = server.poll(EIO, &sid);
+    let upgrade = async {
+        sleep(20).await;
+        let mut ws = probe(&server, &sid).await;
+        assert_eq!(server.push(EIO, &sid, "4queued").await.0, 200);
+        ws.text("5").await;
+        ws
+    };
+    let (pending, mut ws) = tokio::join!(pending, upgrade);
+    assert_eq!(pending, (200, "6".into()));
+    assert_eq!(ws.data().await, text("4queued"));
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn an_abandoned_probe_is_dropped_and_the_session_stays_on_polling() {
+    let server = Server::suite();
+    let sid = server.open_polling(EIO).await;
+    let mut ws = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
+    let keep_alive = async {
+        // Answer pings over polling until the probe is gone (upgrade timeout: 1 s).
+        for _ in 0..8 {
+            let (status, body) = server.poll(EIO, &sid).await;
+            assert_eq!(status, 200);
+            if body == "2" {
+                server.push(EIO, &sid, "3").await;
+            }
+        }
+    };
+    let (_, code) = tokio::join!(keep_alive, ws.closed());
+    let _ = code;
+    assert_eq!(server.push(EIO, &sid, "4still-here").await.0, 200);
+    let (_, body) = server.poll(EIO, &sid).await;
+    assert!(body.contains("4still-here"), "{body}");
+}
+
+// ---- Socket.IO ----
+
+async fn sio() -> (Server, Ws) {
+    let server = Server::suite();
+    let mut ws = server.ws(&format!("{SIO}{WS}")).await;
+    ws.next().await;
+    (server, ws)
+}
+
+/// A session connected to the main namespace, past the `auth` event.
+async fn connected() -> (Server, Ws) {
+    let (server, mut ws) = sio().await;
+    ws.text("40").await;
+    let In::Text(reply) = ws.data().await else {
+        panic!()
+    };
+    assert!(reply.starts_with("40{"), "{reply}");
+    assert_eq!(ws.data().await, text(r#"42["auth",{}]"#));
+    (server, ws)
+}
+
+#[actix_web::test]
+async fn connect_to_namespaces_with_and_without_payloads() {
+    for (send, prefix, auth) in [
+        ("40", "40", r#"42["auth",{}]"#),
+        (
+            r#"40{"token":"123"}"#,
+            "40",
+            r#"42["auth",{"token":"123"}]"#,
+        ),
+        ("40/custom,", "40/custom,", r#"42/custom,["auth",{}]"#),
+        ("40/custom", "40/custom,", r#"42/custom,["auth",{}]"#),
+        (
+            r#"40/custom,{"token":"abc"}"#,
+            "40/custom,",
+            r#"42/custom,["auth",{"token":"abc"}]"#,
+        ),
+    ] {
+        let (_server, mut ws) = sio().await;
+        ws.text(send).await;
+        let In::Text(reply) = ws.data().await else {
+            panic!()
+        };
+        assert!(reply.starts_with(prefix), "{send}: {reply}");
+        let handshake: serde_json::Value = serde_json::from_str(&reply[prefix.len()..]).unwrap();
+        assert_eq!(
+            handshake.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["sid"]
+        );
+        assert!(handshake["sid"].is_string());
+        assert_eq!(ws.data().await, text(auth), "{send}");
+        ws.close().await;
+    }
+}
+
+#[actix_web::test]
+async fn an_unknown_namespace_is_refused_exactly() {
+    let (_server, mut ws) = sio().await;
+    ws.text("40/random").await;
+    assert_eq!(
+        ws.data().await,
+        text(r#"44/random,{"message":"Invalid namespace"}"#)
+    );
+}
+
+#[actix_web::test]
+async fn an_invalid_handshake_closes_the_connection() {
+    let (_server, mut ws) = sio().await;
+    ws.text("4abc").await;
+    ws.closed().await;
+}
+
+#[actix_web::test]
+async fn a_session_without_connect_is_closed_after_the_connect_timeout() {
+    let (_server, mut ws) = sio().await;
+    let started = std::time::Instant::now();
+    let code = loop {
+        match ws.next().await {
+            In::Text(ping) if ping == "2" => ws.text("3").await,
+            // The server says why it closes (an Engine.IO close packet) before closing.
+            In::Text(close) if close == "1" => {}
+            In::Closed(code) => break code,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let _ = code;
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[actix_web::test]
+async fn leaving_the_main_namespace_keeps_the_session() {
+    let (_server, mut ws) = connected().await;
+    ws.text("41").await;
+    ws.text("40").await;
+    let In::Text(reply) = ws.data().await else {
+        panic!()
+    };
+    assert!(reply.starts_with("40{"), "{reply}");
+}
+
+#[actix_web::test]
+async fn connect_then_leave_a_custom_namespace() {
+    let (_server, mut ws) = connected().await;
+    ws.text("40/custom").await;
+    let In::Text(reply) = ws.data().await else {
+        panic!()
+    };
+    assert!(reply.starts_with("40/custom,"));
+    assert_eq!(ws.data().await, text(r#"42/custom,["auth",{}]"#));
+    ws.text("41/custom").await;
+    ws.text(r#"42["message","message to main namespace"]"#)
+        .await;
+    assert_eq!(
+        ws.data().await,
+        text(r#"42["message-back","message to main namespace"]"#)
+    );
+}
+
+#[actix_web::test]
+async fn plain_text_and_binary_events_and_acks() {
+    let (_server, mut ws) = connected().await;
+    ws.text(r#"42["message",1,"2",{"3":[true]}]"#).await;
+    assert_eq!(
+        ws.data().await,
+        text(r#"42["message-back",1,"2",{"3":[true]}]"#)
+    );
+
+    ws.text(r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+        .await;
+    ws.binary(&[1, 2, 3]).await;
+    ws.binary(&[4, 5, 6]).await;
+    assert_eq!(
+        ws.data().await,
+        text(r#"452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+    );
+    assert_eq!(ws.data().await, In::Binary(vec![1, 2, 3]));
+    assert_eq!(ws.data().await, In::Binary(vec![4, 5, 6]));
+
+    ws.text(r#"42456["message-with-ack",1,"2",{"3":[false]}]"#)
+        .await;
+    assert_eq!(ws.data().await, text(r#"43456[1,"2",{"3":[false]}]"#));
+
+    ws.text(r#"452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#).await;
+    ws.binary(&[1, 2, 3]).await;
+    ws.binary(&[4, 5, 6]).await;
+    assert_eq!(
+        ws.data().await,
+        text(r#"462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+    );
+    assert_eq!(ws.data().await, In::Binary(vec![1, 2, 3]));
+    assert_eq!(ws.data().await, In::Binary(vec![4, 5, 6]));
+}
+
+#[actix_web::test]
+async fn malformed_packets_close_that_connection_only() {
+    for packet in [
+        "4abc",
+        "42{}",
+        r#"42abc["message-with-ack",1,"2",{"3":[false]}]"#,
+        r#"45["message"]"#,
+        r#"4511-["message"]"#,
+        r#"44{"message":"no"}"#,
+    ] {
+        let (server, mut ws) = connected().await;
+        let mut bystander = server.ws(&format!("{SIO}{WS}")).await;
+        bystander.next().await;
+        bystander.text("40").await;
+        bystander.data().await;
+        bystander.data().await;
+        ws.text(packet).await;
+        ws.closed().await;
+        bystander.text(r#"42["message","fine"]"#).await;
+        assert_eq!(
+            bystander.data().await,
+            text(r#"42["message-back","fine"]"#),
+            "after {packet}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_engine_counts_sessions_upgrades_packets_and_reasons() {
+    use confab_actors::engine::DisconnectReason;
+    let server = Server::suite();
+    let stats = server.raw.stats();
+    let sid = server.open_polling(EIO).await;
+    assert_eq!(
+        (stats.polling_sessions(), stats.websocket_sessions()),
+        (1, 0)
+    );
+    let mut ws = probe(&server, &sid).await;
+    ws.text("5").await;
+    ws.text("4hello").await;
+    assert_eq!(ws.data().await, text("4hello"));
+    assert_eq!(
+        (
+            stats.polling_sessions(),
+            stats.websocket_sessions(),
+            stats.upgrades()
+        ),
+        (0, 1, 1)
+    );
+    ws.text("1").await;
+    ws.closed().await;
+    assert_eq!(stats.websocket_sessions(), 0);
+    assert_eq!(stats.closed_with(DisconnectReason::TransportClose), 1);
+    assert_eq!(server.raw.session_count(), 0);
+    let mut ws = server.ws(&format!("{EIO}{WS}")).await;
+    ws.closed().await;
+    assert_eq!(stats.closed_with(DisconnectReason::PingTimeout), 1);
+    assert!(
+        stats.packets_received() >= 2,
+        "{}",
+        stats.packets_received()
+    );
+    assert!(stats.packets_sent() >= 4, "{}", stats.packets_sent());
+    assert_eq!(stats.sessions_opened(), 2);
+}
