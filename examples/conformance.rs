@@ -18,12 +18,21 @@ struct Args {
     port: u16,
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Override the suites' 300 ms ping interval (e.g. 25000 to measure idle sessions).
+    #[arg(long)]
+    ping_interval_ms: Option<u64>,
+    /// Override the suites' 200 ms ping timeout.
+    #[arg(long)]
+    ping_timeout_ms: Option<u64>,
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let (raw, io) = confab::conformance::engines(confab::conformance::suite_config());
+    let mut config = confab::conformance::suite_config();
+    config.ping_interval_ms = args.ping_interval_ms.unwrap_or(config.ping_interval_ms);
+    config.ping_timeout_ms = args.ping_timeout_ms.unwrap_or(config.ping_timeout_ms);
+    let (raw, io) = confab::conformance::engines(config);
     eprintln!("conformance server on http://{}:{}", args.host, args.port);
     HttpServer::new(move || {
         let engines = (raw.clone(), io.clone());
