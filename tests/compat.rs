@@ -2,11 +2,10 @@
 //! protocol behaviour the public Engine.IO / Socket.IO suites check, over raw WebSockets and
 //! HTTP) run against the real engine, served here on a free port.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-
-use actix_web::{App, HttpServer};
-use confab_actors::engine::EngineConfig;
 
 /// Installs the pinned npm packages the first time (or when the lock file changed).
 fn npm_install(dir: &Path) {
@@ -32,35 +31,20 @@ async fn protocol_suites_and_the_official_client_pass() {
     npm_install(&dir);
 
     // The suites' values, with a short upgrade timeout so an abandoned probe is seen quickly.
-    let config = EngineConfig {
-        upgrade_timeout_ms: 1_000,
-        ..confab::conformance::suite_config()
-    };
-    let (raw, io) = confab::conformance::engines(config);
-    let server = HttpServer::new(move || {
-        App::new()
-            .service(raw.service("/engine.io/"))
-            .service(io.service("/socket.io/"))
-    })
-    .workers(2)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let port = server.addrs()[0].port();
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let server = common::Server::suite();
+    let base = server.base.clone();
 
     let output = actix_web::rt::task::spawn_blocking(move || {
         Command::new("node")
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
             .current_dir(&dir)
-            .env("CONFAB_URL", format!("http://127.0.0.1:{port}"))
+            .env("CONFAB_URL", base)
             .output()
             .expect("node runs")
     })
     .await
     .unwrap();
-    handle.stop(false).await;
+    drop(server);
     let report = String::from_utf8_lossy(&output.stdout);
     println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(

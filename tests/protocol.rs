@@ -271,6 +271,15 @@ async fn probe(server: &Server, sid: &str) -> Ws {
     ws
 }
 
+/// Completes the upgrade; the echo of a marker proves the server has switched.
+async fn upgrade(server: &Server, sid: &str) -> Ws {
+    let mut ws = probe(server, sid).await;
+    ws.text("5").await;
+    ws.text("4switched").await;
+    assert_eq!(ws.data().await, text("4switched"));
+    ws
+}
+
 #[actix_web::test]
 async fn upgrade_from_polling_to_websocket() {
     let server = Server::suite();
@@ -287,9 +296,7 @@ async fn upgrade_from_polling_to_websocket() {
 async fn after_an_upgrade_http_requests_are_refused() {
     let server = Server::suite();
     let sid = server.open_polling(EIO).await;
-    let mut ws = probe(&server, &sid).await;
-    ws.text("5").await;
-    sleep(20).await;
+    let mut ws = upgrade(&server, &sid).await;
     assert_eq!(server.poll(EIO, &sid).await.0, 400);
     ws.text("4hello").await;
     assert_eq!(ws.data().await, text("4hello"));
@@ -300,9 +307,7 @@ async fn after_an_upgrade_http_requests_are_refused() {
 async fn after_an_upgrade_a_second_websocket_is_closed() {
     let server = Server::suite();
     let sid = server.open_polling(EIO).await;
-    let mut ws = probe(&server, &sid).await;
-    ws.text("5").await;
-    sleep(20).await;
+    let mut ws = upgrade(&server, &sid).await;
     let mut second = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
     second.closed().await;
     ws.text("4hello").await;

@@ -194,13 +194,28 @@ describe("close", () => {
   });
 });
 
+/** Opens a probe WebSocket for `sid` and answers the probe handshake. */
+async function probe(sid) {
+  const conn = new Conn(`${WS_BASE}${P}?EIO=4&transport=websocket&sid=${sid}`);
+  await conn.opened;
+  conn.send("2probe");
+  assert.equal(await conn.next(), "3probe");
+  return conn;
+}
+
+/** Completes the upgrade; the echo of a marker proves the server has switched. */
+async function upgrade(sid) {
+  const conn = await probe(sid);
+  conn.send("5");
+  conn.send("4switched");
+  assert.equal(await conn.nextData(), "4switched");
+  return conn;
+}
+
 describe("upgrade", () => {
   it("upgrades from long-polling to WebSocket", async () => {
     const sid = await openPolling(P);
-    const conn = new Conn(`${WS_BASE}${P}?EIO=4&transport=websocket&sid=${sid}`);
-    await conn.opened;
-    conn.send("2probe");
-    assert.equal(await conn.next(), "3probe");
+    const conn = await probe(sid);
     const pull = await poll(P, sid);
     assert.equal(pull.status, 200);
     assert.equal(await pull.text(), "6");
@@ -227,10 +242,7 @@ describe("upgrade", () => {
 
   it("delivers what was queued for polling over the WebSocket after the upgrade", async () => {
     const sid = await openPolling(P);
-    const conn = new Conn(`${WS_BASE}${P}?EIO=4&transport=websocket&sid=${sid}`);
-    await conn.opened;
-    conn.send("2probe");
-    assert.equal(await conn.next(), "3probe");
+    const conn = await probe(sid);
     assert.equal((await post(P, sid, "4queued")).status, 200);
     conn.send("5");
     assert.equal(await conn.nextData(), "4queued");
@@ -239,12 +251,7 @@ describe("upgrade", () => {
 
   it("refuses HTTP requests for the session after the upgrade", async () => {
     const sid = await openPolling(P);
-    const conn = new Conn(`${WS_BASE}${P}?EIO=4&transport=websocket&sid=${sid}`);
-    await conn.opened;
-    conn.send("2probe");
-    await conn.next();
-    conn.send("5");
-    await sleep(20);
+    const conn = await upgrade(sid);
     assert.equal((await poll(P, sid)).status, 400);
     conn.send("4hello");
     assert.equal(await conn.nextData(), "4hello");
@@ -253,12 +260,7 @@ describe("upgrade", () => {
 
   it("closes a second WebSocket for the same session after the upgrade", async () => {
     const sid = await openPolling(P);
-    const conn = new Conn(`${WS_BASE}${P}?EIO=4&transport=websocket&sid=${sid}`);
-    await conn.opened;
-    conn.send("2probe");
-    await conn.next();
-    conn.send("5");
-    await sleep(20);
+    const conn = await upgrade(sid);
     const second = new Conn(`${WS_BASE}${P}?EIO=4&transport=websocket&sid=${sid}`);
     await within(2000, second.closed, "the second WebSocket to close");
     conn.send("4hello");
