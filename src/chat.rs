@@ -235,6 +235,8 @@ mod tests {
             max_attachments: 2,
             group_max_members: 300,
             page_max: 100,
+            send_rate_per_sec: 10.0,
+            send_burst: 20.0,
         }
     }
 

@@ -102,6 +102,8 @@ pub struct Limits {
     pub max_attachments: usize,
     pub group_max_members: usize,
     pub page_max: i64,
+    pub send_rate_per_sec: f64,
+    pub send_burst: f64,
 }
 
 impl Settings {
@@ -195,6 +197,9 @@ impl Settings {
         }
         if engine.max_buffered_packets == 0 || engine.max_sessions == 0 {
             bail!("engine.max_buffered_packets and engine.max_sessions must be at least 1");
+        }
+        if self.limits.send_rate_per_sec <= 0.0 || self.limits.send_burst < 1.0 {
+            bail!("limits.send_rate_per_sec must be positive and limits.send_burst at least 1");
         }
         if self.limits.group_max_members < 2 || self.limits.page_max < 1 {
             bail!("limits.group_max_members must be at least 2 and limits.page_max at least 1");

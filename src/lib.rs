@@ -17,3 +17,4 @@ pub mod metrics;
 pub mod models;
 pub mod seed;
 pub mod startup;
+pub mod store;

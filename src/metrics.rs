@@ -83,6 +83,14 @@ impl Metrics {
         })
     }
 
+    /// Adds a collector (the engine's) to the registry.
+    pub fn register(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> prometheus::Result<()> {
+        self.registry.register(collector)
+    }
+
     /// Everything in the registry, in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

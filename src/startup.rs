@@ -1,6 +1,7 @@
 //! Start-up: prepare the database, build the shared state and the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -8,10 +9,15 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use confab_actors::chat::{ChatNamespace, Limiter, Rooms};
+use confab_actors::engine::{Engine, NamespaceHandler};
+
 use crate::auth::{password, refresh, JwtKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::engine_metrics::EngineCollector;
 use crate::metrics::Metrics;
+use crate::store::DbChatStore;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -21,6 +27,12 @@ pub struct AppState {
     pub redis: Option<deadpool_redis::Pool>,
     pub jwt: JwtKeys,
     pub metrics: Metrics,
+    /// The Socket.IO engine at `/socket.io/`.
+    pub engine: Engine,
+    /// The conversation rooms of this node, for fan-out from the HTTP API too.
+    pub rooms: Rooms,
+    /// The per-user sending rate, shared by sockets and HTTP.
+    pub limiter: Limiter,
     /// A bcrypt hash of a random password, checked when a login names no account, so that
     /// such a login takes as long as one with a wrong password.
     pub dummy_hash: String,
@@ -52,13 +64,32 @@ impl Application {
             None => None,
         };
         let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
+        let jwt = JwtKeys::new(
+            &settings.jwt_secret(),
+            Duration::from_secs(settings.auth.access_ttl_secs),
+        );
+        let rooms = Rooms::default();
+        let limiter = Limiter::new(
+            settings.limits.send_rate_per_sec,
+            settings.limits.send_burst,
+        );
+        let store = DbChatStore {
+            pool: pool.clone(),
+            jwt: jwt.clone(),
+            limits: settings.limits.clone(),
+        };
+        let chat: Arc<dyn NamespaceHandler> =
+            Arc::new(ChatNamespace::new(store, rooms.clone(), limiter.clone()));
+        let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), chat)]);
+        let metrics = Metrics::new(settings.database.pool_size)?;
+        metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
         let state = web::Data::new(AppState {
             node_id: settings.node_id(),
-            jwt: JwtKeys::new(
-                &settings.jwt_secret(),
-                Duration::from_secs(settings.auth.access_ttl_secs),
-            ),
-            metrics: Metrics::new(settings.database.pool_size)?,
+            jwt,
+            metrics,
+            engine,
+            rooms,
+            limiter,
             pool,
             redis,
             dummy_hash,
@@ -77,6 +108,7 @@ impl Application {
                 .app_data(crate::http::query_config())
                 .app_data(crate::http::path_config())
                 .wrap(from_fn(crate::metrics::track))
+                .service(app_state.engine.service("/socket.io/"))
                 .configure(crate::http::routes)
                 .default_service(web::to(crate::http::not_found))
         })

@@ -7,28 +7,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-/// Installs the pinned npm packages the first time (or when the lock file changed).
-fn npm_install(dir: &Path) {
-    let installed = dir.join("node_modules/.package-lock.json");
-    let lock = dir.join("package-lock.json");
-    let fresh = match (installed.metadata(), lock.metadata()) {
-        (Ok(a), Ok(b)) => a.modified().ok() >= b.modified().ok(),
-        _ => false,
-    };
-    if !fresh {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(dir)
-            .status()
-            .expect("npm runs (Node.js and npm are prerequisites)");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
-}
-
 #[actix_web::test]
 async fn protocol_suites_and_the_official_client_pass() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    npm_install(&dir);
+    common::npm_install(&dir);
 
     // The suites' values, with a short upgrade timeout so an abandoned probe is seen quickly.
     let server = common::Server::suite();
@@ -37,6 +19,7 @@ async fn protocol_suites_and_the_official_client_pass() {
     let output = actix_web::rt::task::spawn_blocking(move || {
         Command::new("node")
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+            .args(["engineio.test.mjs", "socketio.test.mjs", "client.test.mjs"])
             .current_dir(&dir)
             .env("CONFAB_URL", base)
             .output()

@@ -148,3 +148,21 @@ pub async fn mark_read(
         .await
         .map(drop)
 }
+
+/// `(conversation id, last seq, last read seq)` of every conversation `user` belongs to.
+pub async fn memberships_of(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+) -> QueryResult<Vec<(Uuid, i64, i64)>> {
+    use crate::db::schema::conversations;
+    conversation_members::table
+        .inner_join(conversations::table)
+        .filter(conversation_members::user_id.eq(user))
+        .select((
+            conversations::id,
+            conversations::last_seq,
+            conversation_members::last_read_seq,
+        ))
+        .load(conn)
+        .await
+}

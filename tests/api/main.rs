@@ -2,6 +2,8 @@
 
 mod auth;
 mod blocks_reports;
+#[path = "../common/mod.rs"]
+mod common;
 mod conversations;
 mod helpers;
 mod members;
@@ -9,4 +11,5 @@ mod messages;
 mod migrations;
 mod ops;
 mod seed;
+mod sockets;
 mod users;

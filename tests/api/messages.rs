@@ -90,12 +90,16 @@ async fn the_same_client_message_id_twice_stores_one_message() {
 #[actix_web::test]
 async fn fifty_concurrent_sends_take_seqs_1_to_50_without_gaps() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let group = app.group(&alice, "team", &[&bob]).await;
-    let app = &app;
+    // Five senders, ten sends each: within every user's burst of 20.
+    let mut senders = Vec::new();
+    for name in ["alice", "bob", "carol", "dave", "erin"] {
+        senders.push(app.register(name).await);
+    }
+    let others: Vec<_> = senders[1..].iter().collect();
+    let group = app.group(&senders[0], "team", &others).await;
+    let (alice, app) = (&senders[0], &app);
     let sends = (0..50).map(|i| {
-        let sender = if i % 2 == 0 { &alice } else { &bob };
+        let sender = &senders[i % 5];
         let (group, client_id) = (group.clone(), format!("c-{i}"));
         async move {
             app.send(sender, &group, &client_id, &format!("message {i}"))

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -208,4 +210,22 @@ impl Ws {
 
 pub fn text(s: &str) -> In {
     In::Text(s.to_string())
+}
+
+/// Installs the pinned npm packages the first time (or when the lock file changed).
+pub fn npm_install(dir: &Path) {
+    let installed = dir.join("node_modules/.package-lock.json");
+    let lock = dir.join("package-lock.json");
+    let fresh = match (installed.metadata(), lock.metadata()) {
+        (Ok(a), Ok(b)) => a.modified().ok() >= b.modified().ok(),
+        _ => false,
+    };
+    if !fresh {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(dir)
+            .status()
+            .expect("npm runs (Node.js and npm are prerequisites)");
+        assert!(status.success(), "npm ci failed in {}", dir.display());
+    }
 }

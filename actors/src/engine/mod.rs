@@ -66,10 +66,19 @@ impl Shared {
         self.lock().len() < self.config.max_sessions
     }
 
-    /// Starts and registers a new session.
-    pub(crate) fn open(self: &Arc<Self>, kind: TransportKind) -> (Arc<str>, Addr<SessionActor>) {
+    /// Starts and registers a new session opened with the handshake's `query` string.
+    pub(crate) fn open(
+        self: &Arc<Self>,
+        kind: TransportKind,
+        query: &str,
+    ) -> (Arc<str>, Addr<SessionActor>) {
         let sid: Arc<str> = random_id().into();
-        let actor = SessionActor::new(sid.clone(), self.clone(), kind == TransportKind::WebSocket);
+        let actor = SessionActor::new(
+            sid.clone(),
+            self.clone(),
+            kind == TransportKind::WebSocket,
+            query.into(),
+        );
         let addr = actix::Actor::start(actor);
         self.lock().insert(sid.clone(), addr.clone());
         self.stats.opened(kind);

@@ -99,7 +99,7 @@ pub(crate) async fn handle(
         if req.method() != Method::GET {
             return Refusal::BadHandshakeMethod.response();
         }
-        return handshake(shared);
+        return handshake(shared, req.query_string());
     };
     let Some(session) = shared.find(&sid) else {
         return Refusal::SessionIdUnknown.response();
@@ -111,11 +111,11 @@ pub(crate) async fn handle(
     }
 }
 
-fn handshake(shared: Arc<Shared>) -> HttpResponse {
+fn handshake(shared: Arc<Shared>, query: &str) -> HttpResponse {
     if !shared.has_room() {
         return Refusal::Full.response();
     }
-    let (sid, _) = shared.open(TransportKind::Polling);
+    let (sid, _) = shared.open(TransportKind::Polling, query);
     text(format!("0{}", shared.config.open_json(&sid, true)))
 }
 

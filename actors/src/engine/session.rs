@@ -55,6 +55,8 @@ struct Partial {
 
 pub struct SessionActor {
     sid: Arc<str>,
+    /// The query string of the handshake request.
+    query: Arc<str>,
     shared: Arc<Shared>,
     transport: Transport,
     probe: Option<Probe>,
@@ -74,9 +76,15 @@ pub struct SessionActor {
 impl SessionActor {
     /// A session that will talk over long-polling (`websocket: false`) or over a WebSocket that
     /// attaches next. The open packet is the first thing queued.
-    pub(crate) fn new(sid: Arc<str>, shared: Arc<Shared>, websocket: bool) -> SessionActor {
+    pub(crate) fn new(
+        sid: Arc<str>,
+        shared: Arc<Shared>,
+        websocket: bool,
+        query: Arc<str>,
+    ) -> SessionActor {
         SessionActor {
             sid,
+            query,
             shared,
             transport: if websocket {
                 Transport::PendingWebSocket
@@ -102,6 +110,7 @@ impl SessionActor {
         SessionHandle {
             addr: ctx.address(),
             sid: self.sid.clone(),
+            query: self.query.clone(),
         }
     }
 

@@ -101,11 +101,21 @@ impl DisconnectReason {
 pub struct SessionHandle {
     pub(crate) addr: Addr<SessionActor>,
     pub(crate) sid: Arc<str>,
+    pub(crate) query: Arc<str>,
 }
 
 impl SessionHandle {
     pub fn id(&self) -> &str {
         &self.sid
+    }
+
+    /// A parameter of the handshake request's query string (not percent-decoded beyond `+`).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
     }
 
     /// Sends frames in order, with nothing interleaved.
@@ -224,6 +234,15 @@ impl Socket {
         answer.await.map_err(|_| AckError::Closed)
     }
 
+    /// Emits `event` with one argument that is already JSON text (no re-serialization).
+    pub fn emit_json(&self, event: &str, json: &str) {
+        self.send_frame(Frame::message(&socketio::encode_event_json(
+            &self.inner.nsp,
+            event,
+            json,
+        )));
+    }
+
     /// Sends an already encoded frame (one encoding fanned out to many sockets).
     pub fn send_frame(&self, frame: Frame) {
         self.inner.session.send(vec![frame]);
@@ -271,6 +290,14 @@ impl Ack {
             Ok(value) => self.send_payload(Payload::json(vec![value])),
             Err(err) => log::error!(cause:% = err; "unserializable ack"),
         }
+    }
+
+    /// Acks with one argument that is already JSON text.
+    pub fn send_json(self, json: &str) {
+        let text = socketio::encode_ack_json(&self.nsp, self.id, json);
+        self.session.do_send(Emit {
+            frames: vec![Frame::message(&text)],
+        });
     }
 
     /// Acks with any arguments, binary attachments included.

@@ -31,7 +31,7 @@ pub(crate) async fn start(
             None => return Refusal::SessionIdUnknown.response(),
         },
         None if !shared.has_room() => return Refusal::Full.response(),
-        None => shared.open(TransportKind::WebSocket).1,
+        None => shared.open(TransportKind::WebSocket, req.query_string()).1,
     };
     let transport = WsTransport {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),

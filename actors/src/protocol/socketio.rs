@@ -279,6 +279,27 @@ pub fn encode_event_with<T: Serialize + ?Sized>(
     Ok(out)
 }
 
+/// An EVENT whose single argument is already JSON text: `42["event",<json>]`.
+pub fn encode_event_json(nsp: &str, event: &str, json: &str) -> String {
+    let mut out = header(PacketType::Event, 0, nsp, None);
+    out.reserve(event.len() + json.len() + 8);
+    out.push('[');
+    out.push_str(&Value::from(event).to_string());
+    out.push(',');
+    out.push_str(json);
+    out.push(']');
+    out
+}
+
+/// An ACK whose single argument is already JSON text: `3<id>[<json>]`.
+pub fn encode_ack_json(nsp: &str, id: u64, json: &str) -> String {
+    let mut out = header(PacketType::Ack, 0, nsp, Some(id));
+    out.push('[');
+    out.push_str(json);
+    out.push(']');
+    out
+}
+
 /// An ACK with `args` (a BINARY_ACK when `attachments > 0`).
 pub fn encode_ack(nsp: &str, id: u64, args: &[Value], attachments: usize) -> String {
     let kind = if attachments > 0 {
@@ -432,6 +453,14 @@ mod tests {
             "2/x,[\"e\",{\"a\":1}]"
         );
         assert_eq!(encode_ack("/", 12, &[json!(1)], 0), "312[1]");
+        assert_eq!(
+            encode_event_json("/", "message:new", "{\"seq\":1}"),
+            "2[\"message:new\",{\"seq\":1}]"
+        );
+        assert_eq!(
+            encode_ack_json("/", 7, "{\"ok\":true}"),
+            "37[{\"ok\":true}]"
+        );
         assert_eq!(
             encode_ack("/c", 3, &[placeholder(0)], 1),
             "61-/c,3[{\"_placeholder\":true,\"num\":0}]"

@@ -1,6 +1,8 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use confab_actors::chat::namespace::message_new_frame;
+
 use crate::auth::AuthUser;
 use crate::chat::{self, SendRequest};
 use crate::error::{ApiError, ApiResult};
@@ -43,6 +45,20 @@ pub async fn create(
         body: chat::validate_body(&body.body, limits)?,
         attachment_ids: chat::validate_attachment_ids(&body.attachment_ids, limits)?,
     };
+    if let Err(wait) = state.limiter.check(me.id) {
+        return Err(ApiError::rate_limited(
+            "sending too fast; retry later",
+            wait,
+        ));
+    }
     let sent = chat::send(&state.pool, &request).await?;
-    Ok(HttpResponse::Created().json(MessageView::new(&sent.message, &sent.attachments)))
+    let view = MessageView::new(&sent.message, &sent.attachments);
+    if sent.created {
+        // The same fan-out as a socket send: every subscribed socket of every member.
+        let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
+        state
+            .rooms
+            .publish(conversation_id, message_new_frame(&json), None);
+    }
+    Ok(HttpResponse::Created().json(view))
 }

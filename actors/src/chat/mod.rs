@@ -1,0 +1,13 @@
+//! The chat layer over the engine: the store trait that hides PostgreSQL, room actors that fan
+//! one encoded frame out to their local sockets, the per-user send limiter, and the namespace
+//! handler that speaks the contract's events.
+
+pub mod limiter;
+pub mod namespace;
+pub mod rooms;
+pub mod store;
+
+pub use limiter::Limiter;
+pub use namespace::ChatNamespace;
+pub use rooms::Rooms;
+pub use store::{ChatStore, Committed, History, Membership, NewMessage, StoreError};

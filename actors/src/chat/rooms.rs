@@ -1,0 +1,145 @@
+//! One `RoomActor` per conversation that has local subscribers. A room does no I/O: it holds
+//! its sockets and hands each the same pre-encoded frame.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix::prelude::*;
+use uuid::Uuid;
+
+use crate::engine::Socket;
+use crate::protocol::engineio::Frame;
+
+/// The sockets subscribed to one conversation on this node.
+#[derive(Default)]
+pub struct RoomActor {
+    sockets: HashMap<String, Socket>,
+}
+
+impl Actor for RoomActor {
+    type Context = Context<Self>;
+}
+
+/// Rooms → room: subscribe a socket.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    pub socket: Socket,
+}
+
+/// Rooms → room: unsubscribe a socket.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub socket_id: String,
+}
+
+/// Rooms → room: send `frame` to every socket but `except`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub frame: Frame,
+    pub except: Option<String>,
+}
+
+/// Rooms → room: the last subscriber left; stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Close;
+
+impl Handler<Join> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+        self.sockets.insert(msg.socket.id().to_string(), msg.socket);
+    }
+}
+
+impl Handler<Leave> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
+        self.sockets.remove(&msg.socket_id);
+    }
+}
+
+impl Handler<Publish> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        for (id, socket) in &self.sockets {
+            if msg.except.as_deref() != Some(id.as_str()) {
+                socket.send_frame(msg.frame.clone());
+            }
+        }
+    }
+}
+
+impl Handler<Close> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+struct Entry {
+    room: Addr<RoomActor>,
+    members: usize,
+}
+
+/// The rooms of this node. Membership counts are kept here, under one lock, so a room is
+/// created on the first join and closed after the last leave without racing a new join.
+#[derive(Clone, Default)]
+pub struct Rooms {
+    rooms: Arc<Mutex<HashMap<Uuid, Entry>>>,
+}
+
+impl Rooms {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes `socket` to `conversation`.
+    pub fn join(&self, conversation: Uuid, socket: Socket) {
+        let mut rooms = self.lock();
+        let entry = rooms.entry(conversation).or_insert_with(|| Entry {
+            room: RoomActor::default().start(),
+            members: 0,
+        });
+        entry.members += 1;
+        entry.room.do_send(Join { socket });
+    }
+
+    /// Unsubscribes the socket `socket_id` from `conversation` (a socket joins a room once).
+    pub fn leave(&self, conversation: Uuid, socket_id: &str) {
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.get_mut(&conversation) else {
+            return;
+        };
+        entry.room.do_send(Leave {
+            socket_id: socket_id.to_string(),
+        });
+        entry.members = entry.members.saturating_sub(1);
+        if entry.members == 0 {
+            if let Some(entry) = rooms.remove(&conversation) {
+                entry.room.do_send(Close);
+            }
+        }
+    }
+
+    /// Sends `frame` to every local subscriber of `conversation` but the socket `except`.
+    pub fn publish(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
+        if let Some(entry) = self.lock().get(&conversation) {
+            entry.room.do_send(Publish {
+                frame,
+                except: except.map(str::to_string),
+            });
+        }
+    }
+
+    /// Rooms alive on this node.
+    pub fn count(&self) -> usize {
+        self.lock().len()
+    }
+}

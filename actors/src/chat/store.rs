@@ -1,0 +1,85 @@
+//! What the chat layer needs from storage. The diesel implementation lives in the server
+//! crate; no actor touches diesel.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::ErrorCode;
+
+/// A refused or failed storage request, with the contract's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// With `rate_limited`: how long to wait.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl StoreError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        StoreError {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+}
+
+/// A user's membership of one conversation, for `session:ready`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub conversation_id: Uuid,
+    pub last_seq: i64,
+    pub last_read_seq: i64,
+}
+
+/// A `message:send` as the client gave it (validated by the store).
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conversation_id: Uuid,
+    pub sender_id: Uuid,
+    pub client_message_id: String,
+    pub body: String,
+    pub attachment_ids: Vec<String>,
+}
+
+/// A committed message. `message` is the Message object as JSON text, encoded once and shared
+/// by the ack, `message:sent` and every `message:new`.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub conversation_id: Uuid,
+    pub seq: i64,
+    pub message: Arc<str>,
+    /// False when a retry found the message stored the first time.
+    pub created: bool,
+}
+
+/// A page of history: `messages` is a JSON array of Message objects in ascending seq order.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub messages: String,
+    pub has_more: bool,
+}
+
+/// Storage and identity, as the chat layer sees them.
+pub trait ChatStore: Send + Sync + 'static {
+    /// The user an access token belongs to; `Unauthorized` or `TokenExpired` otherwise.
+    fn verify_token(&self, token: &str) -> Result<Uuid, ErrorCode>;
+
+    /// The conversations `user` belongs to.
+    fn memberships(&self, user: Uuid) -> impl Future<Output = Result<Vec<Membership>, StoreError>>;
+
+    /// Validates and commits a message (or returns the one a retry already stored).
+    fn send(&self, message: NewMessage) -> impl Future<Output = Result<Committed, StoreError>>;
+
+    /// Messages of `conversation` with `seq > after_seq`, at most `limit`, for a member.
+    fn history(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        after_seq: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<History, StoreError>>;
+}

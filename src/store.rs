@@ -1,0 +1,123 @@
+//! The diesel implementation of the chat layer's store: identity from access tokens, and the
+//! same models and write-through send as the HTTP API.
+
+use std::sync::Arc;
+
+use confab_actors::chat::{ChatStore, Committed, History, Membership, NewMessage, StoreError};
+use confab_actors::ErrorCode;
+use uuid::Uuid;
+
+use crate::auth::{JwtKeys, TokenError};
+use crate::chat::{self, SendRequest};
+use crate::config::Limits;
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::http::views::MessageView;
+use crate::models::message::SeqCursor;
+use crate::models::{attachment, conversation, member, message};
+
+pub struct DbChatStore {
+    pub pool: DbPool,
+    pub jwt: JwtKeys,
+    pub limits: Limits,
+}
+
+impl From<ApiError> for StoreError {
+    fn from(err: ApiError) -> Self {
+        StoreError {
+            code: err.code,
+            message: err.message,
+            retry_after_ms: err.retry_after.map(|d| d.as_millis() as u64),
+        }
+    }
+}
+
+fn store_error(err: impl Into<ApiError>) -> StoreError {
+    StoreError::from(err.into())
+}
+
+impl DbChatStore {
+    /// Validates a message as the HTTP API does.
+    pub fn request(&self, message: NewMessage) -> Result<SendRequest, ApiError> {
+        Ok(SendRequest {
+            conversation_id: message.conversation_id,
+            sender_id: message.sender_id,
+            client_message_id: chat::validate_client_message_id(
+                &message.client_message_id,
+                &self.limits,
+            )?,
+            body: chat::validate_body(&message.body, &self.limits)?,
+            attachment_ids: chat::validate_attachment_ids(&message.attachment_ids, &self.limits)?,
+        })
+    }
+}
+
+impl ChatStore for DbChatStore {
+    fn verify_token(&self, token: &str) -> Result<Uuid, ErrorCode> {
+        self.jwt.verify_access(token).map_err(|err| match err {
+            TokenError::Expired => ErrorCode::TokenExpired,
+            TokenError::Invalid => ErrorCode::Unauthorized,
+        })
+    }
+
+    async fn memberships(&self, user: Uuid) -> Result<Vec<Membership>, StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        let rows = member::memberships_of(&mut conn, user)
+            .await
+            .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(conversation_id, last_seq, last_read_seq)| Membership {
+                conversation_id,
+                last_seq,
+                last_read_seq,
+            })
+            .collect())
+    }
+
+    async fn send(&self, message: NewMessage) -> Result<Committed, StoreError> {
+        let request = self.request(message)?;
+        let sent = chat::send(&self.pool, &request).await?;
+        let view = MessageView::new(&sent.message, &sent.attachments);
+        let json =
+            serde_json::to_string(&view).map_err(|e| StoreError::from(ApiError::internal(e)))?;
+        Ok(Committed {
+            conversation_id: sent.message.conversation_id,
+            seq: sent.message.seq,
+            message: Arc::from(json),
+            created: sent.created,
+        })
+    }
+
+    async fn history(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<History, StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        if conversation::find_for_member(&mut conn, conversation, user)
+            .await
+            .map_err(store_error)?
+            .is_none()
+        {
+            return Err(ApiError::conversation_not_found().into());
+        }
+        let (messages, has_more) =
+            message::page(&mut conn, conversation, SeqCursor::After(after_seq), limit)
+                .await
+                .map_err(store_error)?;
+        let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+        let attachments = attachment::of_messages(&mut conn, &ids)
+            .await
+            .map_err(store_error)?;
+        let views: Vec<MessageView> = messages
+            .iter()
+            .map(|m| MessageView::new(m, &attachments))
+            .collect();
+        let messages =
+            serde_json::to_string(&views).map_err(|e| StoreError::from(ApiError::internal(e)))?;
+        Ok(History { messages, has_more })
+    }
+}
