@@ -31,6 +31,8 @@ pub struct AppState {
     pub engine: Engine,
     /// The conversation rooms of this node, for fan-out from the HTTP API too.
     pub rooms: Rooms,
+    /// The chat namespace, told of membership changes made over HTTP.
+    pub chat: ChatNamespace<DbChatStore>,
     /// The per-user sending rate, shared by sockets and HTTP.
     pub limiter: Limiter,
     /// A bcrypt hash of a random password, checked when a login names no account, so that
@@ -78,9 +80,9 @@ impl Application {
             jwt: jwt.clone(),
             limits: settings.limits.clone(),
         };
-        let chat: Arc<dyn NamespaceHandler> =
-            Arc::new(ChatNamespace::new(store, rooms.clone(), limiter.clone()));
-        let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), chat)]);
+        let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone());
+        let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
+        let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), handler)]);
         let metrics = Metrics::new(settings.database.pool_size)?;
         metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
         let state = web::Data::new(AppState {
@@ -89,6 +91,7 @@ impl Application {
             metrics,
             engine,
             rooms,
+            chat,
             limiter,
             pool,
             redis,

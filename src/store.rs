@@ -12,9 +12,9 @@ use crate::chat::{self, SendRequest};
 use crate::config::Limits;
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::http::views::MessageView;
+use crate::http::views::{timestamp, MessageView};
 use crate::models::message::SeqCursor;
-use crate::models::{attachment, conversation, member, message};
+use crate::models::{attachment, conversation, member, message, user};
 
 pub struct DbChatStore {
     pub pool: DbPool,
@@ -87,6 +87,39 @@ impl ChatStore for DbChatStore {
             message: Arc::from(json),
             created: sent.created,
         })
+    }
+
+    async fn mark(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        seq: i64,
+        read: bool,
+    ) -> Result<(i64, i64), StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        member::advance(&mut conn, conversation, user, seq, read)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::conversation_not_found().into())
+    }
+
+    async fn last_seen(&self, users: Vec<Uuid>) -> Result<Vec<(Uuid, Option<String>)>, StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        let rows = user::last_seen_of(&mut conn, &users)
+            .await
+            .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, at)| (id, at.as_ref().map(timestamp)))
+            .collect())
+    }
+
+    async fn set_last_seen(&self, user: Uuid, at: std::time::SystemTime) -> Result<(), StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        let at = chrono::DateTime::<chrono::Utc>::from(at);
+        user::touch_last_seen(&mut conn, user, at)
+            .await
+            .map_err(store_error)
     }
 
     async fn history(

@@ -166,3 +166,50 @@ pub async fn memberships_of(
         .load(conn)
         .await
 }
+
+/// Moves `user`'s delivered watermark (and with `read` the read watermark too) up to `seq`,
+/// capped at the conversation's last seq; never moves one down. `None` for a non-member.
+pub async fn advance(
+    conn: &mut AsyncPgConnection,
+    conversation: Uuid,
+    user: Uuid,
+    seq: i64,
+    read: bool,
+) -> QueryResult<Option<(i64, i64)>> {
+    use crate::db::schema::conversations;
+    let last: Option<i64> = conversations::table
+        .find(conversation)
+        .select(conversations::last_seq)
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(last) = last else { return Ok(None) };
+    let seq = seq.min(last);
+    let target = conversation_members::table.find((conversation, user));
+    let delivered = conversation_members::last_delivered_seq
+        .eq(greatest(conversation_members::last_delivered_seq, seq));
+    let query = if read {
+        diesel::update(target)
+            .set((
+                delivered,
+                conversation_members::last_read_seq
+                    .eq(greatest(conversation_members::last_read_seq, seq)),
+            ))
+            .returning((
+                conversation_members::last_delivered_seq,
+                conversation_members::last_read_seq,
+            ))
+            .get_result(conn)
+            .await
+    } else {
+        diesel::update(target)
+            .set(delivered)
+            .returning((
+                conversation_members::last_delivered_seq,
+                conversation_members::last_read_seq,
+            ))
+            .get_result(conn)
+            .await
+    };
+    query.optional()
+}

@@ -132,3 +132,27 @@ pub async fn search(
         .load(conn)
         .await
 }
+
+/// The last-seen time of each of `ids` that exists.
+pub async fn last_seen_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Option<DateTime<Utc>>)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::last_seen_at))
+        .load(conn)
+        .await
+}
+
+pub async fn touch_last_seen(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::last_seen_at.eq(at))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -22,6 +22,7 @@ async fn chat_events_pass_over_the_official_client() {
                 "--test-concurrency=1",
                 "--test-reporter=spec",
                 "chat/chat.test.mjs",
+                "chat/live.test.mjs",
             ])
             .current_dir(&dir)
             .env("CONFAB_URL", base)

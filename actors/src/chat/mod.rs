@@ -4,8 +4,10 @@
 
 pub mod limiter;
 pub mod namespace;
+pub mod presence;
 pub mod rooms;
 pub mod store;
+pub mod time;
 
 pub use limiter::Limiter;
 pub use namespace::ChatNamespace;

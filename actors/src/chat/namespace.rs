@@ -1,6 +1,7 @@
 //! The contract's events on the main namespace: authentication on CONNECT, `session:ready`,
-//! room subscriptions, `message:send` (commit, then ack, `message:sent` and `message:new`) and
-//! `sync:request`. Failures become `{ ok: false, error }` acks, or `request:error` without one.
+//! room subscriptions, `message:send` (commit, then ack, `message:sent` and `message:new`),
+//! `sync:request`, typing, receipts, presence, and live membership changes. Failures become
+//! `{ ok: false, error }` acks, or `request:error` without one.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use actix::{Actor, Addr};
+
+use super::presence::{
+    Arrived, Departed, Membership as PresenceMembership, Online, PresenceActor, SocketsOf, Typing,
+    OFFLINE_GRACE, TYPING_TIMEOUT,
+};
 use super::store::{ChatStore, Membership, NewMessage, StoreError};
 use super::{Limiter, Rooms};
 use crate::engine::{Ack, ConnectError, DisconnectReason, Event, NamespaceHandler, Socket};
@@ -36,9 +43,10 @@ impl<S> Clone for ChatNamespace<S> {
 }
 
 struct Inner<S> {
-    store: S,
+    store: Arc<S>,
     rooms: Rooms,
     limiter: Limiter,
+    presence: Addr<PresenceActor>,
 }
 
 /// What the chat layer keeps on each socket.
@@ -50,12 +58,27 @@ struct SocketState {
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
+    /// A namespace over `store`. Starts the node's presence actor (call inside an actix system).
     pub fn new(store: S, rooms: Rooms, limiter: Limiter) -> Self {
+        let store = Arc::new(store);
+        let saver = store.clone();
+        let went_offline: super::presence::WentOffline = Box::new(move |user, at| {
+            let saver = saver.clone();
+            async move {
+                if let Err(err) = saver.set_last_seen(user, at).await {
+                    log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved");
+                }
+            }
+            .boxed_local()
+        });
+        let presence =
+            PresenceActor::new(rooms.clone(), OFFLINE_GRACE, TYPING_TIMEOUT, went_offline).start();
         ChatNamespace {
             inner: Arc::new(Inner {
                 store,
                 rooms,
                 limiter,
+                presence,
             }),
         }
     }
@@ -63,6 +86,82 @@ impl<S: ChatStore> ChatNamespace<S> {
     /// The node's rooms (the HTTP API publishes through them too).
     pub fn rooms(&self) -> &Rooms {
         &self.inner.rooms
+    }
+
+    /// `user` joined `conversation` (described by `conversation_json`, the Conversation object):
+    /// their sockets here subscribe to it, then hear `conversation:added`.
+    pub async fn conversation_added(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        conversation_json: &str,
+    ) {
+        let sockets = self
+            .inner
+            .presence
+            .send(SocketsOf { user })
+            .await
+            .unwrap_or_default();
+        let added = format!("{{\"conversation\":{conversation_json}}}");
+        for socket in sockets {
+            if let Some(state) = socket.data::<SocketState>() {
+                if state.join(conversation) {
+                    self.inner.rooms.join(conversation, socket.clone());
+                }
+            }
+            socket.emit_json("conversation:added", &added);
+        }
+        self.inner.presence.do_send(PresenceMembership {
+            user,
+            conversation,
+            member: true,
+        });
+    }
+
+    /// `user` left `conversation`: their sockets here hear `conversation:removed` and leave it.
+    pub async fn conversation_removed(&self, user: Uuid, conversation: Uuid) {
+        let sockets = self
+            .inner
+            .presence
+            .send(SocketsOf { user })
+            .await
+            .unwrap_or_default();
+        for socket in sockets {
+            if let Some(state) = socket.data::<SocketState>() {
+                if state.leave(conversation) {
+                    self.inner.rooms.leave(conversation, socket.id());
+                }
+            }
+            let _ = socket.emit(
+                "conversation:removed",
+                &json!({ "conversationId": conversation }),
+            );
+        }
+        self.inner.presence.do_send(PresenceMembership {
+            user,
+            conversation,
+            member: false,
+        });
+    }
+}
+
+impl SocketState {
+    fn joined(&self) -> std::sync::MutexGuard<'_, HashSet<Uuid>> {
+        self.joined.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a subscription; false when it already existed.
+    fn join(&self, conversation: Uuid) -> bool {
+        self.joined().insert(conversation)
+    }
+
+    /// Drops a subscription; false when there was none.
+    fn leave(&self, conversation: Uuid) -> bool {
+        self.joined().remove(&conversation)
+    }
+
+    fn is_member(&self, conversation: Uuid) -> bool {
+        self.joined().contains(&conversation)
     }
 }
 
@@ -123,24 +222,35 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
             .collect();
         let ready = json!({ "userId": state.user, "sessionId": socket.id(), "conversations": conversations });
         let _ = socket.emit("session:ready", &ready);
-        let mut joined = state.joined.lock().unwrap_or_else(|p| p.into_inner());
-        for membership in &state.memberships {
-            if joined.insert(membership.conversation_id) {
-                self.inner
-                    .rooms
-                    .join(membership.conversation_id, socket.clone());
+        let conversations: Vec<Uuid> = state
+            .memberships
+            .iter()
+            .map(|m| m.conversation_id)
+            .collect();
+        for conversation in &conversations {
+            if state.join(*conversation) {
+                self.inner.rooms.join(*conversation, socket.clone());
             }
         }
+        self.inner.presence.do_send(Arrived {
+            user: state.user,
+            socket: socket.clone(),
+            conversations,
+        });
     }
 
     fn disconnect(&self, socket: &Socket, _reason: DisconnectReason) {
         let Some(state) = socket.data::<SocketState>() else {
             return;
         };
-        let joined = std::mem::take(&mut *state.joined.lock().unwrap_or_else(|p| p.into_inner()));
+        let joined = std::mem::take(&mut *state.joined());
         for conversation in joined {
             self.inner.rooms.leave(conversation, socket.id());
         }
+        self.inner.presence.do_send(Departed {
+            user: state.user,
+            socket_id: socket.id().to_string(),
+        });
     }
 
     fn event(&self, socket: Socket, event: Event) -> LocalBoxFuture<'static, ()> {
@@ -153,6 +263,13 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
             let result = match name.as_str() {
                 "message:send" => send(&inner, &socket, &state, payload.args.first()).await,
                 "sync:request" => sync(&inner, &state, payload.args.first()).await,
+                "typing:start" | "typing:stop" => {
+                    typing(&inner, &socket, &state, &name, payload.args.first())
+                }
+                "receipt:delivered" | "receipt:read" => {
+                    receipt(&inner, &socket, &state, &name, payload.args.first()).await
+                }
+                "presence:query" => presence(&inner, payload.args.first()).await,
                 _ => Err(StoreError::new(
                     ErrorCode::Invalid,
                     format!("unknown event {name:?}"),
@@ -262,6 +379,130 @@ async fn sync<S: ChatStore>(
         "{{\"ok\":true,\"messages\":{},\"hasMore\":{}}}",
         history.messages, history.has_more
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConversationPayload {
+    conversation_id: String,
+}
+
+/// A conversation the socket is subscribed to; any other is `not_found`.
+fn subscribed(state: &SocketState, id: &str) -> Result<Uuid, StoreError> {
+    let conversation = conversation_id(id)?;
+    if state.is_member(conversation) {
+        Ok(conversation)
+    } else {
+        Err(StoreError::new(
+            ErrorCode::NotFound,
+            "conversation not found",
+        ))
+    }
+}
+
+fn typing<S: ChatStore>(
+    inner: &Inner<S>,
+    socket: &Socket,
+    state: &SocketState,
+    name: &str,
+    arg: Option<&Value>,
+) -> Result<String, StoreError> {
+    let payload: ConversationPayload = parse(arg)?;
+    let conversation = subscribed(state, &payload.conversation_id)?;
+    inner.presence.do_send(Typing {
+        user: state.user,
+        conversation,
+        typing: name == "typing:start",
+        socket_id: socket.id().to_string(),
+    });
+    Ok("{\"ok\":true}".into())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptPayload {
+    conversation_id: String,
+    seq: i64,
+}
+
+async fn receipt<S: ChatStore>(
+    inner: &Inner<S>,
+    socket: &Socket,
+    state: &SocketState,
+    name: &str,
+    arg: Option<&Value>,
+) -> Result<String, StoreError> {
+    let payload: ReceiptPayload = parse(arg)?;
+    let conversation = conversation_id(&payload.conversation_id)?;
+    if payload.seq < 0 {
+        return Err(StoreError::new(
+            ErrorCode::Invalid,
+            "seq must be at least 0",
+        ));
+    }
+    let read = name == "receipt:read";
+    let (delivered, read_seq) = inner
+        .store
+        .mark(state.user, conversation, payload.seq, read)
+        .await?;
+    let update = json!({
+        "conversationId": conversation,
+        "userId": state.user,
+        "lastDeliveredSeq": delivered,
+        "lastReadSeq": read_seq,
+    });
+    if let Ok(text) = socketio::encode_event_with("/", "receipt:updated", &update) {
+        inner
+            .rooms
+            .publish(conversation, Frame::message(&text), Some(socket.id()));
+    }
+    Ok(format!(
+        "{{\"ok\":true,\"lastDeliveredSeq\":{delivered},\"lastReadSeq\":{read_seq}}}"
+    ))
+}
+
+/// Most users one `presence:query` may name.
+const PRESENCE_MAX: usize = 200;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PresencePayload {
+    user_ids: Vec<String>,
+}
+
+async fn presence<S: ChatStore>(
+    inner: &Inner<S>,
+    arg: Option<&Value>,
+) -> Result<String, StoreError> {
+    let payload: PresencePayload = parse(arg)?;
+    if payload.user_ids.len() > PRESENCE_MAX {
+        return Err(StoreError::new(ErrorCode::Invalid, "at most 200 userIds"));
+    }
+    let users = payload
+        .user_ids
+        .iter()
+        .map(|id| {
+            Uuid::parse_str(id)
+                .map_err(|_| StoreError::new(ErrorCode::Invalid, "userIds must be user ids"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let online = inner
+        .presence
+        .send(Online {
+            users: users.clone(),
+        })
+        .await
+        .map_err(|_| StoreError::new(ErrorCode::Unavailable, "presence is unavailable"))?;
+    let seen = inner.store.last_seen(users.clone()).await?;
+    let presence: Vec<Value> = users
+        .iter()
+        .zip(online)
+        .map(|(user, online)| {
+            let last_seen = seen.iter().find(|(u, _)| u == user).and_then(|(_, at)| at.clone());
+            json!({ "userId": user, "online": online, "lastSeenAt": if online { None } else { last_seen } })
+        })
+        .collect();
+    Ok(json!({ "ok": true, "presence": presence }).to_string())
 }
 
 /// Acks the result; a failure without an ack becomes `request:error` on the socket.

@@ -74,6 +74,29 @@ pub trait ChatStore: Send + Sync + 'static {
     /// Validates and commits a message (or returns the one a retry already stored).
     fn send(&self, message: NewMessage) -> impl Future<Output = Result<Committed, StoreError>>;
 
+    /// Moves `user`'s delivered (and, with `read`, read) watermark in `conversation` up to
+    /// `seq`, never down and never past the last message; returns `(delivered, read)`.
+    fn mark(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        seq: i64,
+        read: bool,
+    ) -> impl Future<Output = Result<(i64, i64), StoreError>>;
+
+    /// The stored last-seen time of each user (RFC 3339), `None` when never seen.
+    fn last_seen(
+        &self,
+        users: Vec<Uuid>,
+    ) -> impl Future<Output = Result<Vec<(Uuid, Option<String>)>, StoreError>>;
+
+    /// Records that `user` was last seen `at`.
+    fn set_last_seen(
+        &self,
+        user: Uuid,
+        at: std::time::SystemTime,
+    ) -> impl Future<Output = Result<(), StoreError>>;
+
     /// Messages of `conversation` with `seq > after_seq`, at most `limit`, for a member.
     fn history(
         &self,

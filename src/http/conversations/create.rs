@@ -3,7 +3,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::view;
+use super::{announce_added, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
@@ -39,12 +39,11 @@ pub async fn create(
             let other = validate::uuid("userId", &user_id)?;
             let (conversation, created) = open_dm(&mut conn, me.id, other).await?;
             let body = view(&mut conn, &conversation).await?;
-            Ok(if created {
-                HttpResponse::Created()
-            } else {
-                HttpResponse::Ok()
+            if !created {
+                return Ok(HttpResponse::Ok().json(body));
             }
-            .json(body))
+            announce_added(&state, &[me.id, other], &body).await;
+            Ok(HttpResponse::Created().json(body))
         }
         CreateBody::Group { title, member_ids } => {
             let title = validate::text("title", &title, 1, 100)?;
@@ -66,7 +65,11 @@ pub async fn create(
             }
             let conversation = create_group(&mut conn, me.id, &title, &others).await?;
             log::info!(conversation_id:% = conversation.id, members = others.len() + 1; "group created");
-            Ok(HttpResponse::Created().json(view(&mut conn, &conversation).await?))
+            let body = view(&mut conn, &conversation).await?;
+            let mut members = others;
+            members.push(me.id);
+            announce_added(&state, &members, &body).await;
+            Ok(HttpResponse::Created().json(body))
         }
     }
 }

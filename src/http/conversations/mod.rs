@@ -32,3 +32,17 @@ pub async fn view(
     let members = member::of_conversations(conn, &[conversation.id]).await?;
     Ok(ConversationView::new(conversation, &members))
 }
+
+/// Tells the live sockets of each of `users` that they joined `conversation`.
+pub async fn announce_added(
+    state: &crate::startup::AppState,
+    users: &[Uuid],
+    view: &ConversationView,
+) {
+    let Ok(json) = serde_json::to_string(view) else {
+        return;
+    };
+    for user in users {
+        state.chat.conversation_added(*user, view.id, &json).await;
+    }
+}

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::http::conversations::{load_for_member, view};
+use crate::http::conversations::{announce_added, load_for_member, view};
 use crate::http::validate;
 use crate::http::views::ConversationView;
 use crate::models::member::{self, NewMember, MEMBER};
@@ -72,9 +72,12 @@ pub async fn add(
                     "a group has at most {max} members"
                 )));
             }
-            Ok(member::insert_many(conn, &new).await?)
+            member::insert_many(conn, &new).await?;
+            Ok(new.iter().map(|m| m.user_id).collect::<Vec<_>>())
         })
         .await?;
-    log::info!(conversation_id:% = id, added = added; "members added");
-    Ok(web::Json(view(&mut conn, &conversation).await?))
+    log::info!(conversation_id:% = id, added = added.len(); "members added");
+    let body = view(&mut conn, &conversation).await?;
+    announce_added(&state, &added, &body).await;
+    Ok(web::Json(body))
 }

@@ -61,5 +61,6 @@ pub async fn remove(
     })
     .await?;
     log::info!(conversation_id:% = id, user_id:% = target_id; "member removed");
+    state.chat.conversation_removed(target_id, id).await;
     Ok(HttpResponse::NoContent().finish())
 }

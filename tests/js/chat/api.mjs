@@ -72,9 +72,9 @@ export function collect(socket, event) {
     seen.push(payload);
     for (const w of waiters.splice(0)) w();
   });
-  seen.waitFor = async (count, what = event) => {
+  seen.waitFor = async (count, what = event, ms = 5000) => {
     while (seen.length < count) {
-      await within(5000, new Promise((resolve) => waiters.push(resolve)), `${count} × ${what}`);
+      await within(ms, new Promise((resolve) => waiters.push(resolve)), `${count} × ${what}`);
     }
     return seen;
   };
