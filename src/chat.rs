@@ -97,6 +97,18 @@ impl From<DieselError> for Failure {
     }
 }
 
+/// `send`, recording its latency and whether it committed a new message.
+pub async fn send_measured(
+    pool: &DbPool,
+    request: &SendRequest,
+    metrics: &crate::metrics::SendMetrics,
+) -> ApiResult<Sent> {
+    let started = std::time::Instant::now();
+    let sent = send(pool, request).await?;
+    metrics.observe(started.elapsed(), sent.created);
+    Ok(sent)
+}
+
 /// Commits `request` (or finds the message an earlier try committed), retrying transient
 /// storage failures a bounded number of times; then `unavailable` with nothing stored.
 pub async fn send(pool: &DbPool, request: &SendRequest) -> ApiResult<Sent> {

@@ -1,6 +1,8 @@
-//! Exports an engine's counters to Prometheus: sessions by transport, upgrades, packets in and
-//! out, and sessions closed by reason. Values are read from the engine at scrape time.
+//! Exports the realtime core's counters to Prometheus, read at scrape time: the engine's
+//! sessions by transport, upgrades, packets and closes by reason; the chat layer's events by
+//! name, rate-limited requests, fan-out deliveries and live rooms.
 
+use confab_actors::chat::Rooms;
 use confab_actors::engine::{Engine, REASONS};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
@@ -144,6 +146,84 @@ impl Collector for EngineCollector {
                         )
                     })
                     .collect(),
+            ),
+        ]
+    }
+}
+
+/// The chat layer's counters.
+pub struct ChatCollector {
+    rooms: Rooms,
+    descs: Vec<Desc>,
+}
+
+const EVENTS: &str = "confab_socket_events_total";
+const RATE_LIMITED: &str = "confab_rate_limited_total";
+const DELIVERIES: &str = "confab_fanout_deliveries_total";
+const ROOMS: &str = "confab_room_actors";
+
+impl ChatCollector {
+    pub fn new(rooms: Rooms) -> prometheus::Result<Self> {
+        let descs = [
+            (
+                EVENTS,
+                "Client events received, by name",
+                vec!["event".to_string()],
+            ),
+            (
+                RATE_LIMITED,
+                "Sends refused for going over the rate limit",
+                vec![],
+            ),
+            (
+                DELIVERIES,
+                "Frames handed to sockets by room fan-out",
+                vec![],
+            ),
+            (ROOMS, "Room actors alive on this node", vec![]),
+        ]
+        .into_iter()
+        .map(|(name, help, labels)| Desc::new(name.into(), help.into(), labels, Default::default()))
+        .collect::<prometheus::Result<Vec<_>>>()?;
+        Ok(ChatCollector { rooms, descs })
+    }
+}
+
+impl Collector for ChatCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let stats = self.rooms.stats();
+        let counter = MetricType::COUNTER;
+        vec![
+            family(
+                EVENTS,
+                "Client events received, by name",
+                counter,
+                stats
+                    .events()
+                    .map(|(name, n)| sample(counter, n as f64, Some(("event", name))))
+                    .collect(),
+            ),
+            family(
+                RATE_LIMITED,
+                "Sends refused for going over the rate limit",
+                counter,
+                vec![sample(counter, stats.rate_limited_total() as f64, None)],
+            ),
+            family(
+                DELIVERIES,
+                "Frames handed to sockets by room fan-out",
+                counter,
+                vec![sample(counter, stats.deliveries() as f64, None)],
+            ),
+            family(
+                ROOMS,
+                "Room actors alive on this node",
+                MetricType::GAUGE,
+                vec![sample(MetricType::GAUGE, self.rooms.count() as f64, None)],
             ),
         ]
     }

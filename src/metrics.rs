@@ -15,8 +15,26 @@ use crate::startup::AppState;
 
 const NAMESPACE: &str = "confab";
 
+/// What every committed send records, over HTTP and sockets alike.
+#[derive(Clone)]
+pub struct SendMetrics {
+    committed: prometheus::IntCounter,
+    latency: prometheus::Histogram,
+}
+
+impl SendMetrics {
+    /// Records a send that took `elapsed` from request to commit.
+    pub fn observe(&self, elapsed: std::time::Duration, created: bool) {
+        self.latency.observe(elapsed.as_secs_f64());
+        if created {
+            self.committed.inc();
+        }
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    pub send: SendMetrics,
     pub http_requests: IntCounterVec,
     pub http_request_duration: HistogramVec,
     pub db_pool_size: IntGauge,
@@ -65,6 +83,27 @@ impl Metrics {
                 .namespace(NAMESPACE),
         )?;
         db_pool_max.set(pool_max as i64);
+        let send = SendMetrics {
+            committed: prometheus::IntCounter::with_opts(
+                Opts::new(
+                    "messages_committed_total",
+                    "Messages committed (retries not counted)",
+                )
+                .namespace(NAMESPACE),
+            )?,
+            latency: prometheus::Histogram::with_opts(
+                HistogramOpts::new(
+                    "send_commit_seconds",
+                    "Time from a send request to its commit",
+                )
+                .namespace(NAMESPACE)
+                .buckets(vec![
+                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+            )?,
+        };
+        registry.register(Box::new(send.committed.clone()))?;
+        registry.register(Box::new(send.latency.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_request_duration.clone()))?;
         registry.register(Box::new(db_pool_size.clone()))?;
@@ -75,6 +114,7 @@ impl Metrics {
         ))?;
         Ok(Metrics {
             registry,
+            send,
             http_requests,
             http_request_duration,
             db_pool_size,

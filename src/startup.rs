@@ -15,7 +15,7 @@ use confab_actors::engine::{Engine, NamespaceHandler};
 use crate::auth::{password, refresh, JwtKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::engine_metrics::EngineCollector;
+use crate::engine_metrics::{ChatCollector, EngineCollector};
 use crate::metrics::Metrics;
 use crate::store::DbChatStore;
 
@@ -75,16 +75,18 @@ impl Application {
             settings.limits.send_rate_per_sec,
             settings.limits.send_burst,
         );
+        let metrics = Metrics::new(settings.database.pool_size)?;
         let store = DbChatStore {
             pool: pool.clone(),
             jwt: jwt.clone(),
             limits: settings.limits.clone(),
+            metrics: metrics.send.clone(),
         };
         let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone());
         let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
         let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), handler)]);
-        let metrics = Metrics::new(settings.database.pool_size)?;
         metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
+        metrics.register(Box::new(ChatCollector::new(rooms.clone())?))?;
         let state = web::Data::new(AppState {
             node_id: settings.node_id(),
             jwt,

@@ -20,6 +20,7 @@ pub struct DbChatStore {
     pub pool: DbPool,
     pub jwt: JwtKeys,
     pub limits: Limits,
+    pub metrics: crate::metrics::SendMetrics,
 }
 
 impl From<ApiError> for StoreError {
@@ -77,7 +78,7 @@ impl ChatStore for DbChatStore {
 
     async fn send(&self, message: NewMessage) -> Result<Committed, StoreError> {
         let request = self.request(message)?;
-        let sent = chat::send(&self.pool, &request).await?;
+        let sent = chat::send_measured(&self.pool, &request, &self.metrics).await?;
         let view = MessageView::new(&sent.message, &sent.attachments);
         let json =
             serde_json::to_string(&view).map_err(|e| StoreError::from(ApiError::internal(e)))?;

@@ -36,4 +36,32 @@ async fn chat_events_pass_over_the_official_client() {
     println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the chat tests failed:\n{report}");
     assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
+
+    // The workload above shows in the metrics.
+    let metrics = app.request("GET", "/metrics", None, None).await;
+    let text = metrics.body.as_str().unwrap_or_default().to_string();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+    };
+    for name in [
+        "confab_messages_committed_total",
+        "confab_send_commit_seconds_count",
+        "confab_socket_events_total{event=\"message:send\"}",
+        "confab_socket_events_total{event=\"typing:start\"}",
+        "confab_rate_limited_total",
+        "confab_fanout_deliveries_total",
+        "confab_engine_sessions_opened_total",
+        "confab_engine_upgrades_total",
+    ] {
+        assert!(value(name) > 0.0, "{name} is 0");
+    }
+    assert!(text.contains("confab_room_actors "), "{text}");
+    assert!(
+        text.contains("confab_engine_sessions_closed_total{reason=\"slow consumer\"}"),
+        "{text}"
+    );
 }

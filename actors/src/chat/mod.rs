@@ -6,10 +6,12 @@ pub mod limiter;
 pub mod namespace;
 pub mod presence;
 pub mod rooms;
+pub mod stats;
 pub mod store;
 pub mod time;
 
 pub use limiter::Limiter;
 pub use namespace::ChatNamespace;
 pub use rooms::Rooms;
+pub use stats::ChatStats;
 pub use store::{ChatStore, Committed, History, Membership, NewMessage, StoreError};

@@ -260,6 +260,7 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
                 return;
             };
             let Event { name, payload, ack } = event;
+            inner.rooms.stats().event(&name);
             let result = match name.as_str() {
                 "message:send" => send(&inner, &socket, &state, payload.args.first()).await,
                 "sync:request" => sync(&inner, &state, payload.args.first()).await,
@@ -318,6 +319,7 @@ async fn send<S: ChatStore>(
     let payload: SendPayload = parse(arg)?;
     let conversation = conversation_id(&payload.conversation_id)?;
     if let Err(wait) = inner.limiter.check(state.user) {
+        inner.rooms.stats().rate_limited();
         return Err(StoreError {
             retry_after_ms: Some(wait.as_millis().max(1) as u64),
             ..StoreError::new(ErrorCode::RateLimited, "sending too fast; retry later")

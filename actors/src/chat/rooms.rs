@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 use actix::prelude::*;
 use uuid::Uuid;
 
+use super::ChatStats;
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
 
 /// The sockets subscribed to one conversation on this node.
-#[derive(Default)]
 pub struct RoomActor {
     sockets: HashMap<String, Socket>,
+    stats: Arc<ChatStats>,
 }
 
 impl Actor for RoomActor {
@@ -67,11 +68,14 @@ impl Handler<Publish> for RoomActor {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        let mut delivered = 0;
         for (id, socket) in &self.sockets {
             if msg.except.as_deref() != Some(id.as_str()) {
                 socket.send_frame(msg.frame.clone());
+                delivered += 1;
             }
         }
+        self.stats.delivered(delivered);
     }
 }
 
@@ -93,6 +97,7 @@ struct Entry {
 #[derive(Clone, Default)]
 pub struct Rooms {
     rooms: Arc<Mutex<HashMap<Uuid, Entry>>>,
+    stats: Arc<ChatStats>,
 }
 
 impl Rooms {
@@ -104,7 +109,11 @@ impl Rooms {
     pub fn join(&self, conversation: Uuid, socket: Socket) {
         let mut rooms = self.lock();
         let entry = rooms.entry(conversation).or_insert_with(|| Entry {
-            room: RoomActor::default().start(),
+            room: RoomActor {
+                sockets: HashMap::new(),
+                stats: self.stats.clone(),
+            }
+            .start(),
             members: 0,
         });
         entry.members += 1;
@@ -136,6 +145,11 @@ impl Rooms {
                 except: except.map(str::to_string),
             });
         }
+    }
+
+    /// The chat counters of this node.
+    pub fn stats(&self) -> &ChatStats {
+        &self.stats
     }
 
     /// Rooms alive on this node.
