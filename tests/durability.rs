@@ -1,0 +1,266 @@
+//! Durability: the server is killed with SIGKILL in the middle of a stream of sends; after a
+//! restart every acknowledged message is in PostgreSQL exactly once, with gapless seqs.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    async fn start(database_url: &str) -> Node {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_confab"))
+            .env("CONFAB_ENV", "test")
+            .env(
+                "CONFAB_CONFIG_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+            )
+            .env("DATABASE_URL", database_url)
+            .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
+            .env("CONFAB_LIMITS__SEND_RATE_PER_SEC", "100000")
+            .env("CONFAB_LIMITS__SEND_BURST", "100000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let node = Node {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = awc::Client::new();
+        for _ in 0..300 {
+            if let Ok(res) = client.get(format!("{}/health", node.base)).send().await {
+                if res.status().is_success() {
+                    return node;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not come up");
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> Option<(u16, Value)> {
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    let mut req = client.request(method.parse().unwrap(), format!("{base}/api{path}"));
+    if let Some(token) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    let mut res = req.send_json(&body).await.ok()?;
+    let bytes = res.body().limit(16 << 20).await.ok()?;
+    Some((
+        res.status().as_u16(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
+}
+
+#[actix_web::test]
+async fn every_acknowledged_send_survives_sigkill_exactly_once() {
+    let name = format!("confab_test_{}", uuid::Uuid::new_v4().simple());
+    let url = confab::db::with_database_name("postgres://postgres@127.0.0.1:5432/postgres", &name)
+        .unwrap();
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .and_then(|base| confab::db::with_database_name(&base, &name).ok())
+        .unwrap_or(url);
+    let _guard = DropDatabase(url.clone());
+    let node = Node::start(&url).await;
+    let (status, registered) = call(
+        &node.base,
+        "POST",
+        "/auth/register",
+        None,
+        json!({ "email": "d@example.com", "username": "durable", "password": "correct horse battery" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201);
+    let token = registered["accessToken"].as_str().unwrap().to_string();
+    let (_, group) = call(
+        &node.base,
+        "POST",
+        "/conversations",
+        Some(&token),
+        json!({ "kind": "group", "title": "d" }),
+    )
+    .await
+    .unwrap();
+    let conversation = group["id"].as_str().unwrap().to_string();
+
+    // Four senders stream messages; the node is killed once 300 sends were acknowledged.
+    let acked: Rc<RefCell<BTreeMap<String, (String, i64)>>> = Rc::default();
+    let attempted: Rc<RefCell<HashSet<String>>> = Rc::default();
+    let senders = (0..4).map(|sender| {
+        let (base, token, conversation) = (node.base.clone(), token.clone(), conversation.clone());
+        let (acked, attempted) = (acked.clone(), attempted.clone());
+        actix_web::rt::spawn(async move {
+            for i in 0.. {
+                let client_id = format!("s{sender}-{i}");
+                attempted.borrow_mut().insert(client_id.clone());
+                let body = json!({ "clientMessageId": client_id, "body": format!("message {i}") });
+                let path = format!("/conversations/{conversation}/messages");
+                match call(&base, "POST", &path, Some(&token), body).await {
+                    Some((201, message)) => {
+                        let id = message["id"].as_str().unwrap().to_string();
+                        acked
+                            .borrow_mut()
+                            .insert(client_id, (id, message["seq"].as_i64().unwrap()));
+                    }
+                    _ => break,
+                }
+            }
+        })
+    });
+    let senders: Vec<_> = senders.collect();
+    while acked.borrow().len() < 300 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    node.kill();
+    for sender in senders {
+        let _ = sender.await;
+    }
+    let acked = acked.borrow().clone();
+    assert!(acked.len() >= 300);
+
+    // Restart on the same database and read everything back.
+    let node = Node::start(&url).await;
+    let mut stored: Vec<Value> = Vec::new();
+    loop {
+        let after = stored.last().map_or(0, |m| m["seq"].as_i64().unwrap());
+        let path = format!("/conversations/{conversation}/messages?afterSeq={after}&limit=100");
+        let (status, page) = call(&node.base, "GET", &path, Some(&token), Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{page}");
+        stored.extend(page["messages"].as_array().unwrap().iter().cloned());
+        if !page["hasMore"].as_bool().unwrap() {
+            break;
+        }
+    }
+    let seqs: Vec<i64> = stored.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=stored.len() as i64).collect::<Vec<_>>(),
+        "seqs have no gap"
+    );
+    let mut by_client: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for m in &stored {
+        by_client
+            .entry(m["clientMessageId"].as_str().unwrap().to_string())
+            .or_default()
+            .push((
+                m["id"].as_str().unwrap().to_string(),
+                m["seq"].as_i64().unwrap(),
+            ));
+    }
+    for (client_id, first) in &acked {
+        assert_eq!(
+            by_client.get(client_id),
+            Some(&vec![first.clone()]),
+            "{client_id} stored once, as acked"
+        );
+    }
+    // Anything stored was attempted; a retry of an unacknowledged send stores it at most once.
+    let attempted = attempted.borrow().clone();
+    assert!(by_client.keys().all(|id| attempted.contains(id)));
+    let unacked: Vec<&String> = attempted
+        .iter()
+        .filter(|id| !acked.contains_key(*id))
+        .collect();
+    for client_id in &unacked {
+        let body = json!({ "clientMessageId": client_id, "body": "retry" });
+        let path = format!("/conversations/{conversation}/messages");
+        let (status, _) = call(&node.base, "POST", &path, Some(&token), body)
+            .await
+            .unwrap();
+        assert_eq!(status, 201);
+        let (status, _) = call(
+            &node.base,
+            "POST",
+            &path,
+            Some(&token),
+            json!({ "clientMessageId": client_id, "body": "again" }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 201);
+    }
+    let (_, conversation_now) = call(
+        &node.base,
+        "GET",
+        &format!("/conversations/{conversation}"),
+        Some(&token),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let expected = by_client.len()
+        + unacked
+            .iter()
+            .filter(|id| !by_client.contains_key(**id))
+            .count();
+    assert_eq!(
+        conversation_now["lastSeq"].as_i64().unwrap(),
+        expected as i64
+    );
+    println!(
+        "acknowledged {} before SIGKILL, {} stored, {} in flight retried; every acknowledged send found exactly once",
+        acked.len(),
+        stored.len(),
+        unacked.len()
+    );
+    drop(node);
+}
+
+/// Drops the test database when the test ends, passed or failed.
+struct DropDatabase(String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let url = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(confab::db::drop_database(&url));
+        })
+        .join();
+    }
+}
