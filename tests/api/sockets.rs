@@ -65,3 +65,51 @@ async fn chat_events_pass_over_the_official_client() {
         "{text}"
     );
 }
+
+/// The next text frame that starts with `prefix` (other events in between are skipped).
+async fn frame_starting(ws: &mut crate::common::Ws, prefix: &str) -> String {
+    loop {
+        match ws.data().await {
+            crate::common::In::Text(text) if text.starts_with(prefix) => return text,
+            crate::common::In::Closed(code) => panic!("closed ({code:?}) before {prefix}"),
+            _ => {}
+        }
+    }
+}
+
+/// With storage gone, a send is answered `unavailable` (nothing acked as sent) and the socket
+/// stays open.
+#[actix_web::test]
+async fn a_send_without_storage_is_unavailable() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let group = app.group(&alice, "g", &[]).await;
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.base.replacen("http", "ws", 1)
+    );
+    let mut ws = crate::common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await; // open
+    ws.text(&format!(r#"40{{"token":"{}"}}"#, alice.token))
+        .await;
+    frame_starting(&mut ws, "40{").await;
+    frame_starting(&mut ws, r#"42["session:ready""#).await;
+
+    let send = |id: u32| {
+        format!(
+            r#"42{id}["message:send",{{"conversationId":"{group}","clientMessageId":"m{id}","body":"hi"}}]"#
+        )
+    };
+    ws.text(&send(1)).await;
+    frame_starting(&mut ws, r#"431[{"ok":true"#).await;
+
+    confab::db::drop_database(&app.db_url).await.unwrap();
+    ws.text(&send(2)).await;
+    let ack = frame_starting(&mut ws, "432[").await;
+    let ack: serde_json::Value = serde_json::from_str(&ack[3..]).unwrap();
+    assert_eq!(ack[0]["ok"], false, "{ack}");
+    assert_eq!(ack[0]["error"]["code"], "unavailable", "{ack}");
+    // The connection carries on.
+    ws.text(r#"42["presence:query",{"userIds":"bad"}]"#).await;
+    frame_starting(&mut ws, r#"42["request:error""#).await;
+}
