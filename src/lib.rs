@@ -4,6 +4,7 @@
 //! PostgreSQL models and operations endpoints. The realtime core lives in `confab-actors`.
 
 pub mod auth;
+pub mod bridge;
 pub mod chat;
 pub mod cli;
 pub mod config;

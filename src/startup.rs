@@ -13,6 +13,7 @@ use confab_actors::chat::{ChatNamespace, Limiter, Rooms};
 use confab_actors::engine::{Engine, NamespaceHandler};
 
 use crate::auth::{password, refresh, JwtKeys};
+use crate::bridge::{BridgeMetrics, RedisBridge};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::engine_metrics::{ChatCollector, EngineCollector};
@@ -70,12 +71,23 @@ impl Application {
             &settings.jwt_secret(),
             Duration::from_secs(settings.auth.access_ttl_secs),
         );
-        let rooms = Rooms::default();
+        let node_id = settings.node_id();
+        let metrics = Metrics::new(settings.database.pool_size)?;
+        // With Redis, room traffic crosses to the other nodes through the bridge.
+        let rooms = match (settings.redis_url(), &redis) {
+            (Some(url), Some(pool)) => {
+                let bridge =
+                    RedisBridge::new(url, &node_id, pool.clone(), BridgeMetrics::new(&metrics)?)?;
+                let rooms = Rooms::with_bridge(bridge.clone());
+                bridge.start(rooms.clone());
+                rooms
+            }
+            _ => Rooms::default(),
+        };
         let limiter = Limiter::new(
             settings.limits.send_rate_per_sec,
             settings.limits.send_burst,
         );
-        let metrics = Metrics::new(settings.database.pool_size)?;
         let store = DbChatStore {
             pool: pool.clone(),
             jwt: jwt.clone(),
@@ -88,7 +100,7 @@ impl Application {
         metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
         metrics.register(Box::new(ChatCollector::new(rooms.clone())?))?;
         let state = web::Data::new(AppState {
-            node_id: settings.node_id(),
+            node_id,
             jwt,
             metrics,
             engine,

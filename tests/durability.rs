@@ -1,72 +1,15 @@
 //! Durability: the server is killed with SIGKILL in the middle of a stream of sends; after a
 //! restart every acknowledged message is in PostgreSQL exactly once, with gapless seqs.
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::Duration;
 
+use common::Node;
 use serde_json::{json, Value};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Node {
-    async fn start(database_url: &str) -> Node {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_confab"))
-            .env("CONFAB_ENV", "test")
-            .env(
-                "CONFAB_CONFIG_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
-            )
-            .env("DATABASE_URL", database_url)
-            .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
-            .env("CONFAB_LIMITS__SEND_RATE_PER_SEC", "100000")
-            .env("CONFAB_LIMITS__SEND_BURST", "100000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the server starts");
-        let node = Node {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = awc::Client::new();
-        for _ in 0..300 {
-            if let Ok(res) = client.get(format!("{}/health", node.base)).send().await {
-                if res.status().is_success() {
-                    return node;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not come up");
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn call(
     base: &str,
@@ -92,15 +35,9 @@ async fn call(
 
 #[actix_web::test]
 async fn every_acknowledged_send_survives_sigkill_exactly_once() {
-    let name = format!("confab_test_{}", uuid::Uuid::new_v4().simple());
-    let url = confab::db::with_database_name("postgres://postgres@127.0.0.1:5432/postgres", &name)
-        .unwrap();
-    let url = std::env::var("DATABASE_URL")
-        .ok()
-        .and_then(|base| confab::db::with_database_name(&base, &name).ok())
-        .unwrap_or(url);
-    let _guard = DropDatabase(url.clone());
-    let node = Node::start(&url).await;
+    let url = common::fresh_database_url();
+    let _guard = common::DropDatabase(url.clone());
+    let node = Node::start(&url, &[]).await;
     let (status, registered) = call(
         &node.base,
         "POST",
@@ -159,7 +96,7 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
     assert!(acked.len() >= 300);
 
     // Restart on the same database and read everything back.
-    let node = Node::start(&url).await;
+    let node = Node::start(&url, &[]).await;
     let mut stored: Vec<Value> = Vec::new();
     loop {
         let after = stored.last().map_or(0, |m| m["seq"].as_i64().unwrap());
@@ -246,21 +183,4 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
         unacked.len()
     );
     drop(node);
-}
-
-/// Drops the test database when the test ends, passed or failed.
-struct DropDatabase(String);
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let url = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let _ = rt.block_on(confab::db::drop_database(&url));
-        })
-        .join();
-    }
 }

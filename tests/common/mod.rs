@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -227,5 +227,93 @@ pub fn npm_install(dir: &Path) {
             .status()
             .expect("npm runs (Node.js and npm are prerequisites)");
         assert!(status.success(), "npm ci failed in {}", dir.display());
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `confab` server process.
+pub struct Node {
+    child: Child,
+    pub base: String,
+}
+
+impl Node {
+    /// Starts the `confab` binary on a free port against `database_url`, with `env` added.
+    pub async fn start(database_url: &str, env: &[(&str, &str)]) -> Node {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_confab"))
+            .env("CONFAB_ENV", "test")
+            .env(
+                "CONFAB_CONFIG_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+            )
+            .env("DATABASE_URL", database_url)
+            .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
+            .env("CONFAB_LIMITS__SEND_RATE_PER_SEC", "100000")
+            .env("CONFAB_LIMITS__SEND_BURST", "100000")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let node = Node {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = awc::Client::new();
+        for _ in 0..300 {
+            if let Ok(res) = client.get(format!("{}/health", node.base)).send().await {
+                if res.status().is_success() {
+                    return node;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not come up");
+    }
+
+    /// SIGKILL.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh database name on the test PostgreSQL server (`DATABASE_URL`'s, or the local one).
+pub fn fresh_database_url() -> String {
+    let name = format!("confab_test_{}", uuid::Uuid::new_v4().simple());
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    confab::db::with_database_name(&base, &name).unwrap()
+}
+
+/// Drops the database when the test ends, passed or failed.
+pub struct DropDatabase(pub String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let url = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(confab::db::drop_database(&url));
+        })
+        .join();
     }
 }

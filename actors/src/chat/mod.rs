@@ -12,6 +12,6 @@ pub mod time;
 
 pub use limiter::Limiter;
 pub use namespace::ChatNamespace;
-pub use rooms::Rooms;
+pub use rooms::{RoomBridge, Rooms};
 pub use stats::ChatStats;
 pub use store::{ChatStore, Committed, History, Membership, NewMessage, StoreError};

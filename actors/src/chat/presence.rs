@@ -99,6 +99,7 @@ impl Handler<Arrived> for PresenceActor {
         if let Some(timer) = entry.leaving.take() {
             ctx.cancel_future(timer);
         }
+        let arriving = msg.socket.id().to_string();
         entry.sockets.push(msg.socket);
         for conversation in msg.conversations {
             if !entry.conversations.contains(&conversation) {
@@ -108,7 +109,7 @@ impl Handler<Arrived> for PresenceActor {
         if !was_online {
             let conversations = entry.conversations.clone();
             let update = json!({ "userId": msg.user, "online": true, "lastSeenAt": null });
-            self.announce(&conversations, "presence:update", &update, None);
+            self.announce(&conversations, "presence:update", &update, Some(&arriving));
         }
     }
 }

@@ -92,15 +92,35 @@ struct Entry {
     members: usize,
 }
 
+/// Carries room traffic to the other nodes of a cluster (the Redis bridge, or a test double).
+/// Calls must not block: implementations hand the work to their own task.
+pub trait RoomBridge: Send + Sync + 'static {
+    /// This node has a first local subscriber for `conversation`.
+    fn subscribe(&self, conversation: Uuid);
+    /// This node's last local subscriber for `conversation` left.
+    fn unsubscribe(&self, conversation: Uuid);
+    /// A frame published here, for the other nodes' subscribers of `conversation`.
+    fn publish(&self, conversation: Uuid, frame: &Frame);
+}
+
 /// The rooms of this node. Membership counts are kept here, under one lock, so a room is
 /// created on the first join and closed after the last leave without racing a new join.
 #[derive(Clone, Default)]
 pub struct Rooms {
     rooms: Arc<Mutex<HashMap<Uuid, Entry>>>,
     stats: Arc<ChatStats>,
+    bridge: Option<Arc<dyn RoomBridge>>,
 }
 
 impl Rooms {
+    /// Rooms whose traffic also crosses to other nodes through `bridge`.
+    pub fn with_bridge(bridge: Arc<dyn RoomBridge>) -> Rooms {
+        Rooms {
+            bridge: Some(bridge),
+            ..Rooms::default()
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -108,6 +128,11 @@ impl Rooms {
     /// Subscribes `socket` to `conversation`.
     pub fn join(&self, conversation: Uuid, socket: Socket) {
         let mut rooms = self.lock();
+        if !rooms.contains_key(&conversation) {
+            if let Some(bridge) = &self.bridge {
+                bridge.subscribe(conversation);
+            }
+        }
         let entry = rooms.entry(conversation).or_insert_with(|| Entry {
             room: RoomActor {
                 sockets: HashMap::new(),
@@ -133,18 +158,35 @@ impl Rooms {
         if entry.members == 0 {
             if let Some(entry) = rooms.remove(&conversation) {
                 entry.room.do_send(Close);
+                if let Some(bridge) = &self.bridge {
+                    bridge.unsubscribe(conversation);
+                }
             }
         }
     }
 
-    /// Sends `frame` to every local subscriber of `conversation` but the socket `except`.
+    /// Sends `frame` to every subscriber of `conversation` but the socket `except`: the local
+    /// ones here, those of other nodes through the bridge.
     pub fn publish(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
+        if let Some(bridge) = &self.bridge {
+            bridge.publish(conversation, &frame);
+        }
+        self.deliver_local(conversation, frame, except);
+    }
+
+    /// Sends `frame` to the local subscribers of `conversation` only (what the bridge received).
+    pub fn deliver_local(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
         if let Some(entry) = self.lock().get(&conversation) {
             entry.room.do_send(Publish {
                 frame,
                 except: except.map(str::to_string),
             });
         }
+    }
+
+    /// The conversations with local subscribers (what a reconnected bridge re-subscribes).
+    pub fn conversations(&self) -> Vec<Uuid> {
+        self.lock().keys().copied().collect()
     }
 
     /// The chat counters of this node.

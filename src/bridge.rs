@@ -1,0 +1,301 @@
+//! The Redis bridge between nodes. Room traffic published on this node is sent to the room's
+//! channel (`confab:room:{id}`) by one publisher task through the pool, in order; one dedicated
+//! connection per node subscribes to the channels of the rooms that have local subscribers, and
+//! hands what other nodes published to the local rooms. The bridge ignores its own publications,
+//! reconnects with backoff and re-subscribes by itself.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use confab_actors::chat::{RoomBridge, Rooms};
+use confab_actors::protocol::engineio::Frame;
+use deadpool_redis::redis;
+use futures_util::StreamExt;
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Opts};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+const ROOM_PREFIX: &str = "confab:room:";
+/// Publications waiting for Redis beyond this are dropped (clients repair gaps by seq).
+const PUBLISH_QUEUE: usize = 65_536;
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// The bridge's metrics, registered in the node's registry.
+#[derive(Clone)]
+pub struct BridgeMetrics {
+    pub published: IntCounter,
+    pub publish_failures: IntCounter,
+    pub received: IntCounter,
+    pub reconnects: IntCounter,
+    pub redis_up: IntGauge,
+    pub latency: Histogram,
+}
+
+impl BridgeMetrics {
+    pub fn new(registry: &crate::metrics::Metrics) -> prometheus::Result<Self> {
+        let counter = |name: &str, help: &str| {
+            IntCounter::with_opts(Opts::new(name, help).namespace("confab"))
+        };
+        let metrics = BridgeMetrics {
+            published: counter("bridge_published_total", "Frames published to Redis")?,
+            publish_failures: counter(
+                "bridge_publish_failures_total",
+                "Frames that could not be published",
+            )?,
+            received: counter("bridge_received_total", "Frames received from other nodes")?,
+            reconnects: counter(
+                "bridge_reconnects_total",
+                "Times the subscriber connection was re-established",
+            )?,
+            redis_up: IntGauge::with_opts(
+                Opts::new("redis_up", "1 while the bridge's subscriber is connected")
+                    .namespace("confab"),
+            )?,
+            latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "bridge_delivery_seconds",
+                    "Time from publication on one node to receipt on another",
+                )
+                .namespace("confab")
+                .buckets(vec![
+                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                ]),
+            )?,
+        };
+        registry.register(Box::new(metrics.published.clone()))?;
+        registry.register(Box::new(metrics.publish_failures.clone()))?;
+        registry.register(Box::new(metrics.received.clone()))?;
+        registry.register(Box::new(metrics.reconnects.clone()))?;
+        registry.register(Box::new(metrics.redis_up.clone()))?;
+        registry.register(Box::new(metrics.latency.clone()))?;
+        Ok(metrics)
+    }
+}
+
+enum Subscription {
+    Add(String),
+    Remove(String),
+}
+
+pub struct RedisBridge {
+    node_id: Arc<str>,
+    publications: mpsc::Sender<(String, String)>,
+    subscriptions: mpsc::UnboundedSender<Subscription>,
+    metrics: BridgeMetrics,
+    /// Parked until `start` hands them to the tasks.
+    pending: std::sync::Mutex<Option<Pending>>,
+    rooms: OnceLock<Rooms>,
+}
+
+struct Pending {
+    client: redis::Client,
+    pool: deadpool_redis::Pool,
+    publications: mpsc::Receiver<(String, String)>,
+    subscriptions: mpsc::UnboundedReceiver<Subscription>,
+}
+
+fn channel(conversation: Uuid) -> String {
+    format!("{ROOM_PREFIX}{conversation}")
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+impl RedisBridge {
+    /// A bridge for `node_id`; `start` it once the rooms exist.
+    pub fn new(
+        url: &str,
+        node_id: &str,
+        pool: deadpool_redis::Pool,
+        metrics: BridgeMetrics,
+    ) -> anyhow::Result<Arc<Self>> {
+        let client = redis::Client::open(url)?;
+        let (publish_tx, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
+        let (subscribe_tx, subscribe_rx) = mpsc::unbounded_channel();
+        Ok(Arc::new(RedisBridge {
+            node_id: node_id.into(),
+            publications: publish_tx,
+            subscriptions: subscribe_tx,
+            metrics,
+            pending: std::sync::Mutex::new(Some(Pending {
+                client,
+                pool,
+                publications: publish_rx,
+                subscriptions: subscribe_rx,
+            })),
+            rooms: OnceLock::new(),
+        }))
+    }
+
+    /// Starts the publisher and subscriber tasks, delivering what arrives to `rooms`.
+    pub fn start(self: &Arc<Self>, rooms: Rooms) {
+        let _ = self.rooms.set(rooms.clone());
+        let Some(pending) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        actix_web::rt::spawn(publisher(
+            pending.pool,
+            pending.publications,
+            self.metrics.clone(),
+        ));
+        actix_web::rt::spawn(subscriber(
+            pending.client,
+            rooms,
+            self.node_id.clone(),
+            pending.subscriptions,
+            self.metrics.clone(),
+        ));
+    }
+}
+
+impl RoomBridge for RedisBridge {
+    fn subscribe(&self, conversation: Uuid) {
+        let _ = self
+            .subscriptions
+            .send(Subscription::Add(channel(conversation)));
+    }
+
+    fn unsubscribe(&self, conversation: Uuid) {
+        let _ = self
+            .subscriptions
+            .send(Subscription::Remove(channel(conversation)));
+    }
+
+    fn publish(&self, conversation: Uuid, frame: &Frame) {
+        let Frame::Text(text) = frame else { return };
+        // "<node>\n<published at, ms>\n<frame>": receivers skip their own and time the trip.
+        let payload = format!("{}\n{}\n{}", self.node_id, now_ms(), &**text);
+        if self
+            .publications
+            .try_send((channel(conversation), payload))
+            .is_err()
+        {
+            self.metrics.publish_failures.inc();
+        }
+    }
+}
+
+/// Publishes in order on one pooled connection, taking a new one after a failure.
+async fn publisher(
+    pool: deadpool_redis::Pool,
+    mut queue: mpsc::Receiver<(String, String)>,
+    metrics: BridgeMetrics,
+) {
+    let mut conn = None;
+    while let Some((channel, payload)) = queue.recv().await {
+        if conn.is_none() {
+            conn = pool.get().await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            metrics.publish_failures.inc();
+            continue;
+        };
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(&payload)
+            .query_async(c)
+            .await;
+        match sent {
+            Ok(_) => metrics.published.inc(),
+            Err(err) => {
+                log::warn!(cause:% = err; "bridge publish failed");
+                metrics.publish_failures.inc();
+                conn = None;
+            }
+        }
+    }
+}
+
+/// Keeps one subscriber connection alive, subscribed to every room with local subscribers.
+async fn subscriber(
+    client: redis::Client,
+    rooms: Rooms,
+    node_id: Arc<str>,
+    mut changes: mpsc::UnboundedReceiver<Subscription>,
+    metrics: BridgeMetrics,
+) {
+    let mut backoff = BACKOFF_MIN;
+    let mut connected_before = false;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(pubsub) => {
+                backoff = BACKOFF_MIN;
+                if connected_before {
+                    metrics.reconnects.inc();
+                    log::info!("bridge reconnected to Redis");
+                }
+                connected_before = true;
+                metrics.redis_up.set(1);
+                let (mut sink, mut stream) = pubsub.split();
+                // Pending changes are superseded by the rooms as they are now.
+                while changes.try_recv().is_ok() {}
+                let mut healthy = true;
+                for conversation in rooms.conversations() {
+                    healthy &= sink.subscribe(channel(conversation)).await.is_ok();
+                }
+                while healthy {
+                    tokio::select! {
+                        change = changes.recv() => {
+                            let done = match change {
+                                Some(Subscription::Add(ch)) => sink.subscribe(ch).await,
+                                Some(Subscription::Remove(ch)) => sink.unsubscribe(ch).await,
+                                None => return,
+                            };
+                            healthy = done.is_ok();
+                        }
+                        message = stream.next() => match message {
+                            Some(message) => deliver(&rooms, &node_id, &metrics, message),
+                            None => healthy = false,
+                        },
+                    }
+                }
+                metrics.redis_up.set(0);
+                log::warn!("bridge lost its Redis subscription; reconnecting");
+            }
+            Err(err) => {
+                metrics.redis_up.set(0);
+                log::warn!(cause:% = err, retry_ms = backoff.as_millis() as u64; "bridge cannot reach Redis");
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+fn deliver(rooms: &Rooms, node_id: &str, metrics: &BridgeMetrics, message: redis::Msg) {
+    let Some(conversation) = message
+        .get_channel_name()
+        .strip_prefix(ROOM_PREFIX)
+        .and_then(|id| Uuid::parse_str(id).ok())
+    else {
+        return;
+    };
+    let Ok(payload) = message.get_payload::<String>() else {
+        return;
+    };
+    let mut parts = payload.splitn(3, '\n');
+    let (Some(origin), Some(sent_at), Some(frame)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return;
+    };
+    if origin == node_id {
+        return;
+    }
+    metrics.received.inc();
+    if let Ok(sent_at) = sent_at.parse::<u128>() {
+        metrics
+            .latency
+            .observe(now_ms().saturating_sub(sent_at) as f64 / 1000.0);
+    }
+    rooms.deliver_local(conversation, Frame::Text(frame.into()), None);
+}

@@ -1,0 +1,45 @@
+//! Two server processes sharing PostgreSQL and Redis behave like one server: the JavaScript
+//! tests in tests/js/cluster put users on different nodes.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{DropDatabase, Node};
+
+#[actix_web::test]
+async fn two_nodes_deliver_across_the_redis_bridge() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    common::npm_install(&dir);
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let a = Node::start(&url, &[("REDIS_URL", &redis), ("CONFAB_NODE_ID", "node-a")]).await;
+    let b = Node::start(&url, &[("REDIS_URL", &redis), ("CONFAB_NODE_ID", "node-b")]).await;
+    let (url_a, url_b) = (a.base.clone(), b.base.clone());
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([
+                "--test",
+                "--test-concurrency=1",
+                "--test-reporter=spec",
+                "cluster/cluster.test.mjs",
+            ])
+            .current_dir(&dir)
+            .env("CONFAB_URL", &url_a)
+            .env("CONFAB_URL_B", &url_b)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "the cluster tests failed:\n{report}"
+    );
+    assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
+    drop((a, b));
+}

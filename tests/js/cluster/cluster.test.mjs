@@ -1,0 +1,67 @@
+// Users on two nodes (CONFAB_URL and CONFAB_URL_B) that share PostgreSQL and Redis.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { io } from "socket.io-client";
+import { collect, group, httpSend, once, user, within } from "../chat/api.mjs";
+
+const A = process.env.CONFAB_URL;
+const B = process.env.CONFAB_URL_B;
+const sockets = [];
+after(() => sockets.forEach((s) => s.disconnect()));
+
+async function on(node, who, options = {}) {
+  const socket = io(node, { reconnection: false, forceNew: true, ...options, auth: { token: who.token } });
+  socket.ready = await within(5000, once(socket, "session:ready"), `session:ready on ${node}`);
+  sockets.push(socket);
+  return socket;
+}
+
+for (const [label, options] of [
+  ["default transports", {}],
+  ["websocket only", { transports: ["websocket"] }],
+]) {
+  describe(`two nodes, ${label}`, () => {
+    it("deliver messages both ways, typing, receipts and presence", async () => {
+      const [alice, bob] = [await user("alice"), await user("bob")];
+      const conversation = await group(alice, [bob]);
+      const a = await on(A, alice, options);
+      const bobOnline = new Promise((resolve) => a.on("presence:update", (p) => p.userId === bob.id && resolve(p)));
+      const b = await on(B, bob, options);
+      assert.deepEqual(await within(5000, bobOnline, "bob online, seen from the other node"), {
+        userId: bob.id,
+        online: true,
+        lastSeenAt: null,
+      });
+
+      const toBob = collect(b, "message:new");
+      const ack = await a.emitWithAck("message:send", { conversationId: conversation, clientMessageId: "x-1", body: "across" });
+      assert.equal(ack.ok, true);
+      await toBob.waitFor(1, "message:new on the other node");
+      assert.deepEqual(toBob[0], ack.message);
+
+      const toAlice = collect(a, "message:new");
+      const reply = await b.emitWithAck("message:send", { conversationId: conversation, clientMessageId: "x-2", body: "back" });
+      await toAlice.waitFor(1);
+      assert.deepEqual(toAlice[0], reply.message);
+      assert.equal(reply.message.seq, 2);
+
+      const typing = once(b, "typing:start");
+      a.emit("typing:start", { conversationId: conversation });
+      assert.deepEqual(await within(5000, typing, "typing:start across nodes"), { conversationId: conversation, userId: alice.id });
+
+      const receipt = once(a, "receipt:updated");
+      await b.emitWithAck("receipt:read", { conversationId: conversation, seq: 2 });
+      assert.deepEqual(await within(5000, receipt, "receipt:updated across nodes"), {
+        conversationId: conversation,
+        userId: bob.id,
+        lastDeliveredSeq: 2,
+        lastReadSeq: 2,
+      });
+
+      const viaHttp = collect(b, "message:new");
+      const res = await httpSend(alice, conversation, { clientMessageId: "x-3", body: "over http on A" });
+      await viaHttp.waitFor(1);
+      assert.deepEqual(viaHttp[0], res.body);
+    });
+  });
+}
