@@ -130,7 +130,9 @@ impl Application {
                 .default_service(web::to(crate::http::not_found))
         })
         .listen(listener)?
-        .shutdown_timeout(state.settings.server.shutdown_timeout_secs);
+        .shutdown_timeout(state.settings.server.shutdown_timeout_secs)
+        // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
+        .disable_signals();
         if state.settings.server.workers > 0 {
             server = server.workers(state.settings.server.workers);
         }
@@ -182,10 +184,38 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
 pub fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
+        actix_web::rt::spawn(drain_on_signal(app.handle(), app.state()));
         app.run_until_stopped().await?;
         log::info!("confab stopped");
         Ok(())
     })
+}
+
+/// On SIGTERM or SIGINT: stop accepting, let in-flight sends commit (bounded), close every
+/// session so clients reconnect to another node, then stop within the shutdown timeout.
+async fn drain_on_signal(server: ServerHandle, state: web::Data<AppState>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log::error!("cannot listen for signals; graceful drain disabled");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    log::info!(node_id = state.node_id.as_str(), sessions = state.engine.session_count(); "draining");
+    let stopping = server.stop(true);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while state.chat.sends_in_flight() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    state
+        .engine
+        .close_all(confab_actors::engine::DisconnectReason::ServerShuttingDown);
+    stopping.await;
 }
 
 /// `confab migrate`.

@@ -43,3 +43,47 @@ async fn two_nodes_deliver_across_the_redis_bridge() {
     assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
     drop((a, b));
 }
+
+/// SIGTERM: the node closes its sessions (clients reconnect elsewhere) and exits in time.
+#[actix_web::test]
+async fn sigterm_closes_sessions_and_exits() {
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let node = Node::start(&url, &[]).await;
+    let mut res = awc::Client::new()
+        .post(format!("{}/api/auth/register", node.base))
+        .send_json(&serde_json::json!({ "email": "t@example.com", "username": "term", "password": "correct horse battery" }))
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let token = body["accessToken"].as_str().unwrap().to_string();
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        node.base.replacen("http", "ws", 1)
+    );
+    let mut ws = common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await;
+    ws.text(&format!(r#"40{{"token":"{token}"}}"#)).await;
+    loop {
+        if let common::In::Text(frame) = ws.data().await {
+            if frame.starts_with(r#"42["session:ready""#) {
+                break;
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let exit = node.terminate(std::time::Duration::from_secs(30));
+    let closed = async {
+        // The server says close (Engine.IO `1`), then closes the socket.
+        loop {
+            match ws.next().await {
+                common::In::Closed(_) => return,
+                _ => continue,
+            }
+        }
+    };
+    let (status, ()) = tokio::join!(exit, closed);
+    let status = status.expect("the node exited within 30 s");
+    assert!(status.success(), "{status:?}");
+    println!("drained and exited in {} ms", started.elapsed().as_millis());
+}

@@ -279,6 +279,23 @@ impl Node {
         panic!("the server did not come up");
     }
 
+    /// SIGTERM, then waits (at most `limit`) for the process to exit; its exit status.
+    pub async fn terminate(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     /// SIGKILL.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");

@@ -43,6 +43,8 @@ impl<S> Clone for ChatNamespace<S> {
 }
 
 struct Inner<S> {
+    /// Sends between their request and their commit (a draining node waits for them).
+    in_flight: std::sync::atomic::AtomicUsize,
     store: Arc<S>,
     rooms: Rooms,
     limiter: Limiter,
@@ -75,12 +77,20 @@ impl<S: ChatStore> ChatNamespace<S> {
             PresenceActor::new(rooms.clone(), OFFLINE_GRACE, TYPING_TIMEOUT, went_offline).start();
         ChatNamespace {
             inner: Arc::new(Inner {
+                in_flight: Default::default(),
                 store,
                 rooms,
                 limiter,
                 presence,
             }),
         }
+    }
+
+    /// Socket sends waiting for their commit.
+    pub fn sends_in_flight(&self) -> usize {
+        self.inner
+            .in_flight
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The node's rooms (the HTTP API publishes through them too).
@@ -298,6 +308,22 @@ fn conversation_id(id: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(id).map_err(|_| StoreError::new(ErrorCode::NotFound, "conversation not found"))
 }
 
+/// Counts a send as in flight until dropped (also when its future is dropped mid-way).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SendPayload {
@@ -325,6 +351,7 @@ async fn send<S: ChatStore>(
             ..StoreError::new(ErrorCode::RateLimited, "sending too fast; retry later")
         });
     }
+    let in_flight = InFlight::enter(&inner.in_flight);
     let committed = inner
         .store
         .send(NewMessage {
@@ -334,7 +361,9 @@ async fn send<S: ChatStore>(
             body: payload.body,
             attachment_ids: payload.attachment_ids,
         })
-        .await?;
+        .await;
+    drop(in_flight);
+    let committed = committed?;
     let sent = format!(
         "{{\"clientMessageId\":{},\"message\":{}}}",
         Value::from(payload.client_message_id),
