@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 const ROOM_PREFIX: &str = "confab:room:";
+const USER_PREFIX: &str = "confab:user:";
+/// Every node hears every user's membership events and applies those for its own sockets.
+const USER_PATTERN: &str = "confab:user:*";
 /// Publications waiting for Redis beyond this are dropped (clients repair gaps by seq).
 const PUBLISH_QUEUE: usize = 65_536;
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -86,7 +89,11 @@ pub struct RedisBridge {
     /// Parked until `start` hands them to the tasks.
     pending: std::sync::Mutex<Option<Pending>>,
     rooms: OnceLock<Rooms>,
+    users: Arc<OnceLock<UserHandler>>,
 }
+
+/// Applies a membership event another node published for a user.
+pub type UserHandler = Box<dyn Fn(Uuid, String) + Send + Sync>;
 
 struct Pending {
     client: redis::Client,
@@ -129,7 +136,13 @@ impl RedisBridge {
                 subscriptions: subscribe_rx,
             })),
             rooms: OnceLock::new(),
+            users: Arc::new(OnceLock::new()),
         }))
+    }
+
+    /// Where membership events from other nodes go (set once, after the chat layer exists).
+    pub fn on_user_event(&self, handler: UserHandler) {
+        let _ = self.users.set(handler);
     }
 
     /// Starts the publisher and subscriber tasks, delivering what arrives to `rooms`.
@@ -150,10 +163,13 @@ impl RedisBridge {
         ));
         actix_web::rt::spawn(subscriber(
             pending.client,
-            rooms,
-            self.node_id.clone(),
+            Inbound {
+                rooms,
+                users: self.users.clone(),
+                node_id: self.node_id.clone(),
+                metrics: self.metrics.clone(),
+            },
             pending.subscriptions,
-            self.metrics.clone(),
         ));
     }
 }
@@ -173,16 +189,31 @@ impl RoomBridge for RedisBridge {
 
     fn publish(&self, conversation: Uuid, frame: &Frame) {
         let Frame::Text(text) = frame else { return };
-        // "<node>\n<published at, ms>\n<frame>": receivers skip their own and time the trip.
-        let payload = format!("{}\n{}\n{}", self.node_id, now_ms(), &**text);
-        if self
-            .publications
-            .try_send((channel(conversation), payload))
-            .is_err()
-        {
+        self.send(channel(conversation), text);
+    }
+
+    fn publish_user(&self, user: Uuid, event: String) {
+        self.send(format!("{USER_PREFIX}{user}"), &event);
+    }
+}
+
+impl RedisBridge {
+    /// Queues `body` for `channel` as "<node>\n<published at, ms>\n<body>": receivers skip
+    /// their own publications and time the trip.
+    fn send(&self, channel: String, body: &str) {
+        let payload = format!("{}\n{}\n{}", self.node_id, now_ms(), body);
+        if self.publications.try_send((channel, payload)).is_err() {
             self.metrics.publish_failures.inc();
         }
     }
+}
+
+/// What the subscriber needs to hand on what it receives.
+struct Inbound {
+    rooms: Rooms,
+    users: Arc<OnceLock<UserHandler>>,
+    node_id: Arc<str>,
+    metrics: BridgeMetrics,
 }
 
 /// Publishes in order on one pooled connection, taking a new one after a failure.
@@ -219,11 +250,10 @@ async fn publisher(
 /// Keeps one subscriber connection alive, subscribed to every room with local subscribers.
 async fn subscriber(
     client: redis::Client,
-    rooms: Rooms,
-    node_id: Arc<str>,
+    inbound: Inbound,
     mut changes: mpsc::UnboundedReceiver<Subscription>,
-    metrics: BridgeMetrics,
 ) {
+    let metrics = &inbound.metrics;
     let mut backoff = BACKOFF_MIN;
     let mut connected_before = false;
     loop {
@@ -239,8 +269,8 @@ async fn subscriber(
                 let (mut sink, mut stream) = pubsub.split();
                 // Pending changes are superseded by the rooms as they are now.
                 while changes.try_recv().is_ok() {}
-                let mut healthy = true;
-                for conversation in rooms.conversations() {
+                let mut healthy = sink.psubscribe(USER_PATTERN).await.is_ok();
+                for conversation in inbound.rooms.conversations() {
                     healthy &= sink.subscribe(channel(conversation)).await.is_ok();
                 }
                 while healthy {
@@ -254,7 +284,7 @@ async fn subscriber(
                             healthy = done.is_ok();
                         }
                         message = stream.next() => match message {
-                            Some(message) => deliver(&rooms, &node_id, &metrics, message),
+                            Some(message) => deliver(&inbound, message),
                             None => healthy = false,
                         },
                     }
@@ -272,30 +302,39 @@ async fn subscriber(
     }
 }
 
-fn deliver(rooms: &Rooms, node_id: &str, metrics: &BridgeMetrics, message: redis::Msg) {
-    let Some(conversation) = message
-        .get_channel_name()
-        .strip_prefix(ROOM_PREFIX)
-        .and_then(|id| Uuid::parse_str(id).ok())
-    else {
-        return;
-    };
+fn deliver(inbound: &Inbound, message: redis::Msg) {
     let Ok(payload) = message.get_payload::<String>() else {
         return;
     };
     let mut parts = payload.splitn(3, '\n');
-    let (Some(origin), Some(sent_at), Some(frame)) = (parts.next(), parts.next(), parts.next())
+    let (Some(origin), Some(sent_at), Some(body)) = (parts.next(), parts.next(), parts.next())
     else {
         return;
     };
-    if origin == node_id {
+    if origin == &*inbound.node_id {
         return;
     }
-    metrics.received.inc();
+    inbound.metrics.received.inc();
     if let Ok(sent_at) = sent_at.parse::<u128>() {
-        metrics
+        inbound
+            .metrics
             .latency
             .observe(now_ms().saturating_sub(sent_at) as f64 / 1000.0);
     }
-    rooms.deliver_local(conversation, Frame::Text(frame.into()), None);
+    let channel = message.get_channel_name();
+    if let Some(conversation) = channel
+        .strip_prefix(ROOM_PREFIX)
+        .and_then(|id| Uuid::parse_str(id).ok())
+    {
+        inbound
+            .rooms
+            .deliver_local(conversation, Frame::Text(body.into()), None);
+    } else if let Some(user) = channel
+        .strip_prefix(USER_PREFIX)
+        .and_then(|id| Uuid::parse_str(id).ok())
+    {
+        if let Some(handler) = inbound.users.get() {
+            handler(user, body.to_string());
+        }
+    }
 }

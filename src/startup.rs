@@ -74,15 +74,22 @@ impl Application {
         let node_id = settings.node_id();
         let metrics = Metrics::new(settings.database.pool_size)?;
         // With Redis, room traffic crosses to the other nodes through the bridge.
-        let rooms = match (settings.redis_url(), &redis) {
-            (Some(url), Some(pool)) => {
-                let bridge =
-                    RedisBridge::new(url, &node_id, pool.clone(), BridgeMetrics::new(&metrics)?)?;
+        let bridge = match (settings.redis_url(), &redis) {
+            (Some(url), Some(pool)) => Some(RedisBridge::new(
+                url,
+                &node_id,
+                pool.clone(),
+                BridgeMetrics::new(&metrics)?,
+            )?),
+            _ => None,
+        };
+        let rooms = match &bridge {
+            Some(bridge) => {
                 let rooms = Rooms::with_bridge(bridge.clone());
                 bridge.start(rooms.clone());
                 rooms
             }
-            _ => Rooms::default(),
+            None => Rooms::default(),
         };
         let limiter = Limiter::new(
             settings.limits.send_rate_per_sec,
@@ -95,6 +102,13 @@ impl Application {
             metrics: metrics.send.clone(),
         };
         let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone());
+        if let Some(bridge) = &bridge {
+            let chat = chat.clone();
+            bridge.on_user_event(Box::new(move |user, event| {
+                let chat = chat.clone();
+                actix_web::rt::spawn(async move { chat.apply_remote(user, &event).await });
+            }));
+        }
         let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
         let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), handler)]);
         metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;

@@ -99,13 +99,56 @@ impl<S: ChatStore> ChatNamespace<S> {
     }
 
     /// `user` joined `conversation` (described by `conversation_json`, the Conversation object):
-    /// their sockets here subscribe to it, then hear `conversation:added`.
+    /// their sockets on every node subscribe to it, then hear `conversation:added`.
     pub async fn conversation_added(
         &self,
         user: Uuid,
         conversation: Uuid,
         conversation_json: &str,
     ) {
+        self.added_here(user, conversation, conversation_json).await;
+        if let Some(bridge) = self.inner.rooms.bridge() {
+            let event = format!(
+                "{{\"kind\":\"added\",\"conversationId\":\"{conversation}\",\"conversation\":{conversation_json}}}"
+            );
+            bridge.publish_user(user, event);
+        }
+    }
+
+    /// `user` left `conversation`: their sockets on every node hear `conversation:removed` and
+    /// leave it.
+    pub async fn conversation_removed(&self, user: Uuid, conversation: Uuid) {
+        self.removed_here(user, conversation).await;
+        if let Some(bridge) = self.inner.rooms.bridge() {
+            let event = format!("{{\"kind\":\"removed\",\"conversationId\":\"{conversation}\"}}");
+            bridge.publish_user(user, event);
+        }
+    }
+
+    /// Applies a membership event another node published for `user` to this node's sockets.
+    pub async fn apply_remote(&self, user: Uuid, event: &str) {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Remote {
+            kind: String,
+            conversation_id: Uuid,
+            conversation: Option<Box<serde_json::value::RawValue>>,
+        }
+        let Ok(remote) = serde_json::from_str::<Remote>(event) else {
+            log::warn!("malformed membership event from another node");
+            return;
+        };
+        match (remote.kind.as_str(), remote.conversation) {
+            ("added", Some(json)) => {
+                self.added_here(user, remote.conversation_id, json.get())
+                    .await
+            }
+            ("removed", _) => self.removed_here(user, remote.conversation_id).await,
+            _ => log::warn!("unknown membership event from another node"),
+        }
+    }
+
+    async fn added_here(&self, user: Uuid, conversation: Uuid, conversation_json: &str) {
         let sockets = self
             .inner
             .presence
@@ -128,8 +171,7 @@ impl<S: ChatStore> ChatNamespace<S> {
         });
     }
 
-    /// `user` left `conversation`: their sockets here hear `conversation:removed` and leave it.
-    pub async fn conversation_removed(&self, user: Uuid, conversation: Uuid) {
+    async fn removed_here(&self, user: Uuid, conversation: Uuid) {
         let sockets = self
             .inner
             .presence

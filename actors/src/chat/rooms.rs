@@ -101,6 +101,8 @@ pub trait RoomBridge: Send + Sync + 'static {
     fn unsubscribe(&self, conversation: Uuid);
     /// A frame published here, for the other nodes' subscribers of `conversation`.
     fn publish(&self, conversation: Uuid, frame: &Frame);
+    /// An event for `user`'s sockets on the other nodes (membership changes), as JSON.
+    fn publish_user(&self, _user: Uuid, _event: String) {}
 }
 
 /// The rooms of this node. Membership counts are kept here, under one lock, so a room is
@@ -182,6 +184,11 @@ impl Rooms {
                 except: except.map(str::to_string),
             });
         }
+    }
+
+    /// The bridge to the other nodes, when there is one.
+    pub fn bridge(&self) -> Option<&Arc<dyn RoomBridge>> {
+        self.bridge.as_ref()
     }
 
     /// The conversations with local subscribers (what a reconnected bridge re-subscribes).

@@ -63,5 +63,28 @@ for (const [label, options] of [
       await viaHttp.waitFor(1);
       assert.deepEqual(viaHttp[0], res.body);
     });
+
+    it("tells a user on the other node about a new conversation, then delivers in it", async () => {
+      const [alice, bob] = [await user("alice"), await user("bob")];
+      const b = await on(B, bob, options);
+      const added = once(b, "conversation:added");
+      // Created through node A's HTTP API.
+      const conversation = await group(alice, [bob]);
+      const event = await within(5000, added, "conversation:added across nodes");
+      assert.equal(event.conversation.id, conversation);
+      const news = collect(b, "message:new");
+      const a = await on(A, alice, options);
+      const ack = await a.emitWithAck("message:send", { conversationId: conversation, clientMessageId: "n-1", body: "hello" });
+      await news.waitFor(1, "message:new in the new conversation");
+      assert.deepEqual(news[0], ack.message);
+
+      const removed = once(b, "conversation:removed");
+      const res = await fetch(`${A}/api/conversations/${conversation}/members/${bob.id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${alice.token}` },
+      });
+      assert.equal(res.status, 204);
+      assert.deepEqual(await within(5000, removed, "conversation:removed across nodes"), { conversationId: conversation });
+    });
   });
 }
