@@ -90,10 +90,15 @@ pub struct RedisBridge {
     pending: std::sync::Mutex<Option<Pending>>,
     rooms: OnceLock<Rooms>,
     users: Arc<OnceLock<UserHandler>>,
+    reconnected: Arc<OnceLock<ReconnectHandler>>,
 }
 
 /// Applies a membership event another node published for a user.
 pub type UserHandler = Box<dyn Fn(Uuid, String) + Send + Sync>;
+
+/// Called after the subscriber reconnected, with the conversations that have local
+/// subscribers: what was published meanwhile may have been missed there.
+pub type ReconnectHandler = Box<dyn Fn(Vec<Uuid>) + Send + Sync>;
 
 struct Pending {
     client: redis::Client,
@@ -137,7 +142,13 @@ impl RedisBridge {
             })),
             rooms: OnceLock::new(),
             users: Arc::new(OnceLock::new()),
+            reconnected: Arc::new(OnceLock::new()),
         }))
+    }
+
+    /// What to do after a reconnect (set once): tell sessions the latest seqs.
+    pub fn on_reconnect(&self, handler: ReconnectHandler) {
+        let _ = self.reconnected.set(handler);
     }
 
     /// Where membership events from other nodes go (set once, after the chat layer exists).
@@ -166,6 +177,7 @@ impl RedisBridge {
             Inbound {
                 rooms,
                 users: self.users.clone(),
+                reconnected: self.reconnected.clone(),
                 node_id: self.node_id.clone(),
                 metrics: self.metrics.clone(),
             },
@@ -212,6 +224,7 @@ impl RedisBridge {
 struct Inbound {
     rooms: Rooms,
     users: Arc<OnceLock<UserHandler>>,
+    reconnected: Arc<OnceLock<ReconnectHandler>>,
     node_id: Arc<str>,
     metrics: BridgeMetrics,
 }
@@ -270,8 +283,14 @@ async fn subscriber(
                 // Pending changes are superseded by the rooms as they are now.
                 while changes.try_recv().is_ok() {}
                 let mut healthy = sink.psubscribe(USER_PATTERN).await.is_ok();
-                for conversation in inbound.rooms.conversations() {
-                    healthy &= sink.subscribe(channel(conversation)).await.is_ok();
+                let conversations = inbound.rooms.conversations();
+                for conversation in &conversations {
+                    healthy &= sink.subscribe(channel(*conversation)).await.is_ok();
+                }
+                if healthy && metrics.reconnects.get() > 0 {
+                    if let Some(handler) = inbound.reconnected.get() {
+                        handler(conversations);
+                    }
                 }
                 while healthy {
                     tokio::select! {

@@ -103,6 +103,14 @@ impl Application {
         };
         let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone());
         if let Some(bridge) = &bridge {
+            let (pool, rooms) = (pool.clone(), rooms.clone());
+            bridge.on_reconnect(Box::new(move |conversations| {
+                actix_web::rt::spawn(announce_latest_seqs(
+                    pool.clone(),
+                    rooms.clone(),
+                    conversations,
+                ));
+            }));
             let chat = chat.clone();
             bridge.on_user_event(Box::new(move |user, event| {
                 let chat = chat.clone();
@@ -180,6 +188,32 @@ impl Application {
     /// Serves until the server is stopped (SIGINT/SIGTERM, or through its handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// After the bridge missed traffic, tells the local sessions of each conversation its latest
+/// seq (`conversation:updated`), so clients repair gaps with `sync:request`.
+async fn announce_latest_seqs(pool: DbPool, rooms: Rooms, conversations: Vec<uuid::Uuid>) {
+    let latest = match pool.get().await {
+        Ok(mut conn) => crate::models::conversation::last_seqs(&mut conn, &conversations).await,
+        Err(err) => {
+            log::warn!(cause:% = err; "cannot read latest seqs after a bridge reconnect");
+            return;
+        }
+    };
+    for (id, last_seq) in latest.unwrap_or_default() {
+        let update = serde_json::json!({ "conversationId": id, "lastSeq": last_seq });
+        if let Ok(text) = confab_actors::protocol::socketio::encode_event_with(
+            "/",
+            "conversation:updated",
+            &update,
+        ) {
+            rooms.deliver_local(
+                id,
+                confab_actors::protocol::engineio::Frame::message(&text),
+                None,
+            );
+        }
     }
 }
 

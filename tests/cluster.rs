@@ -87,3 +87,103 @@ async fn sigterm_closes_sessions_and_exits() {
     assert!(status.success(), "{status:?}");
     println!("drained and exited in {} ms", started.elapsed().as_millis());
 }
+
+/// Redis stopped and restarted under two nodes: sends keep committing, /ready reports the
+/// outage, the bridge comes back by itself, sessions hear the latest seqs to repair the gap,
+/// and cross-node delivery resumes without restarting a node.
+#[actix_web::test]
+async fn the_bridge_survives_a_redis_restart() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    common::npm_install(&dir);
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let _redis = PrivateRedis::start(&port);
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let a = Node::start(
+        &url,
+        &[("REDIS_URL", &redis_url), ("CONFAB_NODE_ID", "node-a")],
+    )
+    .await;
+    let b = Node::start(
+        &url,
+        &[("REDIS_URL", &redis_url), ("CONFAB_NODE_ID", "node-b")],
+    )
+    .await;
+    let (url_a, url_b) = (a.base.clone(), b.base.clone());
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([
+                "--test",
+                "--test-reporter=spec",
+                "cluster/redis-restart.test.mjs",
+            ])
+            .current_dir(&dir)
+            .env("CONFAB_URL", &url_a)
+            .env("CONFAB_URL_B", &url_b)
+            .env("CONFAB_REDIS_PORT", &port)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "the Redis restart test failed:\n{report}"
+    );
+    assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
+    drop((a, b));
+}
+
+/// A redis-server of the test's own on `port` (never the machine's shared one); shut down at
+/// the end, whoever (re)started it.
+struct PrivateRedis(String);
+
+impl PrivateRedis {
+    fn start(port: &str) -> PrivateRedis {
+        let status = Command::new("redis-server")
+            .args([
+                "--port",
+                port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+            ])
+            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("redis-server runs");
+        assert!(status.success());
+        for _ in 0..100 {
+            let ping = Command::new("redis-cli")
+                .args(["-p", port, "ping"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&ping.stdout).trim() == "PONG" {
+                return PrivateRedis(port.to_string());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the private redis-server did not start");
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = Command::new("redis-cli")
+            .args(["-p", &self.0, "shutdown", "nosave"])
+            .output();
+    }
+}

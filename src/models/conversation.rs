@@ -159,3 +159,15 @@ pub async fn insert_many(
     }
     Ok(inserted)
 }
+
+/// `(id, last seq)` of each of `ids` that exists.
+pub async fn last_seqs(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, i64)>> {
+    conversations::table
+        .filter(conversations::id.eq_any(ids))
+        .select((conversations::id, conversations::last_seq))
+        .load(conn)
+        .await
+}

@@ -1,0 +1,67 @@
+// Redis stops and restarts under two nodes (the harness's private redis-server).
+import { it, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { io } from "socket.io-client";
+import { collect, group, once, user, within } from "../chat/api.mjs";
+
+const A = process.env.CONFAB_URL;
+const B = process.env.CONFAB_URL_B;
+const PORT = process.env.CONFAB_REDIS_PORT;
+const sockets = [];
+after(() => sockets.forEach((s) => s.disconnect()));
+
+async function on(node, who) {
+  const socket = io(node, { reconnection: false, forceNew: true, transports: ["websocket"], auth: { token: who.token } });
+  await within(5000, once(socket, "session:ready"), "session:ready");
+  sockets.push(socket);
+  return socket;
+}
+
+const redis = (...args) => execFileSync("redis-cli", ["-p", PORT, ...args]).toString().trim();
+const send = (socket, conversationId, n) =>
+  socket.emitWithAck("message:send", { conversationId, clientMessageId: `r-${n}`, body: `m${n}` });
+
+it("keeps committing while Redis is down and repairs the gap when it returns", async () => {
+  const [alice, bob] = [await user("alice"), await user("bob")];
+  const conversation = await group(alice, [bob]);
+  const a = await on(A, alice);
+  const b = await on(B, bob);
+  const news = collect(b, "message:new");
+  assert.equal((await send(a, conversation, 1)).ok, true);
+  await news.waitFor(1, "m1 across nodes");
+
+  try {
+    redis("shutdown", "nosave");
+  } catch {
+    // redis-cli reports the dropped connection after a shutdown
+  }
+  let ready = await fetch(`${A}/ready`);
+  for (let i = 0; i < 50 && ready.status !== 503; i++) ready = await fetch(`${A}/ready`);
+  assert.equal(ready.status, 503);
+  assert.equal((await ready.json()).redis, "down");
+  // Sends still commit and are acknowledged.
+  for (const n of [2, 3]) {
+    const ack = await send(a, conversation, n);
+    assert.equal(ack.ok, true, JSON.stringify(ack));
+    assert.equal(ack.message.seq, n);
+  }
+
+  const updated = new Promise((resolve) =>
+    b.on("conversation:updated", (u) => u.conversationId === conversation && u.lastSeq === 3 && resolve(u)),
+  );
+  execFileSync("redis-server", ["--port", PORT, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes"]);
+  assert.deepEqual(await within(15000, updated, "conversation:updated after the bridge reconnects"), {
+    conversationId: conversation,
+    lastSeq: 3,
+  });
+  const repaired = await b.emitWithAck("sync:request", { conversationId: conversation, afterSeq: 1 });
+  assert.deepEqual(repaired.messages.map((m) => m.body), ["m2", "m3"]);
+
+  // Cross-node delivery resumed without restarting a node.
+  const later = collect(b, "message:new");
+  const ack = await send(a, conversation, 4);
+  await later.waitFor(1, "m4 across nodes after the restart");
+  assert.deepEqual(later.find((m) => m.seq === 4), ack.message);
+  assert.equal((await fetch(`${A}/ready`)).status, 200);
+});
