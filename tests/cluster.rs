@@ -3,44 +3,22 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::{DropDatabase, Node};
 
 #[actix_web::test]
 async fn two_nodes_deliver_across_the_redis_bridge() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    common::npm_install(&dir);
     let url = common::fresh_database_url();
     let _guard = DropDatabase(url.clone());
     let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let a = Node::start(&url, &[("REDIS_URL", &redis), ("CONFAB_NODE_ID", "node-a")]).await;
     let b = Node::start(&url, &[("REDIS_URL", &redis), ("CONFAB_NODE_ID", "node-b")]).await;
-    let (url_a, url_b) = (a.base.clone(), b.base.clone());
-    let output = actix_web::rt::task::spawn_blocking(move || {
-        Command::new("node")
-            .args([
-                "--test",
-                "--test-concurrency=1",
-                "--test-reporter=spec",
-                "cluster/cluster.test.mjs",
-            ])
-            .current_dir(&dir)
-            .env("CONFAB_URL", &url_a)
-            .env("CONFAB_URL_B", &url_b)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success(),
-        "the cluster tests failed:\n{report}"
-    );
-    assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
+    common::run_node_tests(
+        &["cluster/cluster.test.mjs"],
+        &[("CONFAB_URL", &a.base), ("CONFAB_URL_B", &b.base)],
+    )
+    .await;
     drop((a, b));
 }
 
@@ -93,8 +71,6 @@ async fn sigterm_closes_sessions_and_exits() {
 /// and cross-node delivery resumes without restarting a node.
 #[actix_web::test]
 async fn the_bridge_survives_a_redis_restart() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    common::npm_install(&dir);
     let url = common::fresh_database_url();
     let _guard = DropDatabase(url.clone());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -115,30 +91,12 @@ async fn the_bridge_survives_a_redis_restart() {
         &[("REDIS_URL", &redis_url), ("CONFAB_NODE_ID", "node-b")],
     )
     .await;
-    let (url_a, url_b) = (a.base.clone(), b.base.clone());
-    let output = actix_web::rt::task::spawn_blocking(move || {
-        Command::new("node")
-            .args([
-                "--test",
-                "--test-reporter=spec",
-                "cluster/redis-restart.test.mjs",
-            ])
-            .current_dir(&dir)
-            .env("CONFAB_URL", &url_a)
-            .env("CONFAB_URL_B", &url_b)
-            .env("CONFAB_REDIS_PORT", &port)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success(),
-        "the Redis restart test failed:\n{report}"
-    );
-    assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
+    let env = [
+        ("CONFAB_URL", a.base.as_str()),
+        ("CONFAB_URL_B", b.base.as_str()),
+        ("CONFAB_REDIS_PORT", port.as_str()),
+    ];
+    common::run_node_tests(&["cluster/redis-restart.test.mjs"], &env).await;
     drop((a, b));
 }
 

@@ -334,3 +334,34 @@ impl Drop for DropDatabase {
         .join();
     }
 }
+
+/// Runs `files` of tests/js with Node's test runner and `env`, off the async threads; panics
+/// with the report unless every test passed. Returns the report.
+pub async fn run_node_tests(files: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    npm_install(&dir);
+    let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+            .args(&files)
+            .current_dir(&dir)
+            .envs(env)
+            .output()
+            .expect("node runs (Node.js is a prerequisite)")
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "JavaScript tests failed:\n{report}"
+    );
+    assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
+    report
+}
