@@ -8,10 +8,7 @@ async fn a_block_stops_direct_messages_both_ways_until_lifted() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
-    let dm = app.dm(&alice, &bob).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let dm = app.dm_id(&alice, &bob).await;
 
     assert_eq!(
         app.post(&format!("/api/blocks/{}", bob.id), &alice.token, json!({}))

@@ -252,6 +252,13 @@ impl TestApp {
         .await
     }
 
+    /// The id of the DM between `from` and `to`, opening it if needed.
+    pub async fn dm_id(&self, from: &TestUser, to: &TestUser) -> String {
+        let res = self.dm(from, to).await;
+        assert!(res.status == 200 || res.status == 201, "{:?}", res.body);
+        res.body["id"].as_str().unwrap().to_string()
+    }
+
     /// Sends `body` with client id `client_id` over HTTP.
     pub async fn send(
         &self,

@@ -88,10 +88,7 @@ async fn a_dm_keeps_exactly_its_two_members() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
-    let dm = app.dm(&alice, &bob).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let dm = app.dm_id(&alice, &bob).await;
     let add = app
         .post(
             &format!("/api/conversations/{dm}/members"),
