@@ -161,6 +161,7 @@ const EVENTS: &str = "confab_socket_events_total";
 const RATE_LIMITED: &str = "confab_rate_limited_total";
 const DELIVERIES: &str = "confab_fanout_deliveries_total";
 const ROOMS: &str = "confab_room_actors";
+const PRESENCE: &str = "confab_presence_transitions_total";
 
 impl ChatCollector {
     pub fn new(rooms: Rooms) -> prometheus::Result<Self> {
@@ -181,6 +182,11 @@ impl ChatCollector {
                 vec![],
             ),
             (ROOMS, "Room actors alive on this node", vec![]),
+            (
+                PRESENCE,
+                "Users going online or offline on this node, by transition",
+                vec!["transition".to_string()],
+            ),
         ]
         .into_iter()
         .map(|(name, help, labels)| Desc::new(name.into(), help.into(), labels, Default::default()))
@@ -224,6 +230,15 @@ impl Collector for ChatCollector {
                 "Room actors alive on this node",
                 MetricType::GAUGE,
                 vec![sample(MetricType::GAUGE, self.rooms.count() as f64, None)],
+            ),
+            family(
+                PRESENCE,
+                "Users going online or offline on this node, by transition",
+                counter,
+                stats
+                    .presence_transitions()
+                    .map(|(name, n)| sample(counter, n as f64, Some(("transition", name))))
+                    .collect(),
             ),
         ]
     }

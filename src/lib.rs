@@ -16,6 +16,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod models;
+pub mod presence;
 pub mod seed;
 pub mod startup;
 pub mod store;

@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::engine_metrics::{ChatCollector, EngineCollector};
 use crate::metrics::Metrics;
+use crate::presence::RedisPresence;
 use crate::store::DbChatStore;
 
 /// What every request handler shares.
@@ -34,6 +35,8 @@ pub struct AppState {
     pub rooms: Rooms,
     /// The chat namespace, told of membership changes made over HTTP.
     pub chat: ChatNamespace<DbChatStore>,
+    /// This node's part of the cluster's presence, with Redis.
+    pub presence: Option<Arc<RedisPresence>>,
     /// The per-user sending rate, shared by sockets and HTTP.
     pub limiter: Limiter,
     /// A bcrypt hash of a random password, checked when a login names no account, so that
@@ -101,7 +104,22 @@ impl Application {
             limits: settings.limits.clone(),
             metrics: metrics.send.clone(),
         };
-        let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone());
+        // With Redis, who is online is known across the cluster.
+        let presence = redis
+            .as_ref()
+            .map(|pool| RedisPresence::new(&node_id, pool.clone()));
+        let directory = presence
+            .clone()
+            .map(|p| p as Arc<dyn confab_actors::chat::PresenceDirectory>);
+        let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone(), directory);
+        if let Some(presence) = &presence {
+            let chat = chat.clone();
+            presence.on_gone(Box::new(move |users, at| {
+                let chat = chat.clone();
+                actix_web::rt::spawn(async move { chat.users_gone(users, at).await });
+            }));
+            presence.start();
+        }
         if let Some(bridge) = &bridge {
             let (pool, rooms) = (pool.clone(), rooms.clone());
             bridge.on_reconnect(Box::new(move |conversations| {
@@ -128,6 +146,7 @@ impl Application {
             engine,
             rooms,
             chat,
+            presence,
             limiter,
             pool,
             redis,
@@ -263,6 +282,9 @@ async fn drain_on_signal(server: ServerHandle, state: web::Data<AppState>) {
     state
         .engine
         .close_all(confab_actors::engine::DisconnectReason::ServerShuttingDown);
+    if let Some(presence) = &state.presence {
+        presence.retire().await;
+    }
     stopping.await;
 }
 

@@ -12,8 +12,8 @@ async fn two_nodes_deliver_across_the_redis_bridge() {
     let url = common::fresh_database_url();
     let _guard = DropDatabase(url.clone());
     let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let a = Node::start(&url, &[("REDIS_URL", &redis), ("CONFAB_NODE_ID", "node-a")]).await;
-    let b = Node::start(&url, &[("REDIS_URL", &redis), ("CONFAB_NODE_ID", "node-b")]).await;
+    let a = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let b = Node::start(&url, &[("REDIS_URL", &redis)]).await;
     common::run_node_tests(
         &["cluster/cluster.test.mjs"],
         &[("CONFAB_URL", &a.base), ("CONFAB_URL_B", &b.base)],
@@ -81,16 +81,8 @@ async fn the_bridge_survives_a_redis_restart() {
         .to_string();
     let _redis = PrivateRedis::start(&port);
     let redis_url = format!("redis://127.0.0.1:{port}");
-    let a = Node::start(
-        &url,
-        &[("REDIS_URL", &redis_url), ("CONFAB_NODE_ID", "node-a")],
-    )
-    .await;
-    let b = Node::start(
-        &url,
-        &[("REDIS_URL", &redis_url), ("CONFAB_NODE_ID", "node-b")],
-    )
-    .await;
+    let a = Node::start(&url, &[("REDIS_URL", &redis_url)]).await;
+    let b = Node::start(&url, &[("REDIS_URL", &redis_url)]).await;
     let env = [
         ("CONFAB_URL", a.base.as_str()),
         ("CONFAB_URL_B", b.base.as_str()),

@@ -296,6 +296,11 @@ impl Node {
         None
     }
 
+    /// The process id (for tests that signal the node themselves).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");

@@ -12,6 +12,7 @@ pub mod time;
 
 pub use limiter::Limiter;
 pub use namespace::ChatNamespace;
+pub use presence::PresenceDirectory;
 pub use rooms::{RoomBridge, Rooms};
-pub use stats::ChatStats;
+pub use stats::{ChatStats, PresenceTransition};
 pub use store::{ChatStore, Committed, History, Membership, NewMessage, StoreError};

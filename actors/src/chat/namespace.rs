@@ -16,8 +16,8 @@ use uuid::Uuid;
 use actix::{Actor, Addr};
 
 use super::presence::{
-    Arrived, Departed, Membership as PresenceMembership, Online, PresenceActor, SocketsOf, Typing,
-    OFFLINE_GRACE, TYPING_TIMEOUT,
+    Arrived, Departed, Membership as PresenceMembership, Online, PresenceActor, PresenceDirectory,
+    SocketsOf, Typing, OFFLINE_GRACE, TYPING_TIMEOUT,
 };
 use super::store::{ChatStore, Membership, NewMessage, StoreError};
 use super::{Limiter, Rooms};
@@ -60,8 +60,14 @@ struct SocketState {
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
-    /// A namespace over `store`. Starts the node's presence actor (call inside an actix system).
-    pub fn new(store: S, rooms: Rooms, limiter: Limiter) -> Self {
+    /// A namespace over `store`. Starts the node's presence actor (call inside an actix system),
+    /// which asks `directory`, when there is one, about users online on other nodes.
+    pub fn new(
+        store: S,
+        rooms: Rooms,
+        limiter: Limiter,
+        directory: Option<Arc<dyn PresenceDirectory>>,
+    ) -> Self {
         let store = Arc::new(store);
         let saver = store.clone();
         let went_offline: super::presence::WentOffline = Box::new(move |user, at| {
@@ -73,8 +79,14 @@ impl<S: ChatStore> ChatNamespace<S> {
             }
             .boxed_local()
         });
-        let presence =
-            PresenceActor::new(rooms.clone(), OFFLINE_GRACE, TYPING_TIMEOUT, went_offline).start();
+        let presence = PresenceActor::new(
+            rooms.clone(),
+            OFFLINE_GRACE,
+            TYPING_TIMEOUT,
+            went_offline,
+            directory,
+        )
+        .start();
         ChatNamespace {
             inner: Arc::new(Inner {
                 in_flight: Default::default(),
@@ -122,6 +134,47 @@ impl<S: ChatStore> ChatNamespace<S> {
         if let Some(bridge) = self.inner.rooms.bridge() {
             let event = format!("{{\"kind\":\"removed\",\"conversationId\":\"{conversation}\"}}");
             bridge.publish_user(user, event);
+        }
+    }
+
+    /// `users` were online only on a node that died: stores when they were last seen (`at`) and
+    /// tells their conversations they went offline, unless they are back by now.
+    pub async fn users_gone(&self, users: Vec<Uuid>, at: std::time::SystemTime) {
+        let online = self
+            .inner
+            .presence
+            .send(Online {
+                users: users.clone(),
+            })
+            .await
+            .unwrap_or_default();
+        let gone = users
+            .into_iter()
+            .zip(online.into_iter().chain(std::iter::repeat(false)))
+            .filter(|(_, online)| !online)
+            .map(|(user, _)| user);
+        for user in gone {
+            let store = &self.inner.store;
+            if let Err(err) = store.set_last_seen(user, at).await {
+                log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved");
+            }
+            let Ok(memberships) = store.memberships(user).await else {
+                continue;
+            };
+            self.inner
+                .rooms
+                .stats()
+                .presence(super::PresenceTransition::Reaped);
+            let update = super::presence::offline_update(user, at);
+            let Ok(text) = socketio::encode_event_with("/", "presence:update", &update) else {
+                continue;
+            };
+            let frame = Frame::message(&text);
+            for membership in memberships {
+                self.inner
+                    .rooms
+                    .publish(membership.conversation_id, frame.clone(), None);
+            }
         }
     }
 

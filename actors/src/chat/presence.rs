@@ -1,17 +1,19 @@
 //! `PresenceActor`: one per node. Knows which users have sockets here, turns their first
 //! connection and their last disconnection (after a grace period) into `presence:update`, and
-//! runs the typing timers. It does no I/O: storage calls stay in the namespace handler.
+//! runs the typing timers. It does no I/O itself: storage calls come in as a closure, and the
+//! cluster's view (which users are online on other nodes) through a `PresenceDirectory`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::time::rfc3339_millis;
-use super::Rooms;
+use super::{PresenceTransition, Rooms};
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
 use crate::protocol::socketio;
@@ -29,8 +31,20 @@ struct UserEntry {
     leaving: Option<SpawnHandle>,
 }
 
+/// Who is online on the other nodes of a cluster (Redis, in the server). Calls must not block.
+pub trait PresenceDirectory: Send + Sync + 'static {
+    /// `user` came online on this node (their first local socket).
+    fn online_here(&self, user: Uuid);
+    /// `user` went offline on this node; resolves to whether they are still online on
+    /// another node (then no one is told they went offline).
+    fn offline_here(&self, user: Uuid) -> BoxFuture<'static, bool>;
+    /// For each of `users`: whether they are online on another node.
+    fn online_elsewhere(&self, users: Vec<Uuid>) -> BoxFuture<'static, Vec<bool>>;
+}
+
 pub struct PresenceActor {
     rooms: Rooms,
+    directory: Option<Arc<dyn PresenceDirectory>>,
     grace: Duration,
     typing_timeout: Duration,
     users: HashMap<Uuid, UserEntry>,
@@ -48,9 +62,11 @@ impl PresenceActor {
         grace: Duration,
         typing_timeout: Duration,
         went_offline: WentOffline,
+        directory: Option<Arc<dyn PresenceDirectory>>,
     ) -> Self {
         PresenceActor {
             rooms,
+            directory,
             grace,
             typing_timeout,
             users: HashMap::new(),
@@ -75,6 +91,12 @@ impl PresenceActor {
             self.rooms.publish(*conversation, frame.clone(), except);
         }
     }
+}
+
+/// The `presence:update` data of `user` going offline, last seen `at`.
+pub fn offline_update(user: Uuid, at: SystemTime) -> serde_json::Value {
+    let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    json!({ "userId": user, "online": false, "lastSeenAt": rfc3339_millis(since_epoch) })
 }
 
 impl Actor for PresenceActor {
@@ -107,6 +129,10 @@ impl Handler<Arrived> for PresenceActor {
             }
         }
         if !was_online {
+            if let Some(directory) = &self.directory {
+                directory.online_here(msg.user);
+            }
+            self.rooms.stats().presence(PresenceTransition::Online);
             let conversations = entry.conversations.clone();
             let update = json!({ "userId": msg.user, "online": true, "lastSeenAt": null });
             self.announce(&conversations, "presence:update", &update, Some(&arriving));
@@ -135,20 +161,43 @@ impl Handler<Departed> for PresenceActor {
         }
         let user = msg.user;
         let timer = ctx.run_later(self.grace, move |act, ctx| {
-            let Some(entry) = act.users.remove(&user) else { return };
+            let Some(entry) = act.users.remove(&user) else {
+                return;
+            };
             if !entry.sockets.is_empty() {
                 act.users.insert(user, entry);
                 return;
             }
             let at = SystemTime::now();
-            let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-            let update = json!({ "userId": user, "online": false, "lastSeenAt": rfc3339_millis(since_epoch) });
-            // Stored first, so a presence:query after the announcement sees the same time.
+            let elsewhere = match &act.directory {
+                Some(directory) => directory.offline_here(user),
+                None => Box::pin(std::future::ready(false)),
+            };
             let conversations = entry.conversations;
-            ctx.spawn((act.went_offline)(user, at).into_actor(act).map(move |(), act, _| {
-                if !act.users.contains_key(&user) {
-                    act.announce(&conversations, "presence:update", &update, None);
+            ctx.spawn(elsewhere.into_actor(act).then(move |elsewhere, act, _| {
+                // Stored first, so a presence:query after the announcement sees the same time.
+                if elsewhere {
+                    act.rooms
+                        .stats()
+                        .presence(PresenceTransition::StillElsewhere);
                 }
+                let stored = (!elsewhere && !act.users.contains_key(&user))
+                    .then(|| (act.went_offline)(user, at));
+                async move {
+                    let announce = stored.is_some();
+                    if let Some(stored) = stored {
+                        stored.await;
+                    }
+                    announce
+                }
+                .into_actor(act)
+                .map(move |announce, act, _| {
+                    if announce && !act.users.contains_key(&user) {
+                        act.rooms.stats().presence(PresenceTransition::Offline);
+                        let update = offline_update(user, at);
+                        act.announce(&conversations, "presence:update", &update, None);
+                    }
+                })
             }));
         });
         entry.leaving = Some(timer);
@@ -205,15 +254,31 @@ pub struct Online {
 }
 
 impl Handler<Online> for PresenceActor {
-    type Result = MessageResult<Online>;
+    type Result = ResponseFuture<Vec<bool>>;
 
     fn handle(&mut self, msg: Online, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(
-            msg.users
-                .iter()
-                .map(|u| self.users.contains_key(u))
-                .collect(),
-        )
+        let mut online: Vec<bool> = msg
+            .users
+            .iter()
+            .map(|u| self.users.contains_key(u))
+            .collect();
+        let absent: Vec<Uuid> = msg
+            .users
+            .iter()
+            .zip(&online)
+            .filter(|(_, here)| !**here)
+            .map(|(u, _)| *u)
+            .collect();
+        let Some(directory) = self.directory.clone().filter(|_| !absent.is_empty()) else {
+            return Box::pin(std::future::ready(online));
+        };
+        Box::pin(async move {
+            let mut elsewhere = directory.online_elsewhere(absent).await.into_iter();
+            for here in online.iter_mut().filter(|here| !**here) {
+                *here = elsewhere.next().unwrap_or(false);
+            }
+            online
+        })
     }
 }
 

@@ -1,4 +1,5 @@
-//! Chat counters for operators: events by name, rate-limited requests, fan-out deliveries.
+//! Chat counters for operators: events by name, rate-limited requests, fan-out deliveries,
+//! presence transitions.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,9 +17,42 @@ pub const EVENTS: [&str; 10] = [
     "other",
 ];
 
+/// What became of a user's presence on this node, as counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresenceTransition {
+    /// Their first socket here: announced online.
+    Online,
+    /// Their last socket here left, and no other node has them: announced offline.
+    Offline,
+    /// Their last socket here left, but another node still has them: nothing announced.
+    StillElsewhere,
+    /// Their node died and no other node has them: announced offline by this node.
+    Reaped,
+}
+
+impl PresenceTransition {
+    pub const ALL: [PresenceTransition; 4] = [
+        PresenceTransition::Online,
+        PresenceTransition::Offline,
+        PresenceTransition::StillElsewhere,
+        PresenceTransition::Reaped,
+    ];
+
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            PresenceTransition::Online => "online",
+            PresenceTransition::Offline => "offline",
+            PresenceTransition::StillElsewhere => "still_elsewhere",
+            PresenceTransition::Reaped => "reaped",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ChatStats {
     events: [AtomicU64; EVENTS.len()],
+    presence: [AtomicU64; PresenceTransition::ALL.len()],
     rate_limited: AtomicU64,
     deliveries: AtomicU64,
 }
@@ -39,6 +73,18 @@ impl ChatStats {
 
     pub(crate) fn delivered(&self, n: usize) {
         self.deliveries.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn presence(&self, transition: PresenceTransition) {
+        self.presence[transition as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `(transition, count)` for every presence transition.
+    pub fn presence_transitions(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        PresenceTransition::ALL
+            .iter()
+            .zip(&self.presence)
+            .map(|(t, n)| (t.label(), n.load(Ordering::Relaxed)))
     }
 
     /// `(event name, count)` for every counted name.

@@ -88,3 +88,51 @@ for (const [label, options] of [
     });
   });
 }
+
+/** The value of `confab_presence_transitions_total{transition}` on `node`. */
+async function transitions(node, transition) {
+  const text = await (await fetch(`${node}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`confab_presence_transitions_total{transition="${transition}"}`));
+  return Number(line?.split(" ")[1] ?? 0);
+}
+
+/** Resolves once `check()` is true, asking again every 100 ms; rejects after `ms`. */
+async function until(ms, check, what) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("presence across nodes", () => {
+  it("is online while any node has the user, and offline once no node has them", async () => {
+    const websocket = { transports: ["websocket"] };
+    const [alice, bob] = [await user("alice"), await user("bob")];
+    await group(alice, [bob]);
+    const a = await on(A, alice, websocket);
+    const query = async () => (await a.emitWithAck("presence:query", { userIds: [bob.id] })).presence[0];
+    const bobOnB = await on(B, bob, websocket);
+    // Node A has no socket of bob's: only the cluster's presence can say he is online.
+    assert.deepEqual(await query(), { userId: bob.id, online: true, lastSeenAt: null });
+
+    const bobOnA = await on(A, bob, websocket);
+    const offline = [];
+    const wentOffline = new Promise((resolve) =>
+      a.on("presence:update", (u) => {
+        if (u.userId === bob.id && !u.online) resolve(offline.push(u));
+      }),
+    );
+    const keptBefore = await transitions(B, "still_elsewhere");
+    bobOnB.disconnect();
+    // Node B's grace period ends with bob still on node A: nothing is announced.
+    await until(15000, async () => (await transitions(B, "still_elsewhere")) > keptBefore, "node B to keep bob online");
+    assert.deepEqual(await query(), { userId: bob.id, online: true, lastSeenAt: null });
+
+    bobOnA.disconnect();
+    await within(15000, wentOffline, "bob offline");
+    assert.equal(offline.length, 1, JSON.stringify(offline));
+    assert.match(offline[0].lastSeenAt, /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual(await query(), offline[0]);
+  });
+});

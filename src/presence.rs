@@ -1,0 +1,437 @@
+//! Presence across the nodes of a cluster, kept in Redis.
+//!
+//! Every node heartbeats its entry in the sorted set `confab:presence:nodes` (score: the time
+//! of its last heartbeat, in ms) and keeps the set `confab:presence:node:{id}` of the users
+//! online on it. A user is online while some live node lists them. A node whose heartbeat is
+//! older than `NODE_TIMEOUT` is dead: the first node to remove its entry reaps it, and its users
+//! who are online nowhere else are stored as last seen at its last heartbeat and announced
+//! offline. A node that drains on SIGTERM backdates its heartbeat so that it is reaped one grace
+//! period later; a node that finds its own entry missing (Redis restarted, or it was reaped
+//! while paused) lists its users again.
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use confab_actors::chat::PresenceDirectory;
+use deadpool_redis::redis;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+const NODES: &str = "confab:presence:nodes";
+/// When each node was last known to have its users: its last heartbeat, or when it retired.
+const LAST_SEEN: &str = "confab:presence:last_seen";
+const NODE_PREFIX: &str = "confab:presence:node:";
+/// How often a node refreshes its entry and looks for dead nodes.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A node not heard from for this long is dead. With `HEARTBEAT`, a dead node's users are
+/// announced offline between 15 and 20 s after its last heartbeat.
+const NODE_TIMEOUT: Duration = Duration::from_secs(15);
+/// The user sets expire unless refreshed, so nothing outlives a cluster that is gone.
+const USERS_TTL: Duration = Duration::from_secs(60);
+/// A retiring node is reaped this long after it closed its sessions, so its users have the
+/// same grace to reconnect elsewhere as anyone who disconnects.
+const RETIRE_GRACE: Duration = confab_actors::chat::presence::OFFLINE_GRACE;
+
+/// Called with users found online on no live node, and when they were last seen.
+pub type GoneHandler = Box<dyn Fn(Vec<Uuid>, SystemTime) + Send + Sync>;
+
+enum Command {
+    Online(Uuid),
+    Offline(Uuid, oneshot::Sender<bool>),
+    Retire(oneshot::Sender<()>),
+}
+
+/// This node's part of the cluster's presence.
+pub struct RedisPresence {
+    node_id: Arc<str>,
+    pool: deadpool_redis::Pool,
+    commands: mpsc::UnboundedSender<Command>,
+    pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
+    gone: Arc<OnceLock<GoneHandler>>,
+}
+
+fn users_key(node: &str) -> String {
+    format!("{NODE_PREFIX}{node}")
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+impl RedisPresence {
+    pub fn new(node_id: &str, pool: deadpool_redis::Pool) -> Arc<Self> {
+        let (commands, pending) = mpsc::unbounded_channel();
+        Arc::new(RedisPresence {
+            node_id: node_id.into(),
+            pool,
+            commands,
+            pending: std::sync::Mutex::new(Some(pending)),
+            gone: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// Where the users of dead nodes go (set once, after the chat layer exists).
+    pub fn on_gone(&self, handler: GoneHandler) {
+        let _ = self.gone.set(handler);
+    }
+
+    /// Starts the heartbeat task (inside the actix system).
+    pub fn start(&self) {
+        let Some(commands) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let worker = Worker {
+            node_id: self.node_id.clone(),
+            pool: self.pool.clone(),
+            gone: self.gone.clone(),
+            local: HashSet::new(),
+        };
+        actix_web::rt::spawn(worker.run(commands));
+    }
+
+    /// Marks this node dead so another node reaps it at once (the node is draining). Resolves
+    /// when Redis was told, or could not be.
+    pub async fn retire(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(Command::Retire(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+impl PresenceDirectory for RedisPresence {
+    fn online_here(&self, user: Uuid) {
+        let _ = self.commands.send(Command::Online(user));
+    }
+
+    fn offline_here(&self, user: Uuid) -> BoxFuture<'static, bool> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.commands.send(Command::Offline(user, reply)).is_ok();
+        async move { sent && answer.await.unwrap_or(false) }.boxed()
+    }
+
+    fn online_elsewhere(&self, users: Vec<Uuid>) -> BoxFuture<'static, Vec<bool>> {
+        let (pool, node_id) = (self.pool.clone(), self.node_id.clone());
+        async move {
+            let found = async {
+                let mut conn = pool.get().await.ok()?;
+                let nodes = live_nodes(&mut conn).await.ok()?;
+                let others: Vec<&str> = nodes
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| *n != &*node_id)
+                    .collect();
+                online_on(&mut conn, &others, &users).await.ok()
+            };
+            let count = users.len();
+            found.await.unwrap_or_else(|| vec![false; count])
+        }
+        .boxed()
+    }
+}
+
+/// The nodes whose last heartbeat is recent enough.
+async fn live_nodes(conn: &mut deadpool_redis::Connection) -> redis::RedisResult<Vec<String>> {
+    let since = now_ms().saturating_sub(NODE_TIMEOUT.as_millis() as u64);
+    redis::cmd("ZRANGEBYSCORE")
+        .arg(NODES)
+        .arg(since)
+        .arg("+inf")
+        .query_async(conn)
+        .await
+}
+
+/// For each of `users`: whether one of `nodes` lists them.
+async fn online_on(
+    conn: &mut deadpool_redis::Connection,
+    nodes: &[&str],
+    users: &[Uuid],
+) -> redis::RedisResult<Vec<bool>> {
+    let mut online = vec![false; users.len()];
+    if users.is_empty() {
+        return Ok(online);
+    }
+    for node in nodes {
+        let mut cmd = redis::cmd("SMISMEMBER");
+        cmd.arg(users_key(node));
+        for user in users {
+            cmd.arg(user.to_string());
+        }
+        let listed: Vec<bool> = cmd.query_async(conn).await?;
+        for (online, listed) in online.iter_mut().zip(listed) {
+            *online |= listed;
+        }
+    }
+    Ok(online)
+}
+
+/// The task that owns this node's entry: applies changes in order, heartbeats and reaps.
+struct Worker {
+    node_id: Arc<str>,
+    pool: deadpool_redis::Pool,
+    gone: Arc<OnceLock<GoneHandler>>,
+    /// The users online here, to list again if Redis lost them.
+    local: HashSet<Uuid>,
+}
+
+impl Worker {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        // A previous run of this node that did not retire left users behind.
+        self.reap_if_listed(&self.node_id.clone()).await;
+        let mut ticks = tokio::time::interval(HEARTBEAT);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Online(user)) => {
+                        self.local.insert(user);
+                        self.list(&[user]).await;
+                    }
+                    Some(Command::Offline(user, reply)) => {
+                        self.local.remove(&user);
+                        let _ = reply.send(self.unlist(user).await);
+                    }
+                    Some(Command::Retire(done)) => {
+                        self.retire().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    None => return,
+                },
+                _ = ticks.tick() => {
+                    self.heartbeat().await;
+                    self.reap_dead().await;
+                }
+            }
+        }
+    }
+
+    async fn conn(&self) -> Option<deadpool_redis::Connection> {
+        match self.pool.get().await {
+            Ok(conn) => Some(conn),
+            Err(err) => {
+                log::debug!(cause:% = err; "presence cannot reach Redis");
+                None
+            }
+        }
+    }
+
+    /// Adds `users` to this node's set.
+    async fn list(&self, users: &[Uuid]) {
+        let Some(mut conn) = self.conn().await else {
+            return;
+        };
+        let key = users_key(&self.node_id);
+        let mut pipe = redis::pipe();
+        let add = pipe.cmd("SADD").arg(&key);
+        for user in users {
+            add.arg(user.to_string());
+        }
+        pipe.cmd("EXPIRE").arg(&key).arg(USERS_TTL.as_secs());
+        let done: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+        if let Err(err) = done {
+            log::warn!(cause:% = err; "presence not recorded in Redis");
+        }
+    }
+
+    /// Removes `user` from this node's set; then whether another live node lists them.
+    /// Removing first means that of two nodes a user leaves at once, at least one finds them
+    /// gone and announces it.
+    async fn unlist(&self, user: Uuid) -> bool {
+        let Some(mut conn) = self.conn().await else {
+            return false;
+        };
+        let removed: redis::RedisResult<i64> = redis::cmd("SREM")
+            .arg(users_key(&self.node_id))
+            .arg(user.to_string())
+            .query_async(&mut conn)
+            .await;
+        if removed.is_err() {
+            return false;
+        }
+        let Ok(nodes) = live_nodes(&mut conn).await else {
+            return false;
+        };
+        let others: Vec<&str> = nodes
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != &*self.node_id)
+            .collect();
+        online_on(&mut conn, &others, &[user])
+            .await
+            .map(|online| online.first().copied().unwrap_or(false))
+            .unwrap_or(false)
+    }
+
+    /// Refreshes this node's entry; lists its users again when the entry had gone missing.
+    async fn heartbeat(&self) {
+        let Some(mut conn) = self.conn().await else {
+            return;
+        };
+        let now = now_ms();
+        let added: redis::RedisResult<(i64, i64)> = redis::pipe()
+            .cmd("ZADD")
+            .arg(NODES)
+            .arg(now)
+            .arg(&*self.node_id)
+            .cmd("HSET")
+            .arg(LAST_SEEN)
+            .arg(&*self.node_id)
+            .arg(now)
+            .query_async(&mut conn)
+            .await;
+        match added.map(|(added, _)| added) {
+            Ok(1) if !self.local.is_empty() => {
+                drop(conn);
+                let users: Vec<Uuid> = self.local.iter().copied().collect();
+                log::info!(users = users.len(); "presence entry was missing in Redis; listing users again");
+                self.list(&users).await;
+            }
+            Ok(_) => {
+                let _: redis::RedisResult<()> = redis::cmd("EXPIRE")
+                    .arg(users_key(&self.node_id))
+                    .arg(USERS_TTL.as_secs())
+                    .query_async(&mut conn)
+                    .await;
+            }
+            Err(err) => log::warn!(cause:% = err; "presence heartbeat failed"),
+        }
+    }
+
+    /// Reaps every node whose heartbeat is too old.
+    async fn reap_dead(&self) {
+        let Some(mut conn) = self.conn().await else {
+            return;
+        };
+        let before = now_ms().saturating_sub(NODE_TIMEOUT.as_millis() as u64);
+        let dead: redis::RedisResult<Vec<String>> = redis::cmd("ZRANGEBYSCORE")
+            .arg(NODES)
+            .arg("-inf")
+            .arg(format!("({before}"))
+            .query_async(&mut conn)
+            .await;
+        drop(conn);
+        for node in dead.unwrap_or_default() {
+            self.reap(&node).await;
+        }
+    }
+
+    /// Reaps `node` (this node's own earlier run) if it is still listed.
+    async fn reap_if_listed(&self, node: &str) {
+        let Some(mut conn) = self.conn().await else {
+            return;
+        };
+        let score: redis::RedisResult<Option<f64>> = redis::cmd("ZSCORE")
+            .arg(NODES)
+            .arg(node)
+            .query_async(&mut conn)
+            .await;
+        drop(conn);
+        if let Ok(Some(_)) = score {
+            self.reap(node).await;
+        }
+    }
+
+    /// Removes `node` (whoever removes it first does the rest), takes its users, and hands on
+    /// those that no live node lists.
+    async fn reap(&self, node: &str) {
+        let Some(mut conn) = self.conn().await else {
+            return;
+        };
+        let claimed: redis::RedisResult<i64> = redis::cmd("ZREM")
+            .arg(NODES)
+            .arg(node)
+            .query_async(&mut conn)
+            .await;
+        if claimed != Ok(1) {
+            return;
+        }
+        let key = users_key(node);
+        let taken: redis::RedisResult<(Vec<String>, Option<u64>, i64, i64)> = redis::pipe()
+            .atomic()
+            .cmd("SMEMBERS")
+            .arg(&key)
+            .cmd("HGET")
+            .arg(LAST_SEEN)
+            .arg(node)
+            .cmd("DEL")
+            .arg(&key)
+            .cmd("HDEL")
+            .arg(LAST_SEEN)
+            .arg(node)
+            .query_async(&mut conn)
+            .await;
+        let (users, at) = match taken {
+            Ok((users, last_seen, _, _)) => (
+                users
+                    .iter()
+                    .filter_map(|u| Uuid::parse_str(u).ok())
+                    .collect::<Vec<_>>(),
+                last_seen.map_or_else(SystemTime::now, |ms| UNIX_EPOCH + Duration::from_millis(ms)),
+            ),
+            Err(err) => {
+                log::warn!(node_id = node, cause:% = err; "cannot read a dead node's users");
+                return;
+            }
+        };
+        let Ok(nodes) = live_nodes(&mut conn).await else {
+            return;
+        };
+        let mut nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        if !nodes.contains(&&*self.node_id) {
+            nodes.push(&self.node_id);
+        }
+        let Ok(online) = online_on(&mut conn, &nodes, &users).await else {
+            return;
+        };
+        let gone: Vec<Uuid> = users
+            .into_iter()
+            .zip(online)
+            .filter(|(_, online)| !online)
+            .map(|(user, _)| user)
+            .collect();
+        log::info!(node_id = node, users_offline = gone.len(); "reaped a node that stopped heartbeating");
+        if gone.is_empty() {
+            return;
+        }
+        if let Some(handler) = self.gone.get() {
+            handler(gone, at);
+        }
+    }
+
+    /// Backdates this node's heartbeat so it is reaped after `RETIRE_GRACE`, records that its
+    /// users were here until now, and stops heartbeating.
+    async fn retire(&self) {
+        let Some(mut conn) = self.conn().await else {
+            return;
+        };
+        let now = now_ms();
+        let backdated =
+            (now + RETIRE_GRACE.as_millis() as u64).saturating_sub(NODE_TIMEOUT.as_millis() as u64);
+        let done: redis::RedisResult<(i64, i64)> = redis::pipe()
+            .cmd("ZADD")
+            .arg(NODES)
+            .arg(backdated)
+            .arg(&*self.node_id)
+            .cmd("HSET")
+            .arg(LAST_SEEN)
+            .arg(&*self.node_id)
+            .arg(now)
+            .query_async(&mut conn)
+            .await;
+        if let Err(err) = done {
+            log::warn!(cause:% = err; "presence could not retire this node");
+        }
+    }
+}
