@@ -22,6 +22,29 @@ async fn two_nodes_deliver_across_the_redis_bridge() {
     drop((a, b));
 }
 
+/// `kill -9` of a node mid-stream: its clients reconnect to the other node and, after sync,
+/// hold every acknowledged message exactly once; its users who do not come back are reported
+/// offline within 30 s.
+#[actix_web::test]
+async fn clients_of_a_killed_node_fail_over() {
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let a = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let b = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let pid = a.pid().to_string();
+    common::run_node_tests(
+        &["cluster/failover.test.mjs"],
+        &[
+            ("CONFAB_URL", &a.base),
+            ("CONFAB_URL_B", &b.base),
+            ("CONFAB_PID_A", &pid),
+        ],
+    )
+    .await;
+    drop((a, b));
+}
+
 /// SIGTERM: the node closes its sessions (clients reconnect elsewhere) and exits in time.
 #[actix_web::test]
 async fn sigterm_closes_sessions_and_exits() {

@@ -90,9 +90,18 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
             .await
         {
             Ok(()) => log::info!(database = name.as_str(); "created database"),
-            // Another node created it at the same moment.
-            Err(err) if err.to_string().contains("already exists") => {}
-            Err(err) => return Err(err).context("creating the database"),
+            Err(err) => {
+                // Another node may have created it at the same moment.
+                let found = diesel::sql_query(
+                    "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists",
+                )
+                .bind::<Text, _>(&name)
+                .get_result::<Exists>(&mut conn)
+                .await?;
+                if !found.exists {
+                    return Err(err).context("creating the database");
+                }
+            }
         }
     }
     Ok(())
@@ -107,14 +116,29 @@ pub async fn drop_database(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the pending migrations. The migration harness is synchronous, so it runs on a thread of
-/// its own with its own runtime, never on the server's async threads.
+/// The advisory lock that lets one node at a time migrate (nodes may start together).
+const MIGRATION_LOCK: i64 = 0x636f_6e66_6162; // "confab"
+
+/// Runs the pending migrations, one node at a time. The migration harness is synchronous, so
+/// it runs on a thread of its own with its own runtime, never on the server's async threads.
 pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
     let url = url.to_string();
     with_sync_connection(url, |conn| {
-        conn.run_pending_migrations(MIGRATIONS)
+        SimpleConnection::batch_execute(
+            conn,
+            &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
+        )
+        .context("taking the migration lock")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
-            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+        // The lock also ends with the connection, should this fail.
+        let _ = SimpleConnection::batch_execute(
+            conn,
+            &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"),
+        );
+        applied
     })
     .await
 }

@@ -353,6 +353,8 @@ pub async fn run_node_tests(files: &[&str], env: &[(&str, &str)]) -> String {
     let output = actix_web::rt::task::spawn_blocking(move || {
         Command::new("node")
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+            // No JavaScript test may hang the suite.
+            .arg("--test-timeout=300000")
             .args(&files)
             .current_dir(&dir)
             .envs(env)
