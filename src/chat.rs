@@ -118,7 +118,7 @@ pub async fn send(pool: &DbPool, request: &SendRequest) -> ApiResult<Sent> {
         let outcome = match pool.get().await {
             Ok(mut conn) => try_send(&mut conn, request).await,
             Err(err) => {
-                log::warn!(cause:% = err, attempt = attempt; "no database connection for a send");
+                log::debug!(cause:% = err, attempt = attempt; "no database connection for a send");
                 Err(Failure::Db(DieselError::BrokenTransactionManager))
             }
         };
@@ -136,7 +136,7 @@ pub async fn send(pool: &DbPool, request: &SendRequest) -> ApiResult<Sent> {
                 };
             }
             Err(Failure::Db(err)) if is_transient(&err) && attempt < ATTEMPTS => {
-                log::warn!(cause:% = err, attempt = attempt; "send failed, retrying");
+                log::debug!(cause:% = err, attempt = attempt; "send failed, retrying");
                 tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
             }
             Err(Failure::Db(err)) if is_transient(&err) => {
@@ -149,12 +149,11 @@ pub async fn send(pool: &DbPool, request: &SendRequest) -> ApiResult<Sent> {
 }
 
 fn is_transient(err: &DieselError) -> bool {
-    matches!(
-        err,
-        DieselError::BrokenTransactionManager
-            | DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)
-    )
+    crate::db::is_outage(err)
+        || matches!(
+            err,
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)
+        )
 }
 
 async fn find_earlier(

@@ -99,12 +99,11 @@ impl ResponseError for ApiError {
 
 impl From<DieselError> for ApiError {
     fn from(err: DieselError) -> Self {
-        match &err {
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                log::warn!(cause:% = err; "database connection lost");
-                ApiError::unavailable()
-            }
-            _ => ApiError::internal(err),
+        if crate::db::is_outage(&err) {
+            log::warn!(cause:% = err; "database unavailable");
+            ApiError::unavailable()
+        } else {
+            ApiError::internal(err)
         }
     }
 }

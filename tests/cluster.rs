@@ -115,6 +115,155 @@ async fn the_bridge_survives_a_redis_restart() {
     drop((a, b));
 }
 
+/// PostgreSQL stopped mid-stream under two nodes (a private instance, never the machine's):
+/// sends get `unavailable`, none is acked without being stored, and they succeed again after
+/// the restart.
+#[actix_web::test]
+async fn sends_survive_a_postgres_outage() {
+    let pg = PrivatePostgres::start();
+    let url = format!("postgres://postgres@127.0.0.1:{}/confab_outage", pg.port);
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    // Short pool waits keep each `unavailable` answer well inside the clients' ack timeout.
+    let env = [
+        ("REDIS_URL", redis.as_str()),
+        ("CONFAB_DATABASE__POOL_TIMEOUT_MS", "1000"),
+    ];
+    let a = Node::start(&url, &env).await;
+    let b = Node::start(&url, &env).await;
+    let stop = serde_json::to_string(&pg.ctl(&["-m", "fast", "-w", "stop"])).unwrap();
+    let start = serde_json::to_string(&pg.start_command()).unwrap();
+    common::run_node_tests(
+        &["cluster/postgres-down.test.mjs"],
+        &[
+            ("CONFAB_URL", &a.base),
+            ("CONFAB_URL_B", &b.base),
+            ("CONFAB_PG_STOP", &stop),
+            ("CONFAB_PG_START", &start),
+        ],
+    )
+    .await;
+    drop((a, b));
+}
+
+/// A PostgreSQL server of the test's own, in a temporary directory, on a free port. As root,
+/// it runs as the `postgres` user (PostgreSQL refuses root). Removed at the end.
+struct PrivatePostgres {
+    dir: std::path::PathBuf,
+    port: u16,
+    bin: std::path::PathBuf,
+    as_postgres: bool,
+}
+
+impl PrivatePostgres {
+    fn start() -> PrivatePostgres {
+        let dir = std::env::temp_dir().join(format!("confab-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        if as_postgres {
+            let chown = Command::new("chown")
+                .args(["postgres:postgres", &dir.to_string_lossy()])
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        let pg = PrivatePostgres {
+            port: common::free_port(),
+            bin: postgres_bin_dir(),
+            dir,
+            as_postgres,
+        };
+        let data = pg.dir.join("data").to_string_lossy().into_owned();
+        pg.run(&pg.tool(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        ));
+        pg.run(&pg.start_command());
+        pg
+    }
+
+    /// `program` from PostgreSQL's bin directory with `args`, as the right user.
+    fn tool(&self, program: &str, args: &[&str]) -> Vec<String> {
+        let mut command = Vec::new();
+        if self.as_postgres {
+            command.extend(["runuser", "-u", "postgres", "--"].map(String::from));
+        }
+        command.push(self.bin.join(program).to_string_lossy().into_owned());
+        command.extend(args.iter().map(|a| a.to_string()));
+        command
+    }
+
+    fn ctl(&self, args: &[&str]) -> Vec<String> {
+        let data = self.dir.join("data").to_string_lossy().into_owned();
+        let mut all = vec!["-D", &data];
+        all.extend_from_slice(args);
+        self.tool("pg_ctl", &all)
+    }
+
+    fn start_command(&self) -> Vec<String> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir.to_string_lossy()
+        );
+        let log = self.dir.join("postgres.log").to_string_lossy().into_owned();
+        self.ctl(&["-w", "-l", &log, "-o", &options, "start"])
+    }
+
+    fn run(&self, command: &[String]) {
+        let output = Command::new(&command[0])
+            .args(&command[1..])
+            .output()
+            .expect("PostgreSQL's tools run");
+        assert!(
+            output.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let command = self.ctl(&["-m", "immediate", "-w", "stop"]);
+        let _ = Command::new(&command[0]).args(&command[1..]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Where `initdb` and `pg_ctl` are: on the PATH, or Debian's /usr/lib/postgresql/<version>/bin.
+fn postgres_bin_dir() -> std::path::PathBuf {
+    if let Ok(out) = Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+    {
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !path.is_empty() {
+            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.into());
+            return real.parent().unwrap().to_path_buf();
+        }
+    }
+    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL's server tools are installed")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("initdb is installed")
+}
+
 /// A redis-server of the test's own on `port` (never the machine's shared one); shut down at
 /// the end, whoever (re)started it.
 struct PrivateRedis(String);

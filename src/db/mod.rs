@@ -178,6 +178,31 @@ async fn with_sync_connection<T: Send + 'static>(
     rx.await.context("the migration thread died")?
 }
 
+/// Whether `err` means PostgreSQL went away or is restarting (the connection closed, the
+/// server shutting down or starting up) rather than that the statement was wrong: the
+/// request failed as a whole and can be retried.
+pub fn is_outage(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::BrokenTransactionManager
+        | Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            // SQLSTATE classes 08 and 57, which diesel does not name; as PostgreSQL words them.
+            const OUTAGE: [&str; 6] = [
+                "terminating connection",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "the database system is in recovery mode",
+                "server closed the connection",
+                "connection reset",
+            ];
+            let message = info.message();
+            OUTAGE.iter().any(|m| message.contains(m))
+        }
+        _ => false,
+    }
+}
+
 /// Checks that a pooled connection answers, within `timeout`.
 pub async fn ping(pool: &DbPool, timeout: Duration) -> bool {
     let check = async {

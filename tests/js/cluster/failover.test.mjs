@@ -43,11 +43,11 @@ it("fails the clients of a killed node over without losing or repeating a messag
   await within(5000, carolOnline, "carol online");
 
   participants.forEach((p) => p.start());
-  await progress(participants, 5);
+  await progress(participants, 20);
   process.kill(PID_A, "SIGKILL");
   const killedAt = Date.now();
   // Everyone keeps sending, those of node A from node B.
-  await progress(participants, 10, 30000);
+  await progress(participants, 20, 30000);
   const counts = await verify("kill -9 of a node", participants);
   assert.ok(counts.reconnects >= 3, `node A's three participants reconnected (${counts.reconnects})`);
   assert.ok(participants.every((p) => p.urls[p.node] === B), "everyone ends on node B");

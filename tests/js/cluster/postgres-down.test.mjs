@@ -1,0 +1,60 @@
+// PostgreSQL stops mid-stream under two nodes (the harness's private instance, controlled
+// through CONFAB_PG_STOP / CONFAB_PG_START, each a JSON array: the command and its arguments).
+// Sends get `unavailable` in bounded time, none is acknowledged without being stored, and
+// sends succeed again once PostgreSQL is back, without restarting a node.
+import { it, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { group, user } from "../chat/api.mjs";
+import { Participant, progress, verify } from "./stream.mjs";
+
+const A = process.env.CONFAB_URL;
+const B = process.env.CONFAB_URL_B;
+const run = (json) => {
+  const [command, ...args] = JSON.parse(json);
+  execFileSync(command, args, { stdio: "ignore" });
+};
+const participants = [];
+after(() => participants.forEach((p) => p.close()));
+
+async function until(ms, check, what) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+it("answers unavailable while PostgreSQL is down and recovers by itself", { timeout: 180000 }, async () => {
+  const people = await Promise.all([1, 2, 3, 4].map((i) => user(`p${i}`)));
+  const conversation = await group(people[0], people.slice(1));
+  people.forEach((who, i) => {
+    const options = i < 2 ? { transports: ["websocket"] } : {};
+    participants.push(new Participant(who, conversation, i % 2 === 0 ? [A, B] : [B, A], options));
+  });
+  await Promise.all(participants.map((p) => p.connect()));
+  participants.forEach((p) => p.start());
+  await progress(participants, 20);
+
+  run(process.env.CONFAB_PG_STOP);
+  const unavailable = () => participants.every((p) => (p.errors.unavailable ?? 0) > 0);
+  await until(30000, unavailable, "every sender to hear unavailable");
+  // Nothing is acknowledged while the database is down.
+  const ackedWhileDown = participants.map((p) => p.acked.size);
+  await until(30000, () => participants.every((p) => p.errors.unavailable >= 3), "repeated unavailable answers");
+  assert.deepEqual(participants.map((p) => p.acked.size), ackedWhileDown);
+  for (const node of [A, B]) {
+    const ready = await fetch(`${node}/ready`);
+    assert.equal(ready.status, 503);
+    assert.equal((await ready.json()).database, "down");
+  }
+  assert.ok(participants.every((p) => p.reconnects === 0), "no connection dropped");
+
+  run(process.env.CONFAB_PG_START);
+  await progress(participants, 20, 60000);
+  const counts = await verify("PostgreSQL stopped and restarted", participants);
+  const waits = participants.flatMap((p) => p.unavailableMs).sort((x, y) => x - y);
+  console.log(`UNAVAILABLE ${waits.length} answers, median ${waits[waits.length >> 1]} ms, max ${waits.at(-1)} ms`);
+  assert.ok(counts.errors.unavailable > 0);
+  assert.equal(counts.timeouts, 0, "every send was answered");
+});
