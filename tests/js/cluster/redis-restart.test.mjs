@@ -4,12 +4,17 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { io } from "socket.io-client";
 import { collect, group, once, user, within } from "../chat/api.mjs";
+import { Participant, progress, verify } from "./stream.mjs";
 
 const A = process.env.CONFAB_URL;
 const B = process.env.CONFAB_URL_B;
 const PORT = process.env.CONFAB_REDIS_PORT;
 const sockets = [];
-after(() => sockets.forEach((s) => s.disconnect()));
+const participants = [];
+after(() => {
+  sockets.forEach((s) => s.disconnect());
+  participants.forEach((p) => p.close());
+});
 
 async function on(node, who) {
   const socket = io(node, { reconnection: false, forceNew: true, transports: ["websocket"], auth: { token: who.token } });
@@ -19,6 +24,26 @@ async function on(node, who) {
 }
 
 const redis = (...args) => execFileSync("redis-cli", ["-p", PORT, ...args]).toString().trim();
+function stopRedis() {
+  try {
+    redis("shutdown", "nosave");
+  } catch {
+    // redis-cli reports the dropped connection after a shutdown
+  }
+}
+const startRedis = () =>
+  execFileSync("redis-server", ["--port", PORT, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes"]);
+async function readiness(node) {
+  const res = await fetch(`${node}/ready`);
+  return { ...(await res.json()), httpStatus: res.status };
+}
+async function until(ms, check, what) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 const send = (socket, conversationId, n) =>
   socket.emitWithAck("message:send", { conversationId, clientMessageId: `r-${n}`, body: `m${n}` });
 
@@ -31,11 +56,7 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
   assert.equal((await send(a, conversation, 1)).ok, true);
   await news.waitFor(1, "m1 across nodes");
 
-  try {
-    redis("shutdown", "nosave");
-  } catch {
-    // redis-cli reports the dropped connection after a shutdown
-  }
+  stopRedis();
   let ready = await fetch(`${A}/ready`);
   for (let i = 0; i < 50 && ready.status !== 503; i++) ready = await fetch(`${A}/ready`);
   assert.equal(ready.status, 503);
@@ -50,7 +71,7 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
   const updated = new Promise((resolve) =>
     b.on("conversation:updated", (u) => u.conversationId === conversation && u.lastSeq === 3 && resolve(u)),
   );
-  execFileSync("redis-server", ["--port", PORT, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes"]);
+  startRedis();
   assert.deepEqual(await within(15000, updated, "conversation:updated after the bridge reconnects"), {
     conversationId: conversation,
     lastSeq: 3,
@@ -64,4 +85,27 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
   await later.waitFor(1, "m4 across nodes after the restart");
   assert.deepEqual(later.find((m) => m.seq === 4), ack.message);
   assert.equal((await fetch(`${A}/ready`)).status, 200);
+});
+
+it("loses and repeats nothing when Redis restarts mid-stream", { timeout: 120000 }, async () => {
+  const people = await Promise.all([1, 2, 3, 4].map((i) => user(`s${i}`)));
+  const conversation = await group(people[0], people.slice(1));
+  people.forEach((who, i) => {
+    const options = i < 2 ? { transports: ["websocket"] } : {};
+    participants.push(new Participant(who, conversation, i % 2 === 0 ? [A, B] : [B, A], options));
+  });
+  await Promise.all(participants.map((p) => p.connect()));
+  participants.forEach((p) => p.start());
+  await progress(participants, 20);
+
+  stopRedis();
+  await until(10000, async () => (await readiness(A)).redis === "down", "node A to see Redis down");
+  // Sends keep committing and acking on both nodes.
+  await progress(participants, 20);
+
+  startRedis();
+  for (const node of [A, B]) await until(15000, async () => (await readiness(node)).httpStatus === 200, `${node} ready again`);
+  await progress(participants, 20);
+  const counts = await verify("Redis stopped and restarted", participants);
+  assert.equal(counts.reconnects, 0, "no client connection dropped");
 });

@@ -45,7 +45,7 @@ export class Participant {
 
   /** Connects to the current node; on failure tries the next, until one answers. */
   async connect() {
-    for (;;) {
+    while (!this.closed) {
       const url = this.urls[this.node];
       const socket = io(url, { reconnection: false, forceNew: true, ...this.options, auth: { token: this.who.token } });
       try {
@@ -83,6 +83,7 @@ export class Participant {
   /** A connected socket, waiting for a reconnection in progress. */
   async connected() {
     while (!this.socket?.connected) {
+      if (this.closed) throw new Error("participant closed");
       if (this.failedOver) await this.failedOver;
       else await pause(RECONNECT_PAUSE_MS);
     }
@@ -107,7 +108,7 @@ export class Participant {
   async deliver(clientMessageId) {
     this.sent.add(clientMessageId);
     const request = { conversationId: this.conversation, clientMessageId, body: `body of ${clientMessageId}` };
-    for (;;) {
+    while (!this.closed) {
       const socket = await this.connected();
       const started = Date.now();
       let ack;
@@ -150,8 +151,10 @@ export class Participant {
     }
   }
 
+  /** Ends everything at once (after a failed test too). */
   close() {
     this.stopping = true;
+    this.closed = true;
     this.socket?.disconnect();
   }
 }
