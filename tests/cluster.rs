@@ -45,6 +45,103 @@ async fn clients_of_a_killed_node_fail_over() {
     drop((a, b));
 }
 
+/// Two nodes behind nginx running config/nginx-sticky.conf: default-transport and
+/// long-polling clients keep their sessions; the same file without its `hash` line (round
+/// robin) fails with "Session ID unknown", which shows the test can tell.
+#[actix_web::test]
+async fn nginx_keeps_sessions_on_one_node() {
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let a = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let b = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/nginx-sticky.conf"
+    ))
+    .unwrap();
+    let hash = "        hash $remote_addr consistent;\n";
+    assert!(
+        shipped.contains(hash),
+        "the shipped file hashes client addresses"
+    );
+    let sticky = Nginx::start(&shipped, &a, &b).await;
+    let round_robin = Nginx::start(&shipped.replace(hash, ""), &a, &b).await;
+    common::run_node_tests(
+        &["cluster/nginx.test.mjs"],
+        &[
+            ("CONFAB_URL", &a.base),
+            ("CONFAB_URL_B", &b.base),
+            ("CONFAB_STICKY", &sticky.base),
+            ("CONFAB_ROUND_ROBIN", &round_robin.base),
+        ],
+    )
+    .await;
+    drop((sticky, round_robin, a, b));
+}
+
+/// A private nginx (Debian's package) running `config` with its upstreams pointed at two
+/// nodes and its listener on a free port, in a temporary prefix.
+struct Nginx {
+    child: std::process::Child,
+    prefix: std::path::PathBuf,
+    base: String,
+}
+
+impl Nginx {
+    async fn start(config: &str, a: &Node, b: &Node) -> Nginx {
+        let port = common::free_port();
+        let upstream = |node: &Node| node.base.trim_start_matches("http://").to_string();
+        let config = config
+            .replace("127.0.0.1:8081", &upstream(a))
+            .replace("127.0.0.1:8082", &upstream(b))
+            .replace("listen 127.0.0.1:8080", &format!("listen 127.0.0.1:{port}"));
+        let prefix =
+            std::env::temp_dir().join(format!("confab-nginx-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&prefix).unwrap();
+        // Workers may run as an unprivileged user; they write their temporary files here.
+        std::fs::set_permissions(&prefix, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let file = prefix.join("nginx.conf");
+        std::fs::write(&file, config).unwrap();
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&file)
+            .arg("-p")
+            .arg(&prefix)
+            .args(["-g", "daemon off;"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx runs (Debian's nginx-light package; .ci/run installs it)");
+        let nginx = Nginx {
+            child,
+            prefix,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = awc::Client::new();
+        for _ in 0..100 {
+            if let Ok(res) = client.get(format!("{}/health", nginx.base)).send().await {
+                if res.status().is_success() {
+                    return nginx;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("nginx did not come up");
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM to the master stops its workers too (SIGKILL would orphan them).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.prefix);
+    }
+}
+
 /// SIGTERM: the node closes its sessions (clients reconnect elsewhere) and exits in time.
 #[actix_web::test]
 async fn sigterm_closes_sessions_and_exits() {
