@@ -1,0 +1,290 @@
+//! The command line, and the named presets it starts from.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Drives a Confab cluster with Socket.IO clients over WebSocket and reports connect time,
+/// send→ack and send→delivery latency, delivery ratio, errors and the server's resources.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "confab-load", version)]
+pub struct Args {
+    /// A named scenario; the flags below override its values.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+
+    /// A node to connect to (repeat for several: users are spread over them in turn).
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    pub urls: Vec<String>,
+
+    /// Connected users.
+    #[arg(long)]
+    pub users: Option<usize>,
+
+    /// Members per group (users are split into groups of this size).
+    #[arg(long)]
+    pub group_size: Option<usize>,
+
+    /// Messages per second, in total, from random connected users.
+    #[arg(long)]
+    pub rate: Option<f64>,
+
+    /// How long to send: `60s`, `2m`, `500ms`.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// New connections per second while ramping up.
+    #[arg(long)]
+    pub ramp: Option<f64>,
+
+    /// Connect/disconnect cycles (the churn preset); no messages are sent.
+    #[arg(long)]
+    pub cycles: Option<usize>,
+
+    /// A seed file written by `confab seed --out FILE`. Without it, the tool runs
+    /// `confab seed` itself (see --confab).
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+
+    /// The `confab` binary used to seed (it reads DATABASE_URL like the server).
+    #[arg(long, default_value = "confab")]
+    pub confab: PathBuf,
+
+    /// The database `confab seed` writes to (default: its own DATABASE_URL).
+    #[arg(long)]
+    pub database_url: Option<String>,
+
+    /// Spread client sockets over this many source addresses, 127.0.0.1 upwards (loopback
+    /// targets only), so that more connections fit than one address has ports for.
+    #[arg(long, default_value_t = 1)]
+    pub source_addrs: u8,
+
+    /// The server's process id, to read its RSS and CPU from /proc (repeat for several);
+    /// without it they are scraped from each node's /metrics.
+    #[arg(long = "server-pid")]
+    pub server_pids: Vec<u32>,
+
+    /// Fail (exit 1) when p99 send→delivery latency exceeds this many milliseconds.
+    #[arg(long)]
+    pub max_p99: Option<f64>,
+
+    /// Fail (exit 1) when the delivery ratio is below this (0..1).
+    #[arg(long)]
+    pub min_delivery: Option<f64>,
+
+    /// Where the report goes: report.json, latency.svg, timeline.svg.
+    #[arg(long, default_value = "load-report")]
+    pub out: PathBuf,
+
+    /// One status line per second instead of a redrawn line (for logs).
+    #[arg(long)]
+    pub plain: bool,
+}
+
+/// The named scenarios of the benchmark report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// 1,000 users in 300-member groups, 50 msg/s for 60 s.
+    Floor,
+    /// The floor at 100 msg/s.
+    Spike,
+    /// 10,000 users in 300-member groups at 500 msg/s.
+    Tenx,
+    /// 1,000 users connecting and disconnecting 10 times; RSS must come back.
+    Churn,
+    /// The floor spread over every --url (two nodes or more).
+    Cluster,
+}
+
+/// A run, fully specified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub urls: Vec<String>,
+    pub users: usize,
+    pub group_size: usize,
+    pub rate: f64,
+    pub duration: Duration,
+    pub ramp: f64,
+    pub cycles: usize,
+}
+
+impl Preset {
+    fn scenario(self) -> Scenario {
+        let floor = Scenario {
+            name: "floor".into(),
+            urls: Vec::new(),
+            users: 1000,
+            group_size: 300,
+            rate: 50.0,
+            duration: Duration::from_secs(60),
+            ramp: 1000.0,
+            cycles: 0,
+        };
+        match self {
+            Preset::Floor => floor,
+            Preset::Spike => Scenario {
+                name: "spike".into(),
+                rate: 100.0,
+                ..floor
+            },
+            Preset::Tenx => Scenario {
+                name: "tenx".into(),
+                users: 10_000,
+                rate: 500.0,
+                ramp: 2000.0,
+                ..floor
+            },
+            Preset::Churn => Scenario {
+                name: "churn".into(),
+                rate: 0.0,
+                duration: Duration::ZERO,
+                cycles: 10,
+                ..floor
+            },
+            Preset::Cluster => Scenario {
+                name: "cluster".into(),
+                ..floor
+            },
+        }
+    }
+}
+
+impl Args {
+    /// The preset (or a small custom run) with the flags applied.
+    pub fn scenario(&self) -> anyhow::Result<Scenario> {
+        let mut s = match self.preset {
+            Some(preset) => preset.scenario(),
+            None => Scenario {
+                name: "custom".into(),
+                urls: Vec::new(),
+                users: 100,
+                group_size: 10,
+                rate: 10.0,
+                duration: Duration::from_secs(10),
+                ramp: 1000.0,
+                cycles: 0,
+            },
+        };
+        s.urls = self.urls.clone();
+        if let Some(users) = self.users {
+            s.users = users;
+        }
+        if let Some(size) = self.group_size {
+            s.group_size = size;
+        }
+        if let Some(rate) = self.rate {
+            s.rate = rate;
+        }
+        if let Some(duration) = self.duration {
+            s.duration = duration;
+        }
+        if let Some(ramp) = self.ramp {
+            s.ramp = ramp;
+        }
+        if let Some(cycles) = self.cycles {
+            s.cycles = cycles;
+        }
+        anyhow::ensure!(s.users >= 2, "--users must be at least 2");
+        anyhow::ensure!(
+            (2..=300).contains(&s.group_size),
+            "--group-size must be 2..=300 (the contract's group limit)"
+        );
+        anyhow::ensure!(s.rate >= 0.0 && s.rate.is_finite(), "--rate must be >= 0");
+        anyhow::ensure!(s.ramp > 0.0 && s.ramp.is_finite(), "--ramp must be > 0");
+        anyhow::ensure!(!s.urls.is_empty(), "at least one --url");
+        if self.preset == Some(Preset::Cluster) {
+            anyhow::ensure!(
+                s.urls.len() >= 2,
+                "the cluster preset needs two --url (one per node)"
+            );
+        }
+        if let Some(ratio) = self.min_delivery {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&ratio),
+                "--min-delivery is a ratio in 0..=1"
+            );
+        }
+        Ok(s)
+    }
+}
+
+/// `90s`, `2m`, `1h`, `250ms`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 60s, 2m or 500ms"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?} (ms, s, m, h)")),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("{text:?} is not a duration"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Args {
+        Args::try_parse_from(std::iter::once("confab-load").chain(line.split_whitespace())).unwrap()
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn the_issue_example_parses() {
+        let a = args(
+            "--url http://127.0.0.1:8080 --users 1000 --group-size 300 --rate 50 --duration 60s",
+        );
+        let s = a.scenario().unwrap();
+        assert_eq!(s.users, 1000);
+        assert_eq!(s.group_size, 300);
+        assert_eq!(s.rate, 50.0);
+        assert_eq!(s.duration, Duration::from_secs(60));
+        assert_eq!(s.urls, vec!["http://127.0.0.1:8080".to_string()]);
+    }
+
+    #[test]
+    fn presets_set_values_and_flags_override_them() {
+        let s = args("--preset spike").scenario().unwrap();
+        assert_eq!((s.name.as_str(), s.users, s.rate), ("spike", 1000, 100.0));
+        let s = args("--preset tenx --rate 300").scenario().unwrap();
+        assert_eq!((s.users, s.rate), (10_000, 300.0));
+        let s = args("--preset churn").scenario().unwrap();
+        assert_eq!((s.cycles, s.rate), (10, 0.0));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let err = args("--group-size 301").scenario().unwrap_err();
+        assert!(err.to_string().contains("group-size"), "{err}");
+        let err = args("--preset cluster").scenario().unwrap_err();
+        assert!(err.to_string().contains("two --url"), "{err}");
+        assert!(args("--min-delivery 1.5").scenario().is_err());
+        assert!(Args::try_parse_from(["confab-load", "--preset", "huge"]).is_err());
+        let s = args("--preset cluster --url http://127.0.0.1:1 --url http://127.0.0.1:2")
+            .scenario()
+            .unwrap();
+        assert_eq!(s.urls.len(), 2);
+    }
+}

@@ -1,0 +1,322 @@
+//! One virtual user: an Engine.IO v4 / Socket.IO v5 session over WebSocket that connects with
+//! its token, answers pings, sends `message:send` when told to, and records acks and every
+//! `message:new` it receives.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use confab_actors::protocol::socketio;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::net::TcpSocket;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::stats::{Counters, Recorder};
+
+/// Longest wait for the handshake and `session:ready`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the scheduler tells a client.
+#[derive(Debug)]
+pub enum Command {
+    /// Send a message (its body carries the send time).
+    Send { conversation: Arc<str> },
+    /// Leave.
+    Close,
+}
+
+/// Where and as whom a client connects.
+pub struct ClientSpec {
+    pub index: usize,
+    pub url: String,
+    pub token: String,
+    pub source: Option<IpAddr>,
+    /// Connected members of the client's group (the scheduler's expected deliveries).
+    pub group_connected: Option<Arc<AtomicUsize>>,
+}
+
+/// The WebSocket URL of the Engine.IO endpoint under `base` (`http://host:port`).
+pub fn socket_url(base: &str) -> anyhow::Result<(String, SocketAddr)> {
+    let rest = base
+        .strip_prefix("http://")
+        .or_else(|| base.strip_prefix("ws://"))
+        .context("--url must be http://host:port (TLS is not supported)")?;
+    let host = rest.split('/').next().unwrap_or(rest);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+        .with_context(|| format!("resolving {host}"))?
+        .next()
+        .with_context(|| format!("{host} has no address"))?;
+    Ok((
+        format!("ws://{host}/socket.io/?EIO=4&transport=websocket"),
+        addr,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Delivered {
+    conversation_id: String,
+    seq: u64,
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct AckError {
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct Ack {
+    ok: bool,
+    error: Option<AckError>,
+}
+
+/// Which seqs a client has seen in one conversation (a bitset from the first one).
+#[derive(Default)]
+struct SeqSet {
+    first: Option<u64>,
+    bits: Vec<u64>,
+    max: u64,
+}
+
+impl SeqSet {
+    /// Records `seq`: `Err(true)` if seen before, `Err(false)` if it arrived after a later seq.
+    fn insert(&mut self, seq: u64) -> Result<(), bool> {
+        let first = *self.first.get_or_insert(seq);
+        if seq < first {
+            return Err(false);
+        }
+        let i = (seq - first) as usize;
+        if self.bits.len() <= i / 64 {
+            self.bits.resize(i / 64 + 1, 0);
+        }
+        let mask = 1u64 << (i % 64);
+        if self.bits[i / 64] & mask != 0 {
+            return Err(true);
+        }
+        self.bits[i / 64] |= mask;
+        let in_order = seq >= self.max;
+        self.max = self.max.max(seq);
+        if in_order {
+            Ok(())
+        } else {
+            Err(false)
+        }
+    }
+}
+
+/// Connects (returning once `session:ready` arrived) and then serves the session on its own
+/// task until told to close or the server closes it.
+pub async fn connect(
+    spec: ClientSpec,
+    ws_url: String,
+    addr: SocketAddr,
+    recorder: Arc<Recorder>,
+) -> anyhow::Result<mpsc::UnboundedSender<Command>> {
+    let started = Instant::now();
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(source) = spec.source {
+        socket.bind(SocketAddr::new(source, 0))?;
+    }
+    let handshake = async {
+        let stream = socket.connect(addr).await.context("connecting")?;
+        stream.set_nodelay(true)?;
+        let (mut ws, _) = tokio_tungstenite::client_async(ws_url.as_str(), stream)
+            .await
+            .context("WebSocket handshake")?;
+        // Engine.IO open, then the Socket.IO CONNECT with the token.
+        match ws.next().await {
+            Some(Ok(Message::Text(open))) if open.starts_with('0') => {}
+            other => anyhow::bail!("expected the Engine.IO open packet, got {other:?}"),
+        }
+        let connect = format!("40{}", json!({ "token": spec.token }));
+        ws.send(Message::Text(connect.into())).await?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) if text.starts_with("40") => {}
+                Some(Ok(Message::Text(text))) if text.starts_with("44") => {
+                    anyhow::bail!("connect refused: {text}")
+                }
+                Some(Ok(Message::Text(text))) if text.starts_with("42[\"session:ready\"") => {
+                    return Ok(ws);
+                }
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    ws.send(Message::Text("3".into())).await?;
+                }
+                Some(Ok(_)) => {}
+                other => anyhow::bail!("connection ended before session:ready: {other:?}"),
+            }
+        }
+    };
+    let ws = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
+        .await
+        .context("no session:ready within 30 s")??;
+    recorder.connect(spec.index, started.elapsed());
+    Counters::add(&recorder.counters.connected, 1);
+    if let Some(group) = &spec.group_connected {
+        group.fetch_add(1, Ordering::Relaxed);
+    }
+    let (commands, inbox) = mpsc::unbounded_channel();
+    tokio::spawn(serve(ws, spec, recorder, inbox));
+    Ok(commands)
+}
+
+async fn serve<S>(
+    mut ws: tokio_tungstenite::WebSocketStream<S>,
+    spec: ClientSpec,
+    recorder: Arc<Recorder>,
+    mut inbox: mpsc::UnboundedReceiver<Command>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let counters = &recorder.counters;
+    let mut next_ack: u64 = 0;
+    let mut pending: HashMap<u64, Instant> = HashMap::new();
+    let mut seen: HashMap<String, SeqSet> = HashMap::new();
+    let mut sent = 0u64;
+    let closed_by_us = loop {
+        tokio::select! {
+            command = inbox.recv() => match command {
+                Some(Command::Send { conversation }) => {
+                    sent += 1;
+                    next_ack += 1;
+                    let body = recorder.now_micros().to_string();
+                    let request = json!({
+                        "conversationId": &*conversation,
+                        "clientMessageId": format!("l{}-{}", spec.index, sent),
+                        "body": body,
+                    });
+                    let text = socketio::encode_event("/", "message:send", &[request], 0, Some(next_ack));
+                    pending.insert(next_ack, Instant::now());
+                    if ws.send(Message::Text(format!("4{text}").into())).await.is_err() {
+                        break false;
+                    }
+                }
+                Some(Command::Close) | None => break true,
+            },
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    if text.as_str() == "2" {
+                        if ws.send(Message::Text("3".into())).await.is_err() {
+                            break false;
+                        }
+                    } else if text.as_str() == "1" {
+                        break false;
+                    } else if let Some(packet) = text.strip_prefix('4') {
+                        handle_packet(packet, &spec, &recorder, &mut pending, &mut seen);
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break false,
+                Some(Ok(_)) => {}
+            },
+        }
+    };
+    if let Some(group) = &spec.group_connected {
+        group.fetch_sub(1, Ordering::Relaxed);
+    }
+    Counters::sub(&counters.connected, 1);
+    if closed_by_us {
+        let _ = ws.close(None).await;
+    } else {
+        Counters::add(&counters.disconnects, 1);
+    }
+    for _ in pending.drain() {
+        recorder.error("no_ack");
+    }
+}
+
+fn handle_packet(
+    packet: &str,
+    spec: &ClientSpec,
+    recorder: &Recorder,
+    pending: &mut HashMap<u64, Instant>,
+    seen: &mut HashMap<String, SeqSet>,
+) {
+    let counters = &recorder.counters;
+    if let Some(event) = packet.strip_prefix("2[\"message:new\",") {
+        let Some(json) = event.strip_suffix(']') else {
+            return;
+        };
+        let Ok(message) = serde_json::from_str::<Delivered>(json) else {
+            recorder.error("bad_message");
+            return;
+        };
+        Counters::add(&counters.delivered, 1);
+        if let Ok(sent_at) = message.body.parse::<u64>() {
+            let latency = recorder.now_micros().saturating_sub(sent_at);
+            recorder.delivery(spec.index, Duration::from_micros(latency));
+        }
+        match seen
+            .entry(message.conversation_id)
+            .or_default()
+            .insert(message.seq)
+        {
+            Ok(()) => {}
+            Err(true) => Counters::add(&counters.duplicates, 1),
+            Err(false) => Counters::add(&counters.out_of_order, 1),
+        }
+    } else if let Some(rest) = packet.strip_prefix('3') {
+        // `3<id>[<ack>]`
+        let digits = rest.find('[').unwrap_or(rest.len());
+        let Ok(id) = rest[..digits].parse::<u64>() else {
+            return;
+        };
+        let Some(sent) = pending.remove(&id) else {
+            return;
+        };
+        let body = &rest[digits..];
+        let ack = body
+            .strip_prefix('[')
+            .and_then(|b| b.strip_suffix(']'))
+            .and_then(|b| serde_json::from_str::<Ack>(b).ok());
+        match ack {
+            Some(Ack { ok: true, .. }) => {
+                Counters::add(&counters.acked, 1);
+                recorder.ack(spec.index, sent.elapsed());
+            }
+            Some(Ack { error, .. }) => {
+                recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code));
+            }
+            None => recorder.error("bad_ack"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_sets_tell_duplicates_from_late_arrivals() {
+        let mut s = SeqSet::default();
+        assert_eq!(s.insert(10), Ok(()));
+        assert_eq!(s.insert(11), Ok(()));
+        assert_eq!(s.insert(11), Err(true));
+        assert_eq!(s.insert(13), Ok(()));
+        assert_eq!(s.insert(12), Err(false));
+        assert_eq!(s.insert(12), Err(true));
+        assert_eq!(s.insert(200), Ok(()));
+        assert_eq!(s.insert(9), Err(false));
+    }
+
+    #[test]
+    fn socket_urls_point_at_the_engine() {
+        let (url, addr) = socket_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            url,
+            "ws://127.0.0.1:8080/socket.io/?EIO=4&transport=websocket"
+        );
+        assert_eq!(addr.port(), 8080);
+        assert!(socket_url("https://example.com").is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! `confab-load`: drives Confab with many Socket.IO clients over WebSocket and measures what
+//! its users would feel. The protocol types come from the server's own codec
+//! (`confab_actors::protocol`).
+
+pub mod cli;
+pub mod client;
+pub mod report;
+pub mod run;
+pub mod seed;
+pub mod stats;
+pub mod system;

@@ -1,0 +1,386 @@
+//! A run: connect every user (ramping up), send at a fixed total rate from random connected
+//! users, wait for the last deliveries, and summarise. Progress is printed once a second.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::mpsc;
+
+use crate::cli::Scenario;
+use crate::client::{self, ClientSpec, Command};
+use crate::report::{Report, Second};
+use crate::seed::Seed;
+use crate::stats::{delivery_ratio, Counters, Latencies, Percentiles, Recorder};
+use crate::system::{self, Usage};
+
+/// How long to wait after the last send for its acks and deliveries.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Options that are not part of the scenario itself.
+pub struct RunOptions {
+    pub source_addrs: u8,
+    pub server_pids: Vec<u32>,
+    /// One line per second instead of a redrawn status line.
+    pub plain: bool,
+}
+
+struct Connected {
+    commands: mpsc::UnboundedSender<Command>,
+    conversation: Option<Arc<str>>,
+    group_connected: Option<Arc<AtomicUsize>>,
+}
+
+/// Runs `scenario` as the users of `seed` and reports what it measured.
+pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyhow::Result<Report> {
+    let file_limit = system::raise_file_limit();
+    let allowed = system::connections_allowed(file_limit) as usize;
+    anyhow::ensure!(
+        scenario.users <= allowed,
+        "{} connections need more open files than this process may have ({file_limit}); \
+         raise the hard limit (ulimit -Hn) or run fewer users",
+        scenario.users
+    );
+    anyhow::ensure!(
+        seed.users.len() >= scenario.users,
+        "the seed has {} users; the scenario needs {}",
+        seed.users.len(),
+        scenario.users
+    );
+    let targets = scenario
+        .urls
+        .iter()
+        .map(|u| client::socket_url(u))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let recorder = Arc::new(Recorder::new());
+    let groups: Vec<Arc<AtomicUsize>> = seed.groups.iter().map(|_| Arc::default()).collect();
+    let group_of = seed.group_of_users();
+
+    let usage_before = system::server_usage(&options.server_pids, &scenario.urls).await;
+    let progress = Progress::start(recorder.clone(), options.plain);
+
+    // Ramp up: connections start at `ramp` per second, each on its own task.
+    let ramp_started = Instant::now();
+    let mut connecting = Vec::with_capacity(scenario.users);
+    for (i, user) in seed.users.iter().take(scenario.users).enumerate() {
+        let due = ramp_started + Duration::from_secs_f64(i as f64 / scenario.ramp);
+        tokio::time::sleep_until(due.into()).await;
+        let (ws_url, addr) = targets[i % targets.len()].clone();
+        let group = group_of[i];
+        let spec = ClientSpec {
+            index: i,
+            url: ws_url.clone(),
+            token: user.token.clone(),
+            source: source_address(addr.ip(), i, options.source_addrs),
+            group_connected: group.map(|g| groups[g].clone()),
+        };
+        let recorder = recorder.clone();
+        let conversation: Option<Arc<str>> = group.map(|g| seed.groups[g].id.as_str().into());
+        connecting.push(tokio::spawn(async move {
+            let group_connected = spec.group_connected.clone();
+            let commands = client::connect(spec, ws_url, addr, recorder).await?;
+            anyhow::Ok(Connected {
+                commands,
+                conversation,
+                group_connected,
+            })
+        }));
+    }
+    let mut clients = Vec::with_capacity(connecting.len());
+    for task in connecting {
+        match task.await {
+            Ok(Ok(client)) => clients.push(client),
+            Ok(Err(err)) => {
+                Counters::add(&recorder.counters.handshake_failures, 1);
+                recorder.error(&connect_failure(&err));
+            }
+            Err(_) => Counters::add(&recorder.counters.handshake_failures, 1),
+        }
+    }
+    let connect_elapsed = ramp_started.elapsed();
+    let usage_connected = system::server_usage(&options.server_pids, &scenario.urls).await;
+
+    // Churn: leave and come back, `cycles` times, reading RSS after each.
+    let mut churn_rss = Vec::new();
+    if scenario.cycles > 0 {
+        churn_rss = churn(
+            scenario,
+            seed,
+            options,
+            &recorder,
+            &mut clients,
+            &targets,
+            &groups,
+        )
+        .await?;
+    }
+
+    // Send at a fixed rate from random connected members of a group.
+    let senders: Vec<usize> = (0..clients.len())
+        .filter(|&i| clients[i].conversation.is_some())
+        .collect();
+    let send_started = Instant::now();
+    if scenario.rate > 0.0 && !senders.is_empty() && !scenario.duration.is_zero() {
+        let total = (scenario.rate * scenario.duration.as_secs_f64()).round() as u64;
+        let mut rng = rand::rng();
+        for n in 0..total {
+            let due = send_started + Duration::from_secs_f64(n as f64 / scenario.rate);
+            tokio::time::sleep_until(due.into()).await;
+            let client = &clients[senders[rng.random_range(0..senders.len())]];
+            let (Some(conversation), Some(group)) = (&client.conversation, &client.group_connected)
+            else {
+                continue;
+            };
+            let recipients = group
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .saturating_sub(1);
+            if client
+                .commands
+                .send(Command::Send {
+                    conversation: conversation.clone(),
+                })
+                .is_ok()
+            {
+                Counters::add(&recorder.counters.sent, 1);
+                Counters::add(&recorder.counters.expected, recipients as u64);
+            }
+        }
+    }
+    let send_elapsed = send_started.elapsed();
+
+    // Drain: until everything sent was acked and delivered, or DRAIN passes.
+    let drain_until = Instant::now() + DRAIN;
+    let c = &recorder.counters;
+    while Instant::now() < drain_until
+        && (Counters::get(&c.acked) + error_total(&recorder) < Counters::get(&c.sent)
+            || Counters::get(&c.delivered) < Counters::get(&c.expected))
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let usage_after = system::server_usage(&options.server_pids, &scenario.urls).await;
+    for client in &clients {
+        let _ = client.commands.send(Command::Close);
+    }
+    let (latencies, timeline) = progress.finish().await;
+
+    let connected = clients.len();
+    let cpu_percent = match (usage_connected, usage_after) {
+        (Some(a), Some(b)) if !send_elapsed.is_zero() => {
+            Some(100.0 * (b.cpu_seconds - a.cpu_seconds) / send_elapsed.as_secs_f64())
+        }
+        _ => None,
+    };
+    let rss_per_connection = match (usage_before, usage_connected) {
+        (Some(a), Some(b)) if connected > 0 => {
+            Some(b.rss_bytes.saturating_sub(a.rss_bytes) as f64 / connected as f64 / 1024.0)
+        }
+        _ => None,
+    };
+    Ok(Report {
+        scenario: scenario.name.clone(),
+        urls: scenario.urls.clone(),
+        users: scenario.users,
+        group_size: scenario.group_size,
+        rate: scenario.rate,
+        duration_secs: scenario.duration.as_secs_f64(),
+        connected,
+        handshake_failures: Counters::get(&c.handshake_failures),
+        connect_secs: connect_elapsed.as_secs_f64(),
+        connect: Percentiles::of(&latencies.connect),
+        sent: Counters::get(&c.sent),
+        acked: Counters::get(&c.acked),
+        achieved_rate: Counters::get(&c.sent) as f64 / send_elapsed.as_secs_f64().max(1e-9),
+        ack: Percentiles::of(&latencies.ack),
+        expected: Counters::get(&c.expected),
+        delivered: Counters::get(&c.delivered),
+        delivery_ratio: delivery_ratio(Counters::get(&c.expected), Counters::get(&c.delivered)),
+        duplicates: Counters::get(&c.duplicates),
+        out_of_order: Counters::get(&c.out_of_order),
+        delivery: Percentiles::of(&latencies.delivery),
+        errors: recorder.errors(),
+        disconnects: Counters::get(&c.disconnects),
+        server_rss_before: usage_before.map(|u| u.rss_bytes),
+        server_rss_connected: usage_connected.map(|u| u.rss_bytes),
+        server_rss_after: usage_after.map(|u| u.rss_bytes),
+        server_rss_per_connection_kib: rss_per_connection,
+        server_cpu_percent: cpu_percent,
+        churn_rss,
+        file_limit,
+        timeline,
+        delivery_histogram: latencies.delivery,
+    })
+}
+
+fn error_total(recorder: &Recorder) -> u64 {
+    recorder.errors().values().sum()
+}
+
+fn connect_failure(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    if text.contains("Too many open files") {
+        "connect_no_files".into()
+    } else if text.contains("Cannot assign requested address") {
+        "connect_no_ports".into()
+    } else if text.contains("refused") {
+        "connect_refused".into()
+    } else {
+        "connect_failed".into()
+    }
+}
+
+/// The source address for client `i`: 127.0.0.1 upwards, for loopback targets only.
+pub fn source_address(target: IpAddr, i: usize, spread: u8) -> Option<IpAddr> {
+    match target {
+        IpAddr::V4(v4) if v4.is_loopback() && spread > 1 => {
+            let last = 1 + (i % usize::from(spread)) as u8;
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
+        }
+        _ => None,
+    }
+}
+
+/// Closes every client and connects them again, `scenario.cycles` times; the servers' RSS
+/// after each reconnection.
+async fn churn(
+    scenario: &Scenario,
+    seed: &Seed,
+    options: &RunOptions,
+    recorder: &Arc<Recorder>,
+    clients: &mut Vec<Connected>,
+    targets: &[(String, std::net::SocketAddr)],
+    groups: &[Arc<AtomicUsize>],
+) -> anyhow::Result<Vec<u64>> {
+    let group_of = seed.group_of_users();
+    let mut rss = Vec::new();
+    for _ in 0..scenario.cycles {
+        for client in clients.drain(..) {
+            let _ = client.commands.send(Command::Close);
+        }
+        // Wait until every session is gone on the client side.
+        while Counters::get(&recorder.counters.connected) > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut tasks = Vec::new();
+        for (i, user) in seed.users.iter().take(scenario.users).enumerate() {
+            let (ws_url, addr) = targets[i % targets.len()].clone();
+            let group = group_of[i];
+            let spec = ClientSpec {
+                index: i,
+                url: ws_url.clone(),
+                token: user.token.clone(),
+                source: source_address(addr.ip(), i, options.source_addrs),
+                group_connected: group.map(|g| groups[g].clone()),
+            };
+            let recorder = recorder.clone();
+            let conversation: Option<Arc<str>> = group.map(|g| seed.groups[g].id.as_str().into());
+            tasks.push(tokio::spawn(async move {
+                let group_connected = spec.group_connected.clone();
+                let commands = client::connect(spec, ws_url, addr, recorder).await?;
+                anyhow::Ok(Connected {
+                    commands,
+                    conversation,
+                    group_connected,
+                })
+            }));
+        }
+        for task in tasks {
+            if let Ok(Ok(client)) = task.await {
+                clients.push(client);
+            } else {
+                Counters::add(&recorder.counters.handshake_failures, 1);
+            }
+        }
+        let usage: Option<Usage> = system::server_usage(&options.server_pids, &scenario.urls).await;
+        rss.push(usage.map_or(0, |u| u.rss_bytes));
+    }
+    Ok(rss)
+}
+
+/// The once-a-second status line, and the per-second latencies for the timeline plot.
+struct Progress {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<(Latencies, Vec<Second>)>,
+}
+
+impl Progress {
+    fn start(recorder: Arc<Recorder>, plain: bool) -> Progress {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut total = Latencies::default();
+            let mut timeline = Vec::new();
+            let mut ticks = tokio::time::interval(Duration::from_secs(1));
+            ticks.tick().await;
+            let c = &recorder.counters;
+            let (mut last_sent, mut last_delivered) = (0, 0);
+            loop {
+                let done = tokio::select! {
+                    _ = ticks.tick() => false,
+                    _ = &mut stopped => true,
+                };
+                let window = recorder.take_windows();
+                total.merge(&window);
+                let (sent, delivered) = (Counters::get(&c.sent), Counters::get(&c.delivered));
+                let second = Second {
+                    at_secs: recorder.started.elapsed().as_secs_f64(),
+                    sent: sent - last_sent,
+                    delivered: delivered - last_delivered,
+                    p50_ms: Percentiles::of(&window.delivery).p50,
+                    p99_ms: Percentiles::of(&window.delivery).p99,
+                };
+                (last_sent, last_delivered) = (sent, delivered);
+                let line = format!(
+                    "{:>6.1}s  conns {:>6}  sent/s {:>6}  delivered/s {:>8}  p99 {:>8.2} ms (so far {:.2})  errors {}",
+                    second.at_secs,
+                    Counters::get(&c.connected),
+                    second.sent,
+                    second.delivered,
+                    second.p99_ms,
+                    Percentiles::of(&total.delivery).p99,
+                    recorder.errors().values().sum::<u64>(),
+                );
+                let mut err = std::io::stderr();
+                if plain {
+                    let _ = writeln!(err, "{line}");
+                } else {
+                    let _ = write!(err, "\r{line}");
+                    let _ = err.flush();
+                }
+                timeline.push(second);
+                if done {
+                    if !plain {
+                        let _ = writeln!(err);
+                    }
+                    return (total, timeline);
+                }
+            }
+        });
+        Progress { stop, task }
+    }
+
+    async fn finish(self) -> (Latencies, Vec<Second>) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_spread_over_loopback_only() {
+        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(source_address(local, 5, 1), None);
+        assert_eq!(
+            source_address(local, 5, 4),
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        );
+        assert_eq!(
+            source_address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 5, 4),
+            None
+        );
+    }
+}

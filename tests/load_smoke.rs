@@ -1,0 +1,56 @@
+//! A short run of the load tool against a real node: a few dozen users, a few seconds. It
+//! asserts what the tool counts (every message delivered once, in order), never how fast.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{DropDatabase, Node};
+use confab_load::cli::Scenario;
+use confab_load::run::{run, RunOptions};
+use confab_load::seed::Seed;
+
+#[actix_web::test]
+async fn the_load_tool_delivers_everything_it_sends() {
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let node = Node::start(&url, &[]).await;
+    let scenario = Scenario {
+        name: "smoke".into(),
+        urls: vec![node.base.clone()],
+        users: 40,
+        group_size: 10,
+        rate: 20.0,
+        duration: Duration::from_secs(3),
+        ramp: 200.0,
+        cycles: 0,
+    };
+    let confab = Path::new(env!("CARGO_BIN_EXE_confab"));
+    let seed = Seed::generate(confab, Some(&url), scenario.users, scenario.group_size)
+        .await
+        .expect("confab seed runs");
+    assert_eq!(seed.users.len(), 40);
+    assert_eq!(seed.groups.len(), 4);
+    let options = RunOptions {
+        source_addrs: 2,
+        server_pids: vec![node.pid()],
+        plain: true,
+    };
+    let report = run(&scenario, &seed, &options)
+        .await
+        .expect("the run completes");
+    println!("{}", report.table());
+    assert_eq!(report.connected, 40);
+    assert_eq!(report.handshake_failures, 0);
+    assert!(report.sent > 0);
+    assert_eq!(report.acked, report.sent, "every send acknowledged");
+    // Nine other members of each group.
+    assert_eq!(report.expected, report.sent * 9);
+    assert_eq!(report.delivered, report.expected, "every message delivered");
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(report.out_of_order, 0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.delivery.count, report.delivered);
+    assert!(report.server_rss_connected.is_some());
+}
