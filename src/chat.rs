@@ -179,6 +179,23 @@ async fn find_earlier(
 }
 
 async fn try_send(conn: &mut AsyncPgConnection, request: &SendRequest) -> Result<Sent, Failure> {
+    // Most sends: one statement. Attachments, retries and refusals take the full path below.
+    if request.attachment_ids.is_empty() {
+        let new = message::Unsequenced {
+            conversation_id: request.conversation_id,
+            sender_id: request.sender_id,
+            client_message_id: &request.client_message_id,
+            body: &request.body,
+            created_at: Utc::now(),
+        };
+        if let Some(message) = message::insert_if_allowed(conn, new).await? {
+            return Ok(Sent {
+                message,
+                attachments: Vec::new(),
+                created: true,
+            });
+        }
+    }
     conn.transaction::<_, Failure, _>(async move |conn| {
         if let Some(sent) = find_earlier(conn, request).await? {
             return Ok(sent);

@@ -23,7 +23,12 @@ pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConne
 
 /// A pool of at most `size` connections; a caller waits at most `timeout` for one.
 pub fn build_pool(url: &str, size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    // A checked-out connection is not pinged first (one round trip less per request): a
+    // connection that broke fails its first query, which the callers treat as an outage and
+    // retry, and the pool then drops it.
+    let mut config = diesel_async::pooled_connection::ManagerConfig::default();
+    config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     DbPool::builder(manager)
         .max_size(size)
         .wait_timeout(Some(timeout))

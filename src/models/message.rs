@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{conversation_members, conversations, messages};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = messages)]
 pub struct Message {
     pub id: i64,
@@ -42,6 +42,105 @@ pub enum SeqCursor {
     Before(i64),
     /// The newest messages, returned oldest first.
     Latest,
+}
+
+/// A message to store, before it has a seq.
+#[derive(Debug, Clone, Copy)]
+pub struct Unsequenced<'a> {
+    pub conversation_id: Uuid,
+    pub sender_id: Uuid,
+    pub client_message_id: &'a str,
+    pub body: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The common send in one statement, so one round trip: when `new.sender_id` is a member of
+/// `new.conversation_id`, no block stands between the two people of a DM, and the sender has
+/// not used `new.client_message_id` yet, it takes the next seq, stores the message and moves
+/// the sender's own watermarks to it. `None` when one of those conditions failed (the caller
+/// then finds out which); a concurrent retry with the same client id fails on its unique
+/// constraint and rolls the whole statement back, seq included.
+pub async fn insert_if_allowed(
+    conn: &mut AsyncPgConnection,
+    new: Unsequenced<'_>,
+) -> QueryResult<Option<Message>> {
+    InsertIfAllowed(new).get_result(conn).await.optional()
+}
+
+/// The statement of `insert_if_allowed`. Written as a query type of its own, rather than
+/// `sql_query`, so that the connection prepares it once and reuses the plan: parsing and
+/// planning this statement costs more than running it.
+struct InsertIfAllowed<'a>(Unsequenced<'a>);
+
+/// `InsertIfAllowed`'s identity in the prepared-statement cache.
+struct InsertIfAllowedId;
+
+impl diesel::query_builder::QueryId for InsertIfAllowed<'_> {
+    type QueryId = InsertIfAllowedId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for InsertIfAllowed<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertIfAllowed<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+        let new = &self.0;
+        out.push_sql(
+            "WITH bumped AS (UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = ",
+        );
+        out.push_bind_param::<Timestamptz, _>(&new.created_at)?;
+        out.push_sql(" WHERE c.id = ");
+        out.push_bind_param::<SqlUuid, _>(&new.conversation_id)?;
+        out.push_sql(
+            " AND EXISTS (SELECT 1 FROM conversation_members m \
+             WHERE m.conversation_id = c.id AND m.user_id = ",
+        );
+        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
+        out.push_sql(
+            ") AND NOT (c.kind = 'dm' AND EXISTS (SELECT 1 FROM conversation_members o \
+             JOIN blocks b ON (b.blocker_id = o.user_id OR b.blocked_id = o.user_id) \
+             WHERE o.conversation_id = c.id AND o.user_id <> ",
+        );
+        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
+        out.push_sql(" AND (b.blocker_id = ");
+        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
+        out.push_sql(" OR b.blocked_id = ");
+        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
+        out.push_sql("))) AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.sender_id = ");
+        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
+        out.push_sql(" AND e.client_message_id = ");
+        out.push_bind_param::<Text, _>(&new.client_message_id)?;
+        out.push_sql(
+            ") RETURNING c.id, c.last_seq), \
+             inserted AS (INSERT INTO messages \
+             (conversation_id, seq, sender_id, client_message_id, body, created_at) \
+             SELECT id, last_seq, ",
+        );
+        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&new.client_message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&new.body)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&new.created_at)?;
+        out.push_sql(
+            " FROM bumped RETURNING id, conversation_id, seq, sender_id, client_message_id, \
+             body, created_at, edited_at, deleted_at), \
+             marked AS (UPDATE conversation_members m \
+             SET last_read_seq = GREATEST(m.last_read_seq, i.seq), \
+             last_delivered_seq = GREATEST(m.last_delivered_seq, i.seq) \
+             FROM inserted i WHERE m.conversation_id = i.conversation_id AND m.user_id = ",
+        );
+        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
+        out.push_sql(") SELECT * FROM inserted");
+        Ok(())
+    }
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMessage<'_>) -> QueryResult<Message> {
