@@ -23,7 +23,7 @@ use base64::Engine as _;
 use rand::RngCore;
 
 pub use config::EngineConfig;
-pub use session::SessionActor;
+pub use session::{SessionActor, WsOut};
 pub use socket::{
     Ack, AckError, ConnectError, DisconnectReason, Event, NamespaceHandler, RawHandler,
     SessionHandle, Socket,
@@ -150,6 +150,19 @@ impl Engine {
     /// Sessions open on this node.
     pub fn session_count(&self) -> usize {
         self.shared.lock().len()
+    }
+
+    /// A socket on `nsp` of a session that writes to `sink` as if `sink` were its WebSocket,
+    /// with no client behind it: for benchmarks of the fan-out path.
+    #[doc(hidden)]
+    pub fn detached_socket(&self, nsp: &str, sink: actix::Recipient<WsOut>) -> Socket {
+        use actix::Actor as _;
+        let sid: std::sync::Arc<str> = random_id().into();
+        let query: std::sync::Arc<str> = "".into();
+        let addr = SessionActor::new(sid.clone(), self.shared.clone(), true, query.clone()).start();
+        addr.do_send(session::WsAttach { id: 1, ws: sink });
+        let handle = SessionHandle { addr, sid, query };
+        Socket::new(random_id(), nsp.into(), handle)
     }
 
     /// Closes every session (graceful shutdown): clients reconnect elsewhere.
