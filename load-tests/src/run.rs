@@ -168,7 +168,7 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
 
     let connected = clients.len();
     let cpu_percent = match (usage_connected, usage_after) {
-        (Some(a), Some(b)) if !send_elapsed.is_zero() => {
+        (Some(a), Some(b)) if scenario.rate > 0.0 && send_elapsed >= Duration::from_secs(1) => {
             Some(100.0 * (b.cpu_seconds - a.cpu_seconds) / send_elapsed.as_secs_f64())
         }
         _ => None,
