@@ -199,21 +199,24 @@ impl RoomBridge for RedisBridge {
             .send(Subscription::Remove(channel(conversation)));
     }
 
-    fn publish(&self, conversation: Uuid, frame: &Frame) {
+    fn publish(&self, conversation: Uuid, frame: &Frame, seq: Option<i64>) {
         let Frame::Text(text) = frame else { return };
-        self.send(channel(conversation), text);
+        self.send(channel(conversation), text, seq);
     }
 
     fn publish_user(&self, user: Uuid, event: String) {
-        self.send(format!("{USER_PREFIX}{user}"), &event);
+        self.send(format!("{USER_PREFIX}{user}"), &event, None);
     }
 }
 
 impl RedisBridge {
-    /// Queues `body` for `channel` as "<node>\n<published at, ms>\n<body>": receivers skip
-    /// their own publications and time the trip.
-    fn send(&self, channel: String, body: &str) {
-        let payload = format!("{}\n{}\n{}", self.node_id, now_ms(), body);
+    /// Queues `body` for `channel` as "<node>\n<published at, ms>[:<seq>]\n<body>": receivers
+    /// skip their own publications, time the trip, and keep messages in seq order.
+    fn send(&self, channel: String, body: &str, seq: Option<i64>) {
+        let payload = match seq {
+            Some(seq) => format!("{}\n{}:{}\n{}", self.node_id, now_ms(), seq, body),
+            None => format!("{}\n{}\n{}", self.node_id, now_ms(), body),
+        };
         if self.publications.try_send((channel, payload)).is_err() {
             self.metrics.publish_failures.inc();
         }
@@ -334,6 +337,10 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
         return;
     }
     inbound.metrics.received.inc();
+    let (sent_at, seq) = match sent_at.split_once(':') {
+        Some((at, seq)) => (at, seq.parse::<i64>().ok()),
+        None => (sent_at, None),
+    };
     if let Ok(sent_at) = sent_at.parse::<u128>() {
         inbound
             .metrics
@@ -347,7 +354,7 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
     {
         inbound
             .rooms
-            .deliver_local(conversation, Frame::Text(body.into()), None);
+            .deliver_local(conversation, Frame::Text(body.into()), None, seq);
     } else if let Some(user) = channel
         .strip_prefix(USER_PREFIX)
         .and_then(|id| Uuid::parse_str(id).ok())

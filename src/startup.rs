@@ -231,6 +231,7 @@ async fn announce_latest_seqs(pool: DbPool, rooms: Rooms, conversations: Vec<uui
                 id,
                 confab_actors::protocol::engineio::Frame::message(&text),
                 None,
+                None,
             );
         }
     }

@@ -42,7 +42,11 @@ fn fanout(c: &mut Criterion) {
         let engine = Engine::socket_io(EngineConfig::default(), Vec::new());
         let sink = Sink(written.clone()).start().recipient();
         for _ in 0..MEMBERS {
-            rooms.join(conversation, engine.detached_socket("/", sink.clone()));
+            rooms.join(
+                conversation,
+                engine.detached_socket("/", sink.clone()),
+                None,
+            );
         }
         // Each session first writes its Engine.IO open packet.
         settle(&written, MEMBERS).await;

@@ -212,7 +212,7 @@ impl<S: ChatStore> ChatNamespace<S> {
         for socket in sockets {
             if let Some(state) = socket.data::<SocketState>() {
                 if state.join(conversation) {
-                    self.inner.rooms.join(conversation, socket.clone());
+                    self.inner.rooms.join(conversation, socket.clone(), None);
                 }
             }
             socket.emit_json("conversation:added", &added);
@@ -327,16 +327,20 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
             .collect();
         let ready = json!({ "userId": state.user, "sessionId": socket.id(), "conversations": conversations });
         let _ = socket.emit("session:ready", &ready);
+        for membership in &state.memberships {
+            let conversation = membership.conversation_id;
+            if state.join(conversation) {
+                let last_seq = Some(membership.last_seq);
+                self.inner
+                    .rooms
+                    .join(conversation, socket.clone(), last_seq);
+            }
+        }
         let conversations: Vec<Uuid> = state
             .memberships
             .iter()
             .map(|m| m.conversation_id)
             .collect();
-        for conversation in &conversations {
-            if state.join(*conversation) {
-                self.inner.rooms.join(*conversation, socket.clone());
-            }
-        }
         self.inner.presence.do_send(Arrived {
             user: state.user,
             socket: socket.clone(),
@@ -466,8 +470,9 @@ async fn send<S: ChatStore>(
     );
     socket.emit_json("message:sent", &sent);
     if committed.created {
-        inner.rooms.publish(
+        inner.rooms.publish_message(
             conversation,
+            committed.seq,
             message_new_frame(&committed.message),
             Some(socket.id()),
         );

@@ -1,8 +1,14 @@
 //! One `RoomActor` per conversation that has local subscribers. A room does no I/O: it holds
 //! its sockets and hands each the same pre-encoded frame.
+//!
+//! `message:new` frames carry their seq, and a room hands them out in seq order: sends of one
+//! conversation commit in seq order but publish afterwards, from different threads or nodes,
+//! so a later message can reach the room first. Such a frame waits until its predecessor has
+//! been handed out, for at most `HOLD`; then the room hands out what it holds, in order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix::prelude::*;
 use uuid::Uuid;
@@ -11,21 +17,76 @@ use super::ChatStats;
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
 
+/// How long a message that arrived ahead of its predecessor waits for it.
+pub const HOLD: Duration = Duration::from_millis(100);
+
 /// The sockets subscribed to one conversation on this node.
 pub struct RoomActor {
     sockets: HashMap<String, Socket>,
     stats: Arc<ChatStats>,
+    /// The seq the next `message:new` should carry, once known.
+    next_seq: Option<i64>,
+    /// Messages that arrived ahead of their predecessor, by seq.
+    held: BTreeMap<i64, (Frame, Option<String>)>,
+    /// Hands out what is held when the wait is over.
+    hold_timer: Option<SpawnHandle>,
+}
+
+impl RoomActor {
+    fn new(stats: Arc<ChatStats>) -> RoomActor {
+        RoomActor {
+            sockets: HashMap::new(),
+            stats,
+            next_seq: None,
+            held: BTreeMap::new(),
+            hold_timer: None,
+        }
+    }
+
+    fn deliver(&self, frame: &Frame, except: Option<&str>) {
+        let mut delivered = 0;
+        for (id, socket) in &self.sockets {
+            if except != Some(id.as_str()) {
+                socket.send_frame(frame.clone());
+                delivered += 1;
+            }
+        }
+        self.stats.delivered(delivered);
+    }
+
+    /// Hands out the message with `seq`, then any held ones that now follow in order.
+    fn deliver_message(&mut self, seq: i64, frame: Frame, except: Option<String>) {
+        self.deliver(&frame, except.as_deref());
+        let mut next = seq + 1;
+        while let Some((frame, except)) = self.held.remove(&next) {
+            self.deliver(&frame, except.as_deref());
+            next += 1;
+        }
+        self.next_seq = Some(next);
+    }
+
+    /// The wait is over: hands out everything held, in seq order.
+    fn release_held(&mut self) {
+        self.hold_timer = None;
+        let held = std::mem::take(&mut self.held);
+        for (seq, (frame, except)) in held {
+            self.deliver(&frame, except.as_deref());
+            self.next_seq = Some(seq + 1);
+        }
+    }
 }
 
 impl Actor for RoomActor {
     type Context = Context<Self>;
 }
 
-/// Rooms → room: subscribe a socket.
+/// Rooms → room: subscribe a socket; `last_seq` is the conversation's last seq as the socket
+/// last saw it (where a new room starts counting).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Join {
     pub socket: Socket,
+    pub last_seq: Option<i64>,
 }
 
 /// Rooms → room: unsubscribe a socket.
@@ -35,12 +96,13 @@ pub struct Leave {
     pub socket_id: String,
 }
 
-/// Rooms → room: send `frame` to every socket but `except`.
+/// Rooms → room: send `frame` to every socket but `except`; a `message:new` gives its `seq`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Publish {
     pub frame: Frame,
     pub except: Option<String>,
+    pub seq: Option<i64>,
 }
 
 /// Rooms → room: the last subscriber left; stop.
@@ -52,6 +114,9 @@ impl Handler<Join> for RoomActor {
     type Result = ();
 
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+        if self.next_seq.is_none() {
+            self.next_seq = msg.last_seq.map(|seq| seq + 1);
+        }
         self.sockets.insert(msg.socket.id().to_string(), msg.socket);
     }
 }
@@ -67,15 +132,30 @@ impl Handler<Leave> for RoomActor {
 impl Handler<Publish> for RoomActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        let mut delivered = 0;
-        for (id, socket) in &self.sockets {
-            if msg.except.as_deref() != Some(id.as_str()) {
-                socket.send_frame(msg.frame.clone());
-                delivered += 1;
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
+        let Some(seq) = msg.seq else {
+            self.deliver(&msg.frame, msg.except.as_deref());
+            return;
+        };
+        match self.next_seq {
+            // Ahead of its predecessor: wait for it, for at most HOLD.
+            Some(next) if seq > next => {
+                self.held.insert(seq, (msg.frame, msg.except));
+                if self.hold_timer.is_none() {
+                    self.hold_timer = Some(ctx.run_later(HOLD, |room, _| room.release_held()));
+                }
+            }
+            // Behind (its turn passed while it was late): hand it out now.
+            Some(next) if seq < next => self.deliver(&msg.frame, msg.except.as_deref()),
+            _ => {
+                self.deliver_message(seq, msg.frame, msg.except);
+                if self.held.is_empty() {
+                    if let Some(timer) = self.hold_timer.take() {
+                        ctx.cancel_future(timer);
+                    }
+                }
             }
         }
-        self.stats.delivered(delivered);
     }
 }
 
@@ -99,8 +179,9 @@ pub trait RoomBridge: Send + Sync + 'static {
     fn subscribe(&self, conversation: Uuid);
     /// This node's last local subscriber for `conversation` left.
     fn unsubscribe(&self, conversation: Uuid);
-    /// A frame published here, for the other nodes' subscribers of `conversation`.
-    fn publish(&self, conversation: Uuid, frame: &Frame);
+    /// A frame published here, for the other nodes' subscribers of `conversation`; a
+    /// `message:new` gives its `seq`.
+    fn publish(&self, conversation: Uuid, frame: &Frame, seq: Option<i64>);
     /// An event for `user`'s sockets on the other nodes (membership changes), as JSON.
     fn publish_user(&self, _user: Uuid, _event: String) {}
 }
@@ -127,8 +208,8 @@ impl Rooms {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Subscribes `socket` to `conversation`.
-    pub fn join(&self, conversation: Uuid, socket: Socket) {
+    /// Subscribes `socket` to `conversation`, whose last seq it saw was `last_seq`.
+    pub fn join(&self, conversation: Uuid, socket: Socket, last_seq: Option<i64>) {
         let mut rooms = self.lock();
         if !rooms.contains_key(&conversation) {
             if let Some(bridge) = &self.bridge {
@@ -136,15 +217,11 @@ impl Rooms {
             }
         }
         let entry = rooms.entry(conversation).or_insert_with(|| Entry {
-            room: RoomActor {
-                sockets: HashMap::new(),
-                stats: self.stats.clone(),
-            }
-            .start(),
+            room: RoomActor::new(self.stats.clone()).start(),
             members: 0,
         });
         entry.members += 1;
-        entry.room.do_send(Join { socket });
+        entry.room.do_send(Join { socket, last_seq });
     }
 
     /// Unsubscribes the socket `socket_id` from `conversation` (a socket joins a room once).
@@ -170,18 +247,46 @@ impl Rooms {
     /// Sends `frame` to every subscriber of `conversation` but the socket `except`: the local
     /// ones here, those of other nodes through the bridge.
     pub fn publish(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
+        self.publish_seq(conversation, frame, except, None);
+    }
+
+    /// Publishes the `message:new` frame of message `seq`; rooms hand these out in seq order.
+    pub fn publish_message(
+        &self,
+        conversation: Uuid,
+        seq: i64,
+        frame: Frame,
+        except: Option<&str>,
+    ) {
+        self.publish_seq(conversation, frame, except, Some(seq));
+    }
+
+    fn publish_seq(
+        &self,
+        conversation: Uuid,
+        frame: Frame,
+        except: Option<&str>,
+        seq: Option<i64>,
+    ) {
         if let Some(bridge) = &self.bridge {
-            bridge.publish(conversation, &frame);
+            bridge.publish(conversation, &frame, seq);
         }
-        self.deliver_local(conversation, frame, except);
+        self.deliver_local(conversation, frame, except, seq);
     }
 
     /// Sends `frame` to the local subscribers of `conversation` only (what the bridge received).
-    pub fn deliver_local(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
+    pub fn deliver_local(
+        &self,
+        conversation: Uuid,
+        frame: Frame,
+        except: Option<&str>,
+        seq: Option<i64>,
+    ) {
         if let Some(entry) = self.lock().get(&conversation) {
             entry.room.do_send(Publish {
                 frame,
                 except: except.map(str::to_string),
+                seq,
             });
         }
     }
@@ -204,5 +309,74 @@ impl Rooms {
     /// Rooms alive on this node.
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, EngineConfig, WsOut};
+
+    /// Stands in for a WebSocket: keeps the text of every frame.
+    struct Sink(Arc<Mutex<Vec<String>>>);
+
+    impl Actor for Sink {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<WsOut> for Sink {
+        type Result = ();
+
+        fn handle(&mut self, msg: WsOut, _: &mut Context<Self>) {
+            if let WsOut::Frames(frames) = msg {
+                let mut seen = self.0.lock().unwrap();
+                for frame in frames {
+                    if let Frame::Text(text) = frame {
+                        seen.push(text.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits (at most 5 s) until `seen` holds `n` frames after the open packet; returns those.
+    async fn frames(seen: &Mutex<Vec<String>>, n: usize) -> Vec<String> {
+        for _ in 0..500 {
+            {
+                let seen = seen.lock().unwrap();
+                if seen.len() > n {
+                    return seen[1..].to_vec();
+                }
+            }
+            actix::clock::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out: {:?}", seen.lock().unwrap());
+    }
+
+    fn text(s: &str) -> Frame {
+        Frame::Text(s.into())
+    }
+
+    #[actix::test]
+    async fn messages_reach_sockets_in_seq_order() {
+        let engine = Engine::socket_io(EngineConfig::default(), Vec::new());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(seen.clone()).start().recipient();
+        let rooms = Rooms::default();
+        let conversation = Uuid::new_v4();
+        rooms.join(conversation, engine.detached_socket("/", sink), Some(4));
+
+        // 6 is published before 5, and waits for it; other frames do not wait.
+        rooms.publish_message(conversation, 6, text("m6"), None);
+        rooms.publish(conversation, text("typing"), None);
+        rooms.publish_message(conversation, 5, text("m5"), None);
+        assert_eq!(frames(&seen, 3).await, ["typing", "m5", "m6"]);
+
+        // 7 never comes: 8 goes out after the hold, and 7, late, after it.
+        rooms.publish_message(conversation, 8, text("m8"), None);
+        assert_eq!(frames(&seen, 4).await[3], "m8");
+        rooms.publish_message(conversation, 7, text("m7"), None);
+        rooms.publish_message(conversation, 9, text("m9"), None);
+        assert_eq!(frames(&seen, 6).await[4..], ["m7", "m9"]);
     }
 }

@@ -56,9 +56,10 @@ pub async fn create(
     if sent.created {
         // The same fan-out as a socket send: every subscribed socket of every member.
         let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
+        let frame = message_new_frame(&json);
         state
             .rooms
-            .publish(conversation_id, message_new_frame(&json), None);
+            .publish_message(conversation_id, sent.message.seq, frame, None);
     }
     Ok(HttpResponse::Created().json(view))
 }
