@@ -274,24 +274,35 @@ impl Worker {
             .unwrap_or(false)
     }
 
+    /// Sets this node's heartbeat score to `heartbeat` and its users' last-seen time to
+    /// `seen` (both in ms); 1 when the node had no entry.
+    async fn stamp(
+        &self,
+        conn: &mut deadpool_redis::Connection,
+        heartbeat: u64,
+        seen: u64,
+    ) -> redis::RedisResult<i64> {
+        let (added, _): (i64, i64) = redis::pipe()
+            .cmd("ZADD")
+            .arg(NODES)
+            .arg(heartbeat)
+            .arg(&*self.node_id)
+            .cmd("HSET")
+            .arg(LAST_SEEN)
+            .arg(&*self.node_id)
+            .arg(seen)
+            .query_async(conn)
+            .await?;
+        Ok(added)
+    }
+
     /// Refreshes this node's entry; lists its users again when the entry had gone missing.
     async fn heartbeat(&self) {
         let Some(mut conn) = self.conn().await else {
             return;
         };
         let now = now_ms();
-        let added: redis::RedisResult<(i64, i64)> = redis::pipe()
-            .cmd("ZADD")
-            .arg(NODES)
-            .arg(now)
-            .arg(&*self.node_id)
-            .cmd("HSET")
-            .arg(LAST_SEEN)
-            .arg(&*self.node_id)
-            .arg(now)
-            .query_async(&mut conn)
-            .await;
-        match added.map(|(added, _)| added) {
+        match self.stamp(&mut conn, now, now).await {
             Ok(1) if !self.local.is_empty() => {
                 drop(conn);
                 let users: Vec<Uuid> = self.local.iter().copied().collect();
@@ -419,18 +430,7 @@ impl Worker {
         let now = now_ms();
         let backdated =
             (now + RETIRE_GRACE.as_millis() as u64).saturating_sub(NODE_TIMEOUT.as_millis() as u64);
-        let done: redis::RedisResult<(i64, i64)> = redis::pipe()
-            .cmd("ZADD")
-            .arg(NODES)
-            .arg(backdated)
-            .arg(&*self.node_id)
-            .cmd("HSET")
-            .arg(LAST_SEEN)
-            .arg(&*self.node_id)
-            .arg(now)
-            .query_async(&mut conn)
-            .await;
-        if let Err(err) = done {
+        if let Err(err) = self.stamp(&mut conn, backdated, now).await {
             log::warn!(cause:% = err; "presence could not retire this node");
         }
     }

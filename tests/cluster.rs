@@ -118,16 +118,9 @@ impl Nginx {
             prefix,
             base: format!("http://127.0.0.1:{port}"),
         };
-        let client = awc::Client::new();
-        for _ in 0..100 {
-            if let Ok(res) = client.get(format!("{}/health", nginx.base)).send().await {
-                if res.status().is_success() {
-                    return nginx;
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("nginx did not come up");
+        let up = common::healthy(&nginx.base, std::time::Duration::from_secs(5)).await;
+        assert!(up, "nginx did not come up");
+        nginx
     }
 }
 

@@ -2,7 +2,7 @@
 //! users, wait for the last deliveries, and summarise. Progress is printed once a second.
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,8 +56,14 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         .map(|u| client::socket_url(u))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let recorder = Arc::new(Recorder::new());
-    let groups: Vec<Arc<AtomicUsize>> = seed.groups.iter().map(|_| Arc::default()).collect();
-    let group_of = seed.group_of_users();
+    let fleet = Fleet {
+        seed,
+        targets,
+        groups: seed.groups.iter().map(|_| Arc::default()).collect(),
+        group_of: seed.group_of_users(),
+        source_addrs: options.source_addrs,
+        recorder: recorder.clone(),
+    };
 
     let usage_before = system::server_usage(&options.server_pids, &scenario.urls).await;
     let progress = Progress::start(recorder.clone(), options.plain);
@@ -65,29 +71,10 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
     // Ramp up: connections start at `ramp` per second, each on its own task.
     let ramp_started = Instant::now();
     let mut connecting = Vec::with_capacity(scenario.users);
-    for (i, user) in seed.users.iter().take(scenario.users).enumerate() {
+    for i in 0..scenario.users {
         let due = ramp_started + Duration::from_secs_f64(i as f64 / scenario.ramp);
         tokio::time::sleep_until(due.into()).await;
-        let (ws_url, addr) = targets[i % targets.len()].clone();
-        let group = group_of[i];
-        let spec = ClientSpec {
-            index: i,
-            url: ws_url.clone(),
-            token: user.token.clone(),
-            source: source_address(addr.ip(), i, options.source_addrs),
-            group_connected: group.map(|g| groups[g].clone()),
-        };
-        let recorder = recorder.clone();
-        let conversation: Option<Arc<str>> = group.map(|g| seed.groups[g].id.as_str().into());
-        connecting.push(tokio::spawn(async move {
-            let group_connected = spec.group_connected.clone();
-            let commands = client::connect(spec, ws_url, addr, recorder).await?;
-            anyhow::Ok(Connected {
-                commands,
-                conversation,
-                group_connected,
-            })
-        }));
+        connecting.push(fleet.connect(i));
     }
     let mut clients = Vec::with_capacity(connecting.len());
     for task in connecting {
@@ -106,16 +93,7 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
     // Churn: leave and come back, `cycles` times, reading RSS after each.
     let mut churn_rss = Vec::new();
     if scenario.cycles > 0 {
-        churn_rss = churn(
-            scenario,
-            seed,
-            options,
-            &recorder,
-            &mut clients,
-            &targets,
-            &groups,
-        )
-        .await?;
+        churn_rss = churn(scenario, options, &fleet, &mut clients).await;
     }
 
     // Send at a fixed rate from random connected members of a group.
@@ -242,18 +220,53 @@ pub fn source_address(target: IpAddr, i: usize, spread: u8) -> Option<IpAddr> {
     }
 }
 
+/// What every client of a run is built from.
+struct Fleet<'a> {
+    seed: &'a Seed,
+    targets: Vec<(String, SocketAddr)>,
+    /// Connected members, per group.
+    groups: Vec<Arc<AtomicUsize>>,
+    /// Each user's group.
+    group_of: Vec<Option<usize>>,
+    source_addrs: u8,
+    recorder: Arc<Recorder>,
+}
+
+impl Fleet<'_> {
+    /// Starts connecting user `i`, on a task of its own.
+    fn connect(&self, i: usize) -> tokio::task::JoinHandle<anyhow::Result<Connected>> {
+        let (ws_url, addr) = self.targets[i % self.targets.len()].clone();
+        let group = self.group_of[i];
+        let spec = ClientSpec {
+            index: i,
+            url: ws_url.clone(),
+            token: self.seed.users[i].token.clone(),
+            source: source_address(addr.ip(), i, self.source_addrs),
+            group_connected: group.map(|g| self.groups[g].clone()),
+        };
+        let recorder = self.recorder.clone();
+        let conversation: Option<Arc<str>> = group.map(|g| self.seed.groups[g].id.as_str().into());
+        tokio::spawn(async move {
+            let group_connected = spec.group_connected.clone();
+            let commands = client::connect(spec, ws_url, addr, recorder).await?;
+            anyhow::Ok(Connected {
+                commands,
+                conversation,
+                group_connected,
+            })
+        })
+    }
+}
+
 /// Closes every client and connects them again, `scenario.cycles` times; the servers' RSS
 /// after each reconnection.
 async fn churn(
     scenario: &Scenario,
-    seed: &Seed,
     options: &RunOptions,
-    recorder: &Arc<Recorder>,
+    fleet: &Fleet<'_>,
     clients: &mut Vec<Connected>,
-    targets: &[(String, std::net::SocketAddr)],
-    groups: &[Arc<AtomicUsize>],
-) -> anyhow::Result<Vec<u64>> {
-    let group_of = seed.group_of_users();
+) -> Vec<u64> {
+    let recorder = &fleet.recorder;
     let mut rss = Vec::new();
     for _ in 0..scenario.cycles {
         for client in clients.drain(..) {
@@ -263,29 +276,7 @@ async fn churn(
         while Counters::get(&recorder.counters.connected) > 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let mut tasks = Vec::new();
-        for (i, user) in seed.users.iter().take(scenario.users).enumerate() {
-            let (ws_url, addr) = targets[i % targets.len()].clone();
-            let group = group_of[i];
-            let spec = ClientSpec {
-                index: i,
-                url: ws_url.clone(),
-                token: user.token.clone(),
-                source: source_address(addr.ip(), i, options.source_addrs),
-                group_connected: group.map(|g| groups[g].clone()),
-            };
-            let recorder = recorder.clone();
-            let conversation: Option<Arc<str>> = group.map(|g| seed.groups[g].id.as_str().into());
-            tasks.push(tokio::spawn(async move {
-                let group_connected = spec.group_connected.clone();
-                let commands = client::connect(spec, ws_url, addr, recorder).await?;
-                anyhow::Ok(Connected {
-                    commands,
-                    conversation,
-                    group_connected,
-                })
-            }));
-        }
+        let tasks: Vec<_> = (0..scenario.users).map(|i| fleet.connect(i)).collect();
         for task in tasks {
             if let Ok(Ok(client)) = task.await {
                 clients.push(client);
@@ -296,7 +287,7 @@ async fn churn(
         let usage: Option<Usage> = system::server_usage(&options.server_pids, &scenario.urls).await;
         rss.push(usage.map_or(0, |u| u.rss_bytes));
     }
-    Ok(rss)
+    rss
 }
 
 /// The once-a-second status line, and the per-second latencies for the timeline plot.

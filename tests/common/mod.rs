@@ -267,16 +267,11 @@ impl Node {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
-        let client = awc::Client::new();
-        for _ in 0..300 {
-            if let Ok(res) = client.get(format!("{}/health", node.base)).send().await {
-                if res.status().is_success() {
-                    return node;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not come up");
+        assert!(
+            healthy(&node.base, Duration::from_secs(15)).await,
+            "the server did not come up"
+        );
+        node
     }
 
     /// SIGTERM, then waits (at most `limit`) for the process to exit; its exit status.
@@ -316,6 +311,21 @@ impl Drop for Node {
 }
 
 /// A fresh database name on the test PostgreSQL server (`DATABASE_URL`'s, or the local one).
+/// Whether `{base}/health` answers 200 within `limit` (asked every 50 ms).
+pub async fn healthy(base: &str, limit: Duration) -> bool {
+    let client = awc::Client::new();
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Ok(res) = client.get(format!("{base}/health")).send().await {
+            if res.status().is_success() {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 pub fn fresh_database_url() -> String {
     let name = format!("confab_test_{}", uuid::Uuid::new_v4().simple());
     let base = std::env::var("DATABASE_URL")

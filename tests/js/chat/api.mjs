@@ -64,6 +64,15 @@ export function within(ms, promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Resolves once `check()` (which may be async) is true, asking every 50 ms; rejects after `ms`. */
+export async function until(ms, check, what) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Collects every `event` a socket receives, in order, for later assertions. */
 export function collect(socket, event) {
   const seen = [];

@@ -2,7 +2,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { collect, group, httpSend, once, user, within } from "../chat/api.mjs";
+import { collect, group, httpSend, once, until, user, within } from "../chat/api.mjs";
 
 const A = process.env.CONFAB_URL;
 const B = process.env.CONFAB_URL_B;
@@ -96,14 +96,6 @@ async function transitions(node, transition) {
   return Number(line?.split(" ")[1] ?? 0);
 }
 
-/** Resolves once `check()` is true, asking again every 100 ms; rejects after `ms`. */
-async function until(ms, check, what) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("presence across nodes", () => {
   it("is online while any node has the user, and offline once no node has them", async () => {

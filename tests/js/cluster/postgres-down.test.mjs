@@ -5,8 +5,8 @@
 import { it, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { group, user } from "../chat/api.mjs";
-import { Participant, progress, verify } from "./stream.mjs";
+import { until } from "../chat/api.mjs";
+import { progress, startStream, verify } from "./stream.mjs";
 
 const A = process.env.CONFAB_URL;
 const B = process.env.CONFAB_URL_B;
@@ -17,23 +17,8 @@ const run = (json) => {
 const participants = [];
 after(() => participants.forEach((p) => p.close()));
 
-async function until(ms, check, what) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 it("answers unavailable while PostgreSQL is down and recovers by itself", { timeout: 180000 }, async () => {
-  const people = await Promise.all([1, 2, 3, 4].map((i) => user(`p${i}`)));
-  const conversation = await group(people[0], people.slice(1));
-  people.forEach((who, i) => {
-    const options = i < 2 ? { transports: ["websocket"] } : {};
-    participants.push(new Participant(who, conversation, i % 2 === 0 ? [A, B] : [B, A], options));
-  });
-  await Promise.all(participants.map((p) => p.connect()));
-  participants.forEach((p) => p.start());
+  participants.push(...(await startStream(A, B, "p")));
   await progress(participants, 20);
 
   run(process.env.CONFAB_PG_STOP);

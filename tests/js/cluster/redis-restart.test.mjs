@@ -3,8 +3,8 @@ import { it, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { io } from "socket.io-client";
-import { collect, group, once, user, within } from "../chat/api.mjs";
-import { Participant, progress, verify } from "./stream.mjs";
+import { collect, group, once, until, user, within } from "../chat/api.mjs";
+import { progress, startStream, verify } from "./stream.mjs";
 
 const A = process.env.CONFAB_URL;
 const B = process.env.CONFAB_URL_B;
@@ -36,13 +36,6 @@ const startRedis = () =>
 async function readiness(node) {
   const res = await fetch(`${node}/ready`);
   return { ...(await res.json()), httpStatus: res.status };
-}
-async function until(ms, check, what) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 const send = (socket, conversationId, n) =>
   socket.emitWithAck("message:send", { conversationId, clientMessageId: `r-${n}`, body: `m${n}` });
@@ -88,14 +81,7 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
 });
 
 it("loses and repeats nothing when Redis restarts mid-stream", { timeout: 120000 }, async () => {
-  const people = await Promise.all([1, 2, 3, 4].map((i) => user(`s${i}`)));
-  const conversation = await group(people[0], people.slice(1));
-  people.forEach((who, i) => {
-    const options = i < 2 ? { transports: ["websocket"] } : {};
-    participants.push(new Participant(who, conversation, i % 2 === 0 ? [A, B] : [B, A], options));
-  });
-  await Promise.all(participants.map((p) => p.connect()));
-  participants.forEach((p) => p.start());
+  participants.push(...(await startStream(A, B, "s")));
   await progress(participants, 20);
 
   stopRedis();

@@ -5,7 +5,7 @@
 // start, and `verify` compares what was acknowledged, what is stored and what each holds.
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { once, within } from "../chat/api.mjs";
+import { group, once, until, user, within } from "../chat/api.mjs";
 
 const ACK_TIMEOUT_MS = 5000;
 const RECONNECT_PAUSE_MS = 200;
@@ -159,14 +159,28 @@ export class Participant {
   }
 }
 
+/**
+ * `count` new users in one group, connected and sending: alternately starting on node `a` and
+ * node `b` (the other one as fallback), the first half on WebSocket only, the rest on the
+ * default transports.
+ */
+export async function startStream(a, b, prefix, count = 4) {
+  const people = await Promise.all(Array.from({ length: count }, (_, i) => user(`${prefix}${i + 1}`)));
+  const conversation = await group(people[0], people.slice(1));
+  const participants = people.map((who, i) => {
+    const options = i < count / 2 ? { transports: ["websocket"] } : {};
+    return new Participant(who, conversation, i % 2 === 0 ? [a, b] : [b, a], options);
+  });
+  await Promise.all(participants.map((p) => p.connect()));
+  participants.forEach((p) => p.start());
+  return participants;
+}
+
 /** Resolves once every participant has had `count` more sends acknowledged. */
 export async function progress(participants, count, ms = 20000) {
   const targets = participants.map((p) => p.acked.size + count);
-  const deadline = Date.now() + ms;
-  while (participants.some((p, i) => p.acked.size < targets[i])) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} more acks each`);
-    await pause(50);
-  }
+  const done = () => participants.every((p, i) => p.acked.size >= targets[i]);
+  await until(ms, done, `${count} more acks each`);
 }
 
 /**
