@@ -34,6 +34,8 @@ async fn the_load_tool_delivers_everything_it_sends() {
     assert_eq!(seed.groups.len(), 4);
     let options = RunOptions {
         source_addrs: 2,
+        // A quarter start on long-polling and upgrade.
+        polling_share: 0.25,
         server_pids: vec![node.pid()],
         plain: true,
     };
@@ -53,4 +55,20 @@ async fn the_load_tool_delivers_everything_it_sends() {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.delivery.count, report.delivered);
     assert!(report.server_rss_connected.is_some());
+    // The quarter that started on long-polling upgraded.
+    let metrics = awc::Client::new()
+        .get(format!("{}/metrics", node.base))
+        .send()
+        .await
+        .unwrap()
+        .body()
+        .await
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "confab_engine_upgrades_total 10"),
+        "{metrics}"
+    );
 }

@@ -60,6 +60,11 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub source_addrs: u8,
 
+    /// The share of clients (0..=1) that start on long-polling and upgrade to WebSocket, as
+    /// the stock client does with its default transports.
+    #[arg(long, default_value_t = 0.0)]
+    pub polling_share: f64,
+
     /// The server's process id, to read its RSS and CPU from /proc (repeat for several);
     /// without it they are scraped from each node's /metrics.
     #[arg(long = "server-pid")]
@@ -200,6 +205,10 @@ impl Args {
                 "the cluster preset needs two --url (one per node)"
             );
         }
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.polling_share),
+            "--polling-share is a share in 0..=1"
+        );
         if let Some(ratio) = self.min_delivery {
             anyhow::ensure!(
                 (0.0..=1.0).contains(&ratio),
@@ -281,6 +290,7 @@ mod tests {
         let err = args("--preset cluster").scenario().unwrap_err();
         assert!(err.to_string().contains("two --url"), "{err}");
         assert!(args("--min-delivery 1.5").scenario().is_err());
+        assert!(args("--polling-share 2").scenario().is_err());
         assert!(Args::try_parse_from(["confab-load", "--preset", "huge"]).is_err());
         let s = args("--preset cluster --url http://127.0.0.1:1 --url http://127.0.0.1:2")
             .scenario()

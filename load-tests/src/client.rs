@@ -13,7 +13,7 @@ use confab_actors::protocol::socketio;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::net::TcpSocket;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -36,6 +36,9 @@ pub struct ClientSpec {
     pub index: usize,
     pub url: String,
     pub token: String,
+    /// Start on long-polling (handshake and CONNECT over HTTP), then upgrade to WebSocket, as
+    /// the stock client does with its default transports.
+    pub polling_first: bool,
     pub source: Option<IpAddr>,
     /// Connected members of the client's group (the scheduler's expected deliveries).
     pub group_connected: Option<Arc<AtomicUsize>>,
@@ -120,27 +123,35 @@ pub async fn connect(
     recorder: Arc<Recorder>,
 ) -> anyhow::Result<mpsc::UnboundedSender<Command>> {
     let started = Instant::now();
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    if let Some(source) = spec.source {
-        socket.bind(SocketAddr::new(source, 0))?;
-    }
     let handshake = async {
-        let stream = socket.connect(addr).await.context("connecting")?;
-        stream.set_nodelay(true)?;
-        let (mut ws, _) = tokio_tungstenite::client_async(ws_url.as_str(), stream)
-            .await
-            .context("WebSocket handshake")?;
-        // Engine.IO open, then the Socket.IO CONNECT with the token.
-        match ws.next().await {
-            Some(Ok(Message::Text(open))) if open.starts_with('0') => {}
-            other => anyhow::bail!("expected the Engine.IO open packet, got {other:?}"),
-        }
-        let connect = format!("40{}", json!({ "token": spec.token }));
-        ws.send(Message::Text(connect.into())).await?;
+        let mut ws = if spec.polling_first {
+            let sid = polling_start(addr, spec.source, &spec.token).await?;
+            let stream = tcp_connect(addr, spec.source).await?;
+            let url = format!("{ws_url}&sid={sid}");
+            let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), stream)
+                .await
+                .context("WebSocket upgrade")?;
+            ws.send(Message::Text("2probe".into())).await?;
+            match ws.next().await {
+                Some(Ok(Message::Text(pong))) if pong.as_str() == "3probe" => {}
+                other => anyhow::bail!("expected 3probe, got {other:?}"),
+            }
+            ws.send(Message::Text("5".into())).await?;
+            ws
+        } else {
+            let stream = tcp_connect(addr, spec.source).await?;
+            let (mut ws, _) = tokio_tungstenite::client_async(ws_url.as_str(), stream)
+                .await
+                .context("WebSocket handshake")?;
+            // Engine.IO open, then the Socket.IO CONNECT with the token.
+            match ws.next().await {
+                Some(Ok(Message::Text(open))) if open.starts_with('0') => {}
+                other => anyhow::bail!("expected the Engine.IO open packet, got {other:?}"),
+            }
+            let connect = format!("40{}", json!({ "token": spec.token }));
+            ws.send(Message::Text(connect.into())).await?;
+            ws
+        };
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(text))) if text.starts_with("40") => {}
@@ -169,6 +180,94 @@ pub async fn connect(
     let (commands, inbox) = mpsc::unbounded_channel();
     tokio::spawn(serve(ws, spec, recorder, inbox));
     Ok(commands)
+}
+
+/// A TCP connection to `addr`, from `source` when given.
+async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>) -> anyhow::Result<TcpStream> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(source) = source {
+        socket.bind(SocketAddr::new(source, 0))?;
+    }
+    let stream = socket.connect(addr).await.context("connecting")?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// The long-polling start: the handshake GET, then the Socket.IO CONNECT in a POST, on one
+/// keep-alive connection. Returns the session id; the replies wait in the session's outbox
+/// and arrive over the WebSocket after the upgrade.
+async fn polling_start(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+    token: &str,
+) -> anyhow::Result<String> {
+    #[derive(Deserialize)]
+    struct Open {
+        sid: String,
+    }
+    let mut http = tokio::io::BufReader::new(tcp_connect(addr, source).await?);
+    let path = "/socket.io/?EIO=4&transport=polling";
+    let open = http_request(&mut http, addr, "GET", path, "").await?;
+    let open = open
+        .strip_prefix('0')
+        .context("the handshake did not start with an open packet")?;
+    let sid = serde_json::from_str::<Open>(open)?.sid;
+    let connect = format!("40{}", json!({ "token": token }));
+    let posted = http_request(
+        &mut http,
+        addr,
+        "POST",
+        &format!("{path}&sid={sid}"),
+        &connect,
+    )
+    .await?;
+    anyhow::ensure!(posted == "ok", "the CONNECT POST was answered {posted:?}");
+    Ok(sid)
+}
+
+/// One HTTP/1.1 request on a keep-alive connection; the body of a 200 answer.
+async fn http_request(
+    http: &mut tokio::io::BufReader<TcpStream>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> anyhow::Result<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    http.get_mut().write_all(request.as_bytes()).await?;
+    let mut status = String::new();
+    http.read_line(&mut status).await?;
+    anyhow::ensure!(
+        status.starts_with("HTTP/1.1 200"),
+        "{method} answered {}",
+        status.trim()
+    );
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        http.read_line(&mut line).await?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse()?;
+            }
+        }
+    }
+    let mut answer = vec![0; length];
+    http.read_exact(&mut answer).await?;
+    Ok(String::from_utf8(answer)?)
 }
 
 async fn serve<S>(

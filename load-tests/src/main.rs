@@ -41,6 +41,7 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
     };
     let options = RunOptions {
         source_addrs: args.source_addrs,
+        polling_share: args.polling_share,
         server_pids: args.server_pids.clone(),
         plain: args.plain,
     };

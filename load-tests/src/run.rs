@@ -23,6 +23,8 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// Options that are not part of the scenario itself.
 pub struct RunOptions {
     pub source_addrs: u8,
+    /// The share of clients (0..=1) that start on long-polling and upgrade.
+    pub polling_share: f64,
     pub server_pids: Vec<u32>,
     /// One line per second instead of a redrawn status line.
     pub plain: bool,
@@ -62,6 +64,7 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         groups: seed.groups.iter().map(|_| Arc::default()).collect(),
         group_of: seed.group_of_users(),
         source_addrs: options.source_addrs,
+        polling_share: options.polling_share,
         recorder: recorder.clone(),
     };
 
@@ -209,6 +212,11 @@ fn connect_failure(err: &anyhow::Error) -> String {
     }
 }
 
+/// Whether client `i` starts on long-polling: `share` of the clients, spread evenly.
+pub fn polling_first(i: usize, share: f64) -> bool {
+    (((i + 1) as f64) * share).floor() > ((i as f64) * share).floor()
+}
+
 /// The source address for client `i`: 127.0.0.1 upwards, for loopback targets only.
 pub fn source_address(target: IpAddr, i: usize, spread: u8) -> Option<IpAddr> {
     match target {
@@ -229,6 +237,7 @@ struct Fleet<'a> {
     /// Each user's group.
     group_of: Vec<Option<usize>>,
     source_addrs: u8,
+    polling_share: f64,
     recorder: Arc<Recorder>,
 }
 
@@ -241,6 +250,7 @@ impl Fleet<'_> {
             index: i,
             url: ws_url.clone(),
             token: self.seed.users[i].token.clone(),
+            polling_first: polling_first(i, self.polling_share),
             source: source_address(addr.ip(), i, self.source_addrs),
             group_connected: group.map(|g| self.groups[g].clone()),
         };
@@ -360,6 +370,17 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_of_clients_starts_on_polling() {
+        let count = |share| (0..1000).filter(|&i| polling_first(i, share)).count();
+        assert_eq!(count(0.0), 0);
+        assert_eq!(count(0.1), 100);
+        assert_eq!(count(0.25), 250);
+        assert_eq!(count(1.0), 1000);
+        // Spread out, not the first hundred.
+        assert!(!polling_first(0, 0.1) && polling_first(9, 0.1) && polling_first(19, 0.1));
+    }
 
     #[test]
     fn sources_spread_over_loopback_only() {
