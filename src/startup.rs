@@ -62,11 +62,7 @@ impl Application {
             Duration::from_millis(settings.database.pool_timeout_ms),
         )?;
         let redis = match settings.redis_url() {
-            Some(url) => Some(
-                deadpool_redis::Config::from_url(url)
-                    .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-                    .context("building the Redis pool")?,
-            ),
+            Some(url) => Some(redis_pool(url)?),
             None => None,
         };
         let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
@@ -208,6 +204,24 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The Redis pool. Waits are bounded, so that an unreachable Redis slows nothing down for
+/// longer than `REDIS_WAIT`: the bridge, presence and `/ready` all go through it.
+fn redis_pool(url: &str) -> anyhow::Result<deadpool_redis::Pool> {
+    const REDIS_WAIT: Duration = Duration::from_secs(2);
+    let mut config = deadpool_redis::Config::from_url(url);
+    config.pool = Some(deadpool_redis::PoolConfig {
+        timeouts: deadpool_redis::Timeouts {
+            wait: Some(REDIS_WAIT),
+            create: Some(REDIS_WAIT),
+            recycle: Some(REDIS_WAIT),
+        },
+        ..Default::default()
+    });
+    config
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .context("building the Redis pool")
 }
 
 /// After the bridge missed traffic, tells the local sessions of each conversation its latest
