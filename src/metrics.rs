@@ -20,9 +20,15 @@ const NAMESPACE: &str = "confab";
 pub struct SendMetrics {
     committed: prometheus::IntCounter,
     latency: prometheus::Histogram,
+    ack_latency: prometheus::Histogram,
 }
 
 impl SendMetrics {
+    /// Records a socket send whose ack was queued `elapsed` after its event arrived.
+    pub fn acked(&self, elapsed: std::time::Duration) {
+        self.ack_latency.observe(elapsed.as_secs_f64());
+    }
+
     /// Records a send that took `elapsed` from request to commit.
     pub fn observe(&self, elapsed: std::time::Duration, created: bool) {
         self.latency.observe(elapsed.as_secs_f64());
@@ -83,6 +89,9 @@ impl Metrics {
                 .namespace(NAMESPACE),
         )?;
         db_pool_max.set(pool_max as i64);
+        let send_buckets = vec![
+            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ];
         let send = SendMetrics {
             committed: prometheus::IntCounter::with_opts(
                 Opts::new(
@@ -97,13 +106,20 @@ impl Metrics {
                     "Time from a send request to its commit",
                 )
                 .namespace(NAMESPACE)
-                .buckets(vec![
-                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                ]),
+                .buckets(send_buckets.clone()),
+            )?,
+            ack_latency: prometheus::Histogram::with_opts(
+                HistogramOpts::new(
+                    "send_ack_seconds",
+                    "Time from a socket's message:send arriving to its ack, message:sent and message:new being queued",
+                )
+                .namespace(NAMESPACE)
+                .buckets(send_buckets),
             )?,
         };
         registry.register(Box::new(send.committed.clone()))?;
         registry.register(Box::new(send.latency.clone()))?;
+        registry.register(Box::new(send.ack_latency.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_request_duration.clone()))?;
         registry.register(Box::new(db_pool_size.clone()))?;

@@ -108,6 +108,8 @@ impl Application {
             .clone()
             .map(|p| p as Arc<dyn confab_actors::chat::PresenceDirectory>);
         let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone(), directory);
+        let send_metrics = metrics.send.clone();
+        chat.on_acked(Box::new(move |elapsed| send_metrics.acked(elapsed)));
         if let Some(presence) = &presence {
             let chat = chat.clone();
             presence.on_gone(Box::new(move |users, at| {

@@ -31,6 +31,7 @@ async fn chat_events_pass_over_the_official_client() {
     for name in [
         "confab_messages_committed_total",
         "confab_send_commit_seconds_count",
+        "confab_send_ack_seconds_count",
         "confab_socket_events_total{event=\"message:send\"}",
         "confab_socket_events_total{event=\"typing:start\"}",
         "confab_rate_limited_total",

@@ -42,9 +42,13 @@ impl<S> Clone for ChatNamespace<S> {
     }
 }
 
+/// Told how long each socket send took from its event arriving to its ack being queued.
+pub type AckObserver = Box<dyn Fn(std::time::Duration) + Send + Sync>;
+
 struct Inner<S> {
     /// Sends between their request and their commit (a draining node waits for them).
     in_flight: std::sync::atomic::AtomicUsize,
+    acked: std::sync::OnceLock<AckObserver>,
     store: Arc<S>,
     rooms: Rooms,
     limiter: Limiter,
@@ -90,12 +94,18 @@ impl<S: ChatStore> ChatNamespace<S> {
         ChatNamespace {
             inner: Arc::new(Inner {
                 in_flight: Default::default(),
+                acked: std::sync::OnceLock::new(),
                 store,
                 rooms,
                 limiter,
                 presence,
             }),
         }
+    }
+
+    /// Where the time from a socket send's arrival to its ack goes (set once, for metrics).
+    pub fn on_acked(&self, observer: AckObserver) {
+        let _ = self.inner.acked.set(observer);
     }
 
     /// Socket sends waiting for their commit.
@@ -365,13 +375,24 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
     fn event(&self, socket: Socket, event: Event) -> LocalBoxFuture<'static, ()> {
         let inner = self.inner.clone();
         async move {
+            let received = std::time::Instant::now();
             let Some(state) = socket.data::<SocketState>() else {
                 return;
             };
-            let Event { name, payload, ack } = event;
+            let Event {
+                name,
+                payload,
+                mut ack,
+            } = event;
             inner.rooms.stats().event(&name);
             let result = match name.as_str() {
-                "message:send" => send(&inner, &socket, &state, payload.args.first()).await,
+                "message:send" => {
+                    let sent = send(&inner, &socket, &state, payload.args.first(), &mut ack).await;
+                    if let (Ok(_), Some(observe)) = (&sent, inner.acked.get()) {
+                        observe(received.elapsed());
+                    }
+                    sent
+                }
                 "sync:request" => sync(&inner, &state, payload.args.first()).await,
                 "typing:start" | "typing:stop" => {
                     typing(&inner, &socket, &state, &name, payload.args.first())
@@ -433,13 +454,15 @@ struct SendPayload {
     attachment_ids: Vec<String>,
 }
 
-/// Commits, then acks, tells the sending socket `message:sent` and every other subscribed
-/// socket `message:new` (not again for a retry). Returns the ack's JSON.
+/// Commits; then, in the contract's order, acks (taking `ack`), tells the sending socket
+/// `message:sent` and every other subscribed socket `message:new` (not again for a retry).
+/// Returns the ack's JSON; a failure is left for the caller to answer.
 async fn send<S: ChatStore>(
     inner: &Inner<S>,
     socket: &Socket,
     state: &SocketState,
     arg: Option<&Value>,
+    ack: &mut Option<Ack>,
 ) -> Result<String, StoreError> {
     let payload: SendPayload = parse(arg)?;
     let conversation = conversation_id(&payload.conversation_id)?;
@@ -463,6 +486,10 @@ async fn send<S: ChatStore>(
         .await;
     drop(in_flight);
     let committed = committed?;
+    let acked = format!("{{\"ok\":true,\"message\":{}}}", committed.message);
+    if let Some(ack) = ack.take() {
+        ack.send_json(&acked);
+    }
     let sent = format!(
         "{{\"clientMessageId\":{},\"message\":{}}}",
         Value::from(payload.client_message_id),
@@ -477,7 +504,7 @@ async fn send<S: ChatStore>(
             Some(socket.id()),
         );
     }
-    Ok(format!("{{\"ok\":true,\"message\":{}}}", committed.message))
+    Ok(acked)
 }
 
 #[derive(Deserialize)]

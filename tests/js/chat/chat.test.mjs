@@ -3,7 +3,7 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import WebSocket from "ws";
-import { BASE, block, collect, connect, dm, group, httpSend, once, user, within } from "./api.mjs";
+import { BASE, block, collect, connect, dm, group, httpSend, once, until, user, within } from "./api.mjs";
 
 const sockets = [];
 after(() => sockets.forEach((s) => s.disconnect()));
@@ -92,6 +92,24 @@ for (const [label, options] of [
       const marker = await tabs.bob[0].emitWithAck("message:send", { conversationId: conversation, clientMessageId: "b-1", body: "next" });
       await received.alice[0].waitFor(1);
       assert.equal(received.alice[0][0].id, marker.message.id);
+    });
+
+    it("acks before message:sent, as the contract orders them", async () => {
+      const alice = await user("alice");
+      const conversation = await group(alice, [await user("bob")]);
+      const socket = await open(alice, options);
+      const order = [];
+      socket.on("message:sent", () => order.push("message:sent"));
+      // A callback ack runs as its packet is read (a promise would resolve a tick later).
+      const acked = new Promise((resolve) =>
+        socket.emit("message:send", { conversationId: conversation, clientMessageId: "o-1", body: "first" }, (ack) => {
+          order.push("ack");
+          resolve(ack);
+        }),
+      );
+      assert.equal((await within(5000, acked, "ack")).ok, true);
+      await until(5000, () => order.length === 2, "message:sent");
+      assert.deepEqual(order, ["ack", "message:sent"]);
     });
 
     it("answers a retry with the first message and no second message:new", async () => {
