@@ -14,6 +14,7 @@ use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::models::attachment::{self, Attachment};
 use crate::models::message::{self, Message, NewMessage, CLIENT_ID_TAKEN};
 use crate::models::{block, conversation, member};
+use crate::writer::MessageWriter;
 
 /// How many times a send is tried when storage fails in a way a retry can fix.
 const ATTEMPTS: u32 = 3;
@@ -100,27 +101,35 @@ impl From<DieselError> for Failure {
 /// `send`, recording its latency and whether it committed a new message.
 pub async fn send_measured(
     pool: &DbPool,
+    writer: &MessageWriter,
     request: &SendRequest,
     metrics: &crate::metrics::SendMetrics,
 ) -> ApiResult<Sent> {
     let started = std::time::Instant::now();
-    let sent = send(pool, request).await?;
+    let sent = send(pool, writer, request).await?;
     metrics.observe(started.elapsed(), sent.created);
     Ok(sent)
 }
 
 /// Commits `request` (or finds the message an earlier try committed), retrying transient
 /// storage failures a bounded number of times; then `unavailable` with nothing stored.
-pub async fn send(pool: &DbPool, request: &SendRequest) -> ApiResult<Sent> {
+///
+/// Most sends take one statement, shared with the sends around them (`writer`); attachments,
+/// retries and refusals take the full transaction.
+pub async fn send(pool: &DbPool, writer: &MessageWriter, request: &SendRequest) -> ApiResult<Sent> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let outcome = match pool.get().await {
-            Ok(mut conn) => try_send(&mut conn, request).await,
-            Err(err) => {
-                log::debug!(cause:% = err, attempt = attempt; "no database connection for a send");
-                Err(Failure::Db(DieselError::BrokenTransactionManager))
-            }
+        let outcome = match try_fast_send(writer, request).await {
+            Ok(Some(sent)) => Ok(sent),
+            Err(err) => Err(Failure::Db(err)),
+            Ok(None) => match pool.get().await {
+                Ok(mut conn) => try_send(&mut conn, request).await,
+                Err(err) => {
+                    log::debug!(cause:% = err, attempt = attempt; "no database connection for a send");
+                    Err(Failure::Db(DieselError::BrokenTransactionManager))
+                }
+            },
         };
         match outcome {
             Ok(sent) => return Ok(sent),
@@ -178,24 +187,29 @@ async fn find_earlier(
     }))
 }
 
-async fn try_send(conn: &mut AsyncPgConnection, request: &SendRequest) -> Result<Sent, Failure> {
-    // Most sends: one statement. Attachments, retries and refusals take the full path below.
-    if request.attachment_ids.is_empty() {
-        let new = message::Unsequenced {
-            conversation_id: request.conversation_id,
-            sender_id: request.sender_id,
-            client_message_id: &request.client_message_id,
-            body: &request.body,
-            created_at: Utc::now(),
-        };
-        if let Some(message) = message::insert_if_allowed(conn, new).await? {
-            return Ok(Sent {
-                message,
-                attachments: Vec::new(),
-                created: true,
-            });
-        }
+/// The common send: no attachments, allowed, first try. `None` when the full path must decide.
+async fn try_fast_send(
+    writer: &MessageWriter,
+    request: &SendRequest,
+) -> Result<Option<Sent>, DieselError> {
+    if !request.attachment_ids.is_empty() {
+        return Ok(None);
     }
+    let new = message::Unsequenced {
+        conversation_id: request.conversation_id,
+        sender_id: request.sender_id,
+        client_message_id: &request.client_message_id,
+        body: &request.body,
+        created_at: Utc::now(),
+    };
+    Ok(writer.insert_if_allowed(new).await?.map(|message| Sent {
+        message,
+        attachments: Vec::new(),
+        created: true,
+    }))
+}
+
+async fn try_send(conn: &mut AsyncPgConnection, request: &SendRequest) -> Result<Sent, Failure> {
     conn.transaction::<_, Failure, _>(async move |conn| {
         if let Some(sent) = find_earlier(conn, request).await? {
             return Ok(sent);

@@ -76,6 +76,10 @@ pub struct DatabaseSettings {
     pub url: Secret,
     pub pool_size: usize,
     pub pool_timeout_ms: u64,
+    /// Group-commit writers for sends; each holds at most one pooled connection at a time.
+    pub write_lanes: usize,
+    /// Most sends one writer stores in one statement.
+    pub write_batch_max: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +190,12 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");
+        }
+        if self.database.write_lanes == 0 || self.database.write_lanes >= self.database.pool_size {
+            bail!("database.write_lanes must be at least 1 and less than database.pool_size");
+        }
+        if !(1..=1000).contains(&self.database.write_batch_max) {
+            bail!("database.write_batch_max must be 1..=1000");
         }
         if self.auth.login_max_failures == 0 {
             bail!("auth.login_max_failures must be at least 1");

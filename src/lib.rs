@@ -20,3 +20,4 @@ pub mod presence;
 pub mod seed;
 pub mod startup;
 pub mod store;
+pub mod writer;

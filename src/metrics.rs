@@ -46,6 +46,8 @@ pub struct Metrics {
     pub db_pool_size: IntGauge,
     pub db_pool_in_use: IntGauge,
     pub db_pool_max: IntGauge,
+    /// Sends stored per statement by the group-commit writer.
+    pub send_batch_size: prometheus::Histogram,
 }
 
 impl Metrics {
@@ -117,6 +119,15 @@ impl Metrics {
                 .buckets(send_buckets),
             )?,
         };
+        let send_batch_size = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "send_batch_size",
+                "Sends stored by one statement of the group-commit writer",
+            )
+            .namespace(NAMESPACE)
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
+        )?;
+        registry.register(Box::new(send_batch_size.clone()))?;
         registry.register(Box::new(send.committed.clone()))?;
         registry.register(Box::new(send.latency.clone()))?;
         registry.register(Box::new(send.ack_latency.clone()))?;
@@ -133,6 +144,7 @@ impl Metrics {
             send,
             http_requests,
             http_request_duration,
+            send_batch_size,
             db_pool_size,
             db_pool_in_use,
             db_pool_max,

@@ -20,12 +20,15 @@ use crate::engine_metrics::{ChatCollector, EngineCollector};
 use crate::metrics::Metrics;
 use crate::presence::RedisPresence;
 use crate::store::DbChatStore;
+use crate::writer::MessageWriter;
 
 /// What every request handler shares.
 pub struct AppState {
     pub settings: Settings,
     pub node_id: String,
     pub pool: DbPool,
+    /// Group commit for sends.
+    pub writer: MessageWriter,
     pub redis: Option<deadpool_redis::Pool>,
     pub jwt: JwtKeys,
     pub metrics: Metrics,
@@ -94,8 +97,15 @@ impl Application {
             settings.limits.send_rate_per_sec,
             settings.limits.send_burst,
         );
+        let writer = MessageWriter::start(
+            pool.clone(),
+            settings.database.write_lanes,
+            settings.database.write_batch_max,
+            metrics.send_batch_size.clone(),
+        );
         let store = DbChatStore {
             pool: pool.clone(),
+            writer: writer.clone(),
             jwt: jwt.clone(),
             limits: settings.limits.clone(),
             metrics: metrics.send.clone(),
@@ -147,6 +157,7 @@ impl Application {
             presence,
             limiter,
             pool,
+            writer,
             redis,
             dummy_hash,
             settings,

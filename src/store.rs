@@ -18,6 +18,7 @@ use crate::models::{attachment, conversation, member, message, user};
 
 pub struct DbChatStore {
     pub pool: DbPool,
+    pub writer: crate::writer::MessageWriter,
     pub jwt: JwtKeys,
     pub limits: Limits,
     pub metrics: crate::metrics::SendMetrics,
@@ -78,7 +79,7 @@ impl ChatStore for DbChatStore {
 
     async fn send(&self, message: NewMessage) -> Result<Committed, StoreError> {
         let request = self.request(message)?;
-        let sent = chat::send_measured(&self.pool, &request, &self.metrics).await?;
+        let sent = chat::send_measured(&self.pool, &self.writer, &request, &self.metrics).await?;
         let view = MessageView::new(&sent.message, &sent.attachments);
         let json =
             serde_json::to_string(&view).map_err(|e| StoreError::from(ApiError::internal(e)))?;

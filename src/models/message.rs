@@ -143,6 +143,119 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertIfAllowed<'_
     }
 }
 
+/// Messages to store in one statement, as parallel columns.
+#[derive(Debug, Default)]
+pub struct UnsequencedBatch {
+    pub conversation_ids: Vec<Uuid>,
+    pub sender_ids: Vec<Uuid>,
+    pub client_message_ids: Vec<String>,
+    pub bodies: Vec<String>,
+    pub created_ats: Vec<DateTime<Utc>>,
+}
+
+impl UnsequencedBatch {
+    pub fn len(&self) -> usize {
+        self.conversation_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conversation_ids.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Unsequenced<'_> {
+        Unsequenced {
+            conversation_id: self.conversation_ids[i],
+            sender_id: self.sender_ids[i],
+            client_message_id: &self.client_message_ids[i],
+            body: &self.bodies[i],
+            created_at: self.created_ats[i],
+        }
+    }
+}
+
+/// `insert_if_allowed` for many messages in one statement, which costs PostgreSQL a third of
+/// as much per message as one statement each. The messages of one conversation take
+/// consecutive seqs in batch order. Returns the stored messages; a message missing from the
+/// result failed one of the conditions. A client id used twice in the batch fails the whole
+/// statement on its unique constraint, as do the other errors: nothing is stored then.
+///
+/// Two batches running at once must not share a conversation: each takes row locks on all of
+/// its conversations, in no set order.
+pub async fn insert_batch_if_allowed(
+    conn: &mut AsyncPgConnection,
+    batch: &UnsequencedBatch,
+) -> QueryResult<Vec<Message>> {
+    InsertBatchIfAllowed(batch).get_results(conn).await
+}
+
+struct InsertBatchIfAllowed<'a>(&'a UnsequencedBatch);
+
+/// `InsertBatchIfAllowed`'s identity in the prepared-statement cache: one statement for any
+/// batch size, as the columns are bound as arrays.
+struct InsertBatchIfAllowedId;
+
+impl diesel::query_builder::QueryId for InsertBatchIfAllowed<'_> {
+    type QueryId = InsertBatchIfAllowedId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for InsertBatchIfAllowed<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertBatchIfAllowed<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Text, Timestamptz, Uuid as SqlUuid};
+        let batch = self.0;
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<SqlUuid>, _>(&batch.conversation_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&batch.sender_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&batch.client_message_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&batch.bodies)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&batch.created_ats)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS t(conv, sender, cid, body, at, ord)), \
+             allowed AS (SELECT i.* FROM input i JOIN conversations c ON c.id = i.conv \
+             WHERE EXISTS (SELECT 1 FROM conversation_members m \
+             WHERE m.conversation_id = c.id AND m.user_id = i.sender) \
+             AND NOT (c.kind = 'dm' AND EXISTS (SELECT 1 FROM conversation_members o \
+             JOIN blocks b ON (b.blocker_id = o.user_id OR b.blocked_id = o.user_id) \
+             WHERE o.conversation_id = c.id AND o.user_id <> i.sender \
+             AND (b.blocker_id = i.sender OR b.blocked_id = i.sender))) \
+             AND NOT EXISTS (SELECT 1 FROM messages e \
+             WHERE e.sender_id = i.sender AND e.client_message_id = i.cid)), \
+             numbered AS (SELECT a.*, \
+             row_number() OVER (PARTITION BY a.conv ORDER BY a.ord) AS k, \
+             count(*) OVER (PARTITION BY a.conv) AS n FROM allowed a), \
+             bumped AS (UPDATE conversations c SET last_seq = c.last_seq + x.n, \
+             last_message_at = x.at \
+             FROM (SELECT conv, max(n) AS n, max(at) AS at FROM numbered GROUP BY conv) x \
+             WHERE c.id = x.conv RETURNING c.id, c.last_seq), \
+             inserted AS (INSERT INTO messages \
+             (conversation_id, seq, sender_id, client_message_id, body, created_at) \
+             SELECT u.conv, b.last_seq - u.n + u.k, u.sender, u.cid, u.body, u.at \
+             FROM numbered u JOIN bumped b ON b.id = u.conv \
+             RETURNING id, conversation_id, seq, sender_id, client_message_id, \
+             body, created_at, edited_at, deleted_at), \
+             marked AS (UPDATE conversation_members m \
+             SET last_read_seq = GREATEST(m.last_read_seq, i.seq), \
+             last_delivered_seq = GREATEST(m.last_delivered_seq, i.seq) \
+             FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM inserted \
+             GROUP BY conversation_id, sender_id) i \
+             WHERE m.conversation_id = i.conversation_id AND m.user_id = i.sender_id) \
+             SELECT * FROM inserted",
+        );
+        Ok(())
+    }
+}
+
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMessage<'_>) -> QueryResult<Message> {
     diesel::insert_into(messages::table)
         .values(new)

@@ -282,3 +282,148 @@ async fn bad_sends_get_the_contract_error_and_store_nothing() {
     assert_eq!(longest.body["seq"], 1);
     assert_error(&app.get(&path, &eve.token).await, 404, "not_found");
 }
+
+/// The group-commit statement: one statement stores a batch in order, and leaves out, without
+/// failing the rest, every message its sender may not send.
+#[actix_web::test]
+async fn one_batch_statement_stores_allowed_sends_in_order_and_skips_the_rest() {
+    use confab::models::message::{insert_batch_if_allowed, UnsequencedBatch};
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let group = app.group(&alice, "team", &[&bob]).await;
+    let dm = app.dm_id(&alice, &carol).await;
+    assert_eq!(app.send(&alice, &group, "before", "one").await.status, 201);
+    app.post(
+        &format!("/api/blocks/{}", alice.id),
+        &carol.token,
+        json!({}),
+    )
+    .await;
+    let id = |u: &crate::helpers::TestUser| uuid::Uuid::parse_str(&u.id).unwrap();
+    let (group_id, dm_id) = (
+        uuid::Uuid::parse_str(&group).unwrap(),
+        uuid::Uuid::parse_str(&dm).unwrap(),
+    );
+    let mut batch = UnsequencedBatch::default();
+    for (conversation, sender, client_id) in [
+        (group_id, id(&bob), "b-1"),
+        (group_id, id(&carol), "not-a-member"),
+        (group_id, id(&alice), "a-1"),
+        (dm_id, id(&alice), "blocked"),
+        (group_id, id(&alice), "before"),
+        (group_id, id(&bob), "b-2"),
+    ] {
+        batch.conversation_ids.push(conversation);
+        batch.sender_ids.push(sender);
+        batch.client_message_ids.push(client_id.to_string());
+        batch.bodies.push(format!("body of {client_id}"));
+        batch.created_ats.push(chrono::Utc::now());
+    }
+    let mut conn = app.state.pool.get().await.unwrap();
+    let stored = insert_batch_if_allowed(&mut conn, &batch).await.unwrap();
+    let mut got: Vec<(String, i64)> = stored
+        .iter()
+        .map(|m| (m.client_message_id.clone(), m.seq))
+        .collect();
+    got.sort_by_key(|(_, seq)| *seq);
+    let expected = [("b-1", 2), ("a-1", 3), ("b-2", 4)];
+    assert_eq!(got, expected.map(|(c, s)| (c.to_string(), s)));
+
+    // The conversation's seq and the senders' read marks moved with it.
+    let conversation = app
+        .get(&format!("/api/conversations/{group}"), &bob.token)
+        .await;
+    assert_eq!(conversation.body["lastSeq"], 4);
+    let read: BTreeSet<(String, i64)> = conversation.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let user = m["userId"].as_str().unwrap().to_string();
+            (user, m["lastReadSeq"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        read,
+        BTreeSet::from([(alice.id.clone(), 3), (bob.id.clone(), 4)])
+    );
+
+    // A client id used twice in one batch fails the statement, and it stores nothing.
+    let mut twice = UnsequencedBatch::default();
+    for _ in 0..2 {
+        twice.conversation_ids.push(group_id);
+        twice.sender_ids.push(id(&bob));
+        twice.client_message_ids.push("same".into());
+        twice.bodies.push("x".into());
+        twice.created_ats.push(chrono::Utc::now());
+    }
+    assert!(insert_batch_if_allowed(&mut conn, &twice).await.is_err());
+    let conversation = app
+        .get(&format!("/api/conversations/{group}"), &bob.token)
+        .await;
+    assert_eq!(conversation.body["lastSeq"], 4);
+}
+
+/// Sends that reach the writer together are stored by one statement, and each still gets its
+/// own answer, a repeated client id included.
+#[actix_web::test]
+async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
+    use confab::chat::{self, SendRequest};
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let group = app.group(&alice, "team", &[&bob]).await;
+    let request = |i: usize| SendRequest {
+        conversation_id: uuid::Uuid::parse_str(&group).unwrap(),
+        sender_id: uuid::Uuid::parse_str(if i.is_multiple_of(2) {
+            &alice.id
+        } else {
+            &bob.id
+        })
+        .unwrap(),
+        // Sends 38 and 39 repeat the client ids of sends 0 and 1.
+        client_message_id: format!("c-{}", if (38..40).contains(&i) { i - 38 } else { i }),
+        body: format!("message {i}"),
+        attachment_ids: Vec::new(),
+    };
+    let requests: Vec<_> = (0..40).map(request).collect();
+    let batches = &app.state.metrics.send_batch_size;
+    let (count, sum) = (batches.get_sample_count(), batches.get_sample_sum());
+    let state = &app.state;
+    let results = join_all(
+        requests
+            .iter()
+            .map(|r| chat::send(&state.pool, &state.writer, r)),
+    )
+    .await;
+    let sent: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    // The writer took all 40 in its first statement, which failed on the repeated ids; it then
+    // stored them one by one, so the 38 distinct sends took seqs 1..=38.
+    assert_eq!(batches.get_sample_count() - count, 1);
+    assert_eq!(batches.get_sample_sum() - sum, 40.0);
+    let mut seqs: Vec<i64> = sent[..38].iter().map(|s| s.message.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=38).collect::<Vec<_>>());
+    for (repeat, first) in [(38, 0), (39, 1)] {
+        assert_eq!(sent[repeat].message.id, sent[first].message.id);
+        assert!(sent[first].created && !sent[repeat].created);
+    }
+    // Without repeats, one statement stores the whole batch.
+    let requests: Vec<_> = (100..130).map(request).collect();
+    let (count, sum) = (batches.get_sample_count(), batches.get_sample_sum());
+    let results = join_all(
+        requests
+            .iter()
+            .map(|r| chat::send(&state.pool, &state.writer, r)),
+    )
+    .await;
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|s| s.created)));
+    assert_eq!(batches.get_sample_count() - count, 1);
+    assert_eq!(batches.get_sample_sum() - sum, 30.0);
+    let conversation = app
+        .get(&format!("/api/conversations/{group}"), &bob.token)
+        .await;
+    assert_eq!(conversation.body["lastSeq"], 68);
+}

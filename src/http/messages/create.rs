@@ -51,7 +51,7 @@ pub async fn create(
             wait,
         ));
     }
-    let sent = chat::send(&state.pool, &request).await?;
+    let sent = chat::send(&state.pool, &state.writer, &request).await?;
     let view = MessageView::new(&sent.message, &sent.attachments);
     if sent.created {
         // The same fan-out as a socket send: every subscribed socket of every member.
