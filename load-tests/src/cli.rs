@@ -94,8 +94,11 @@ pub enum Preset {
     Floor,
     /// The floor at 100 msg/s.
     Spike,
-    /// 10,000 users in 300-member groups at 500 msg/s.
+    /// Ten times the floor's connections: 10,000 users in 300-member groups, 50 msg/s.
     Tenx,
+    /// Ten times the floor's rate: 1,000 users in 300-member groups, 500 msg/s (150,000
+    /// deliveries/s).
+    Fanout,
     /// 1,000 users connecting and disconnecting 10 times; RSS must come back.
     Churn,
     /// The floor spread over every --url (two nodes or more).
@@ -137,8 +140,12 @@ impl Preset {
             Preset::Tenx => Scenario {
                 name: "tenx".into(),
                 users: 10_000,
-                rate: 500.0,
                 ramp: 2000.0,
+                ..floor
+            },
+            Preset::Fanout => Scenario {
+                name: "fanout".into(),
+                rate: 500.0,
                 ..floor
             },
             Preset::Churn => Scenario {
@@ -279,6 +286,8 @@ mod tests {
         assert_eq!((s.name.as_str(), s.users, s.rate), ("spike", 1000, 100.0));
         let s = args("--preset tenx --rate 300").scenario().unwrap();
         assert_eq!((s.users, s.rate), (10_000, 300.0));
+        let s = args("--preset fanout").scenario().unwrap();
+        assert_eq!((s.users, s.group_size, s.rate), (1000, 300, 500.0));
         let s = args("--preset churn").scenario().unwrap();
         assert_eq!((s.cycles, s.rate), (10, 0.0));
     }

@@ -282,8 +282,17 @@ async fn churn(
         for client in clients.drain(..) {
             let _ = client.commands.send(Command::Close);
         }
-        // Wait until every session is gone on the client side.
+        // Wait until every session is gone on the client side, then on the servers, so that
+        // a cycle's sessions never overlap the previous one's.
         while Counters::get(&recorder.counters.connected) > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while system::open_sessions(&scenario.urls)
+            .await
+            .is_some_and(|open| open > 0.0)
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let tasks: Vec<_> = (0..scenario.users).map(|i| fleet.connect(i)).collect();

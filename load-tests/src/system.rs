@@ -97,6 +97,33 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The sum of every sample of `name`, whatever its labels; `None` when there is none.
+pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
+    let values: Vec<f64> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            let value = match rest.strip_prefix('{') {
+                Some(labelled) => labelled.split_once("} ")?.1,
+                None => rest.strip_prefix(' ')?,
+            };
+            value.trim().parse().ok()
+        })
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
+
+/// Engine.IO sessions still open on the servers, from `/metrics`; `None` when a server does
+/// not report them (the Node.js peer, say).
+pub async fn open_sessions(urls: &[String]) -> Option<f64> {
+    let mut total = 0.0;
+    for url in urls {
+        let text = http_get(url, "/metrics").await?;
+        total += metric_sum(&text, "confab_engine_sessions")?;
+    }
+    Some(total)
+}
+
 /// A plain HTTP/1.1 GET (no client library needed for one scrape).
 async fn http_get(base: &str, path: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -137,6 +164,20 @@ mod tests {
         assert_eq!(metric(text, "process_resident_memory_bytes"), Some(2.5e7));
         assert_eq!(metric(text, "process_cpu_seconds_total"), Some(1.25));
         assert_eq!(metric(text, "process_open_fds"), None);
+    }
+
+    #[test]
+    fn sums_a_labelled_metric() {
+        let text = "# TYPE confab_engine_sessions gauge\n\
+                    confab_engine_sessions{transport=\"polling\"} 2\n\
+                    confab_engine_sessions{transport=\"websocket\"} 5\n\
+                    confab_engine_sessions_opened_total 9\n";
+        assert_eq!(metric_sum(text, "confab_engine_sessions"), Some(7.0));
+        assert_eq!(
+            metric_sum(text, "confab_engine_sessions_opened_total"),
+            Some(9.0)
+        );
+        assert_eq!(metric_sum(text, "confab_rooms"), None);
     }
 
     #[test]
