@@ -69,6 +69,8 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// 0 means one worker per core.
     pub workers: usize,
+    /// TCP_NODELAY on accepted connections.
+    pub tcp_nodelay: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -179,9 +179,9 @@ impl Application {
                 .configure(crate::http::routes)
                 .default_service(web::to(crate::http::not_found))
         })
-        // Chat frames are small and must leave at once: without this, a frame written while
-        // the previous one is unacknowledged waits for the client's delayed ACK (~40 ms).
-        .tcp_nodelay(true)
+        // Chat frames are small and should leave at once: without TCP_NODELAY, a frame written
+        // while the previous one is unacknowledged waits for the client's delayed ACK (~40 ms).
+        .tcp_nodelay(state.settings.server.tcp_nodelay)
         .listen(listener)?
         .shutdown_timeout(state.settings.server.shutdown_timeout_secs)
         // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
