@@ -1,5 +1,5 @@
 //! The Redis bridge between nodes. Room traffic published on this node is sent to the room's
-//! channel (`confab:room:{id}`) by one publisher task through the pool, in order; one dedicated
+//! channel (`{ns}:room:{id}`, under the cluster's namespace) by one publisher task through the pool, in order; one dedicated
 //! connection per node subscribes to the channels of the rooms that have local subscribers, and
 //! hands what other nodes published to the local rooms. The bridge ignores its own publications,
 //! reconnects with backoff and re-subscribes by itself.
@@ -15,10 +15,30 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Opts};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-const ROOM_PREFIX: &str = "confab:room:";
-const USER_PREFIX: &str = "confab:user:";
-/// Every node hears every user's membership events and applies those for its own sockets.
-const USER_PATTERN: &str = "confab:user:*";
+/// The channels of one cluster, under its namespace (`{ns}` below).
+struct Channels {
+    /// `{ns}:room:`, followed by a conversation id.
+    room_prefix: String,
+    /// `{ns}:user:`, followed by a user id.
+    user_prefix: String,
+    /// `{ns}:user:*`: every node hears every user's membership events and applies those for
+    /// its own sockets.
+    user_pattern: String,
+}
+
+impl Channels {
+    fn new(namespace: &str) -> Channels {
+        Channels {
+            room_prefix: format!("{namespace}:room:"),
+            user_prefix: format!("{namespace}:user:"),
+            user_pattern: format!("{namespace}:user:*"),
+        }
+    }
+
+    fn room(&self, conversation: Uuid) -> String {
+        format!("{}{conversation}", self.room_prefix)
+    }
+}
 /// Publications waiting for Redis beyond this are dropped (clients repair gaps by seq).
 const PUBLISH_QUEUE: usize = 65_536;
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -83,6 +103,7 @@ enum Subscription {
 
 pub struct RedisBridge {
     node_id: Arc<str>,
+    channels: Arc<Channels>,
     publications: mpsc::Sender<(String, String)>,
     subscriptions: mpsc::UnboundedSender<Subscription>,
     metrics: BridgeMetrics,
@@ -107,10 +128,6 @@ struct Pending {
     subscriptions: mpsc::UnboundedReceiver<Subscription>,
 }
 
-fn channel(conversation: Uuid) -> String {
-    format!("{ROOM_PREFIX}{conversation}")
-}
-
 fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -119,10 +136,12 @@ fn now_ms() -> u128 {
 }
 
 impl RedisBridge {
-    /// A bridge for `node_id`; `start` it once the rooms exist.
+    /// A bridge for `node_id` in the cluster whose channels are under `namespace`; `start` it
+    /// once the rooms exist.
     pub fn new(
         url: &str,
         node_id: &str,
+        namespace: &str,
         pool: deadpool_redis::Pool,
         metrics: BridgeMetrics,
     ) -> anyhow::Result<Arc<Self>> {
@@ -131,6 +150,7 @@ impl RedisBridge {
         let (subscribe_tx, subscribe_rx) = mpsc::unbounded_channel();
         Ok(Arc::new(RedisBridge {
             node_id: node_id.into(),
+            channels: Arc::new(Channels::new(namespace)),
             publications: publish_tx,
             subscriptions: subscribe_tx,
             metrics,
@@ -179,6 +199,7 @@ impl RedisBridge {
                 users: self.users.clone(),
                 reconnected: self.reconnected.clone(),
                 node_id: self.node_id.clone(),
+                channels: self.channels.clone(),
                 metrics: self.metrics.clone(),
             },
             pending.subscriptions,
@@ -190,22 +211,22 @@ impl RoomBridge for RedisBridge {
     fn subscribe(&self, conversation: Uuid) {
         let _ = self
             .subscriptions
-            .send(Subscription::Add(channel(conversation)));
+            .send(Subscription::Add(self.channels.room(conversation)));
     }
 
     fn unsubscribe(&self, conversation: Uuid) {
         let _ = self
             .subscriptions
-            .send(Subscription::Remove(channel(conversation)));
+            .send(Subscription::Remove(self.channels.room(conversation)));
     }
 
     fn publish(&self, conversation: Uuid, frame: &Frame, seq: Option<i64>) {
         let Frame::Text(text) = frame else { return };
-        self.send(channel(conversation), text, seq);
+        self.send(self.channels.room(conversation), text, seq);
     }
 
     fn publish_user(&self, user: Uuid, event: String) {
-        self.send(format!("{USER_PREFIX}{user}"), &event, None);
+        self.send(format!("{}{user}", self.channels.user_prefix), &event, None);
     }
 }
 
@@ -226,6 +247,7 @@ impl RedisBridge {
 /// What the subscriber needs to hand on what it receives.
 struct Inbound {
     rooms: Rooms,
+    channels: Arc<Channels>,
     users: Arc<OnceLock<UserHandler>>,
     reconnected: Arc<OnceLock<ReconnectHandler>>,
     node_id: Arc<str>,
@@ -285,10 +307,16 @@ async fn subscriber(
                 let (mut sink, mut stream) = pubsub.split();
                 // Pending changes are superseded by the rooms as they are now.
                 while changes.try_recv().is_ok() {}
-                let mut healthy = sink.psubscribe(USER_PATTERN).await.is_ok();
+                let mut healthy = sink
+                    .psubscribe(&inbound.channels.user_pattern)
+                    .await
+                    .is_ok();
                 let conversations = inbound.rooms.conversations();
                 for conversation in &conversations {
-                    healthy &= sink.subscribe(channel(*conversation)).await.is_ok();
+                    healthy &= sink
+                        .subscribe(inbound.channels.room(*conversation))
+                        .await
+                        .is_ok();
                 }
                 if healthy && metrics.reconnects.get() > 0 {
                     if let Some(handler) = inbound.reconnected.get() {
@@ -349,14 +377,14 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
     }
     let channel = message.get_channel_name();
     if let Some(conversation) = channel
-        .strip_prefix(ROOM_PREFIX)
+        .strip_prefix(inbound.channels.room_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())
     {
         inbound
             .rooms
             .deliver_local(conversation, Frame::Text(body.into()), None, seq);
     } else if let Some(user) = channel
-        .strip_prefix(USER_PREFIX)
+        .strip_prefix(inbound.channels.user_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())
     {
         if let Some(handler) = inbound.users.get() {

@@ -87,6 +87,9 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedisSettings {
     pub url: Secret,
+    /// The prefix of every Redis key and channel of this cluster; empty: `confab:` and the
+    /// database name, so that clusters on different databases can share one Redis.
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +173,17 @@ impl Settings {
     /// The Redis URL, or `None` for a single node.
     pub fn redis_url(&self) -> Option<&str> {
         Some(self.redis.url.expose()).filter(|url| !url.is_empty())
+    }
+
+    /// The prefix of this cluster's Redis keys and channels.
+    pub fn redis_namespace(&self) -> String {
+        if !self.redis.namespace.is_empty() {
+            return self.redis.namespace.clone();
+        }
+        match crate::db::split_database_name(self.database.url.expose()) {
+            Ok((_, name)) => format!("confab:{name}"),
+            Err(_) => "confab".into(),
+        }
     }
 
     pub fn node_id(&self) -> String {
@@ -257,6 +271,20 @@ mod tests {
     }
 
     #[test]
+    fn clusters_on_different_databases_get_different_redis_namespaces() {
+        let on = |db: &str| {
+            let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+            load("test", &[("DATABASE_URL", url.as_str())])
+                .unwrap()
+                .redis_namespace()
+        };
+        assert_eq!(on("chat_a"), "confab:chat_a");
+        assert_ne!(on("chat_a"), on("chat_b"));
+        let named = load("test", &[("CONFAB_REDIS__NAMESPACE", "eu-1")]).unwrap();
+        assert_eq!(named.redis_namespace(), "eu-1");
+    }
+
+    #[test]
     fn defaults_serve_locally_against_local_postgres() {
         let settings = load("development", &[]).unwrap();
         assert_eq!(settings.server.bind, "127.0.0.1:8080");
@@ -265,6 +293,7 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/confab"
         );
         assert_eq!(settings.redis_url(), None);
+        assert_eq!(settings.redis_namespace(), "confab:confab");
         assert_eq!(settings.auth.bcrypt_cost, 12);
         assert_eq!(settings.auth.access_ttl_secs, 900);
     }

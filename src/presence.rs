@@ -1,7 +1,7 @@
 //! Presence across the nodes of a cluster, kept in Redis.
 //!
-//! Every node heartbeats its entry in the sorted set `confab:presence:nodes` (score: the time
-//! of its last heartbeat, in ms) and keeps the set `confab:presence:node:{id}` of the users
+//! Every node heartbeats its entry in the sorted set `{ns}:presence:nodes` (score: the time
+//! of its last heartbeat, in ms) and keeps the set `{ns}:presence:node:{id}` of the users
 //! online on it. A user is online while some live node lists them. A node whose heartbeat is
 //! older than `NODE_TIMEOUT` is dead: the first node to remove its entry reaps it, and its users
 //! who are online nowhere else are stored as last seen at its last heartbeat and announced
@@ -20,10 +20,30 @@ use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-const NODES: &str = "confab:presence:nodes";
-/// When each node was last known to have its users: its last heartbeat, or when it retired.
-const LAST_SEEN: &str = "confab:presence:last_seen";
-const NODE_PREFIX: &str = "confab:presence:node:";
+/// The Redis keys of one cluster's presence, under its namespace (`{ns}` below).
+struct Keys {
+    /// `{ns}:presence:nodes`: the live nodes, scored by their last heartbeat.
+    nodes: String,
+    /// `{ns}:presence:last_seen`: when each node was last known to have its users: its last
+    /// heartbeat, or when it retired.
+    last_seen: String,
+    /// `{ns}:presence:node:`, followed by a node id: that node's users.
+    node_prefix: String,
+}
+
+impl Keys {
+    fn new(namespace: &str) -> Keys {
+        Keys {
+            nodes: format!("{namespace}:presence:nodes"),
+            last_seen: format!("{namespace}:presence:last_seen"),
+            node_prefix: format!("{namespace}:presence:node:"),
+        }
+    }
+
+    fn users(&self, node: &str) -> String {
+        format!("{}{node}", self.node_prefix)
+    }
+}
 /// How often a node refreshes its entry and looks for dead nodes.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// A node not heard from for this long is dead. With `HEARTBEAT`, a dead node's users are
@@ -47,14 +67,11 @@ enum Command {
 /// This node's part of the cluster's presence.
 pub struct RedisPresence {
     node_id: Arc<str>,
+    keys: Arc<Keys>,
     pool: deadpool_redis::Pool,
     commands: mpsc::UnboundedSender<Command>,
     pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
     gone: Arc<OnceLock<GoneHandler>>,
-}
-
-fn users_key(node: &str) -> String {
-    format!("{NODE_PREFIX}{node}")
 }
 
 fn now_ms() -> u64 {
@@ -65,10 +82,12 @@ fn now_ms() -> u64 {
 }
 
 impl RedisPresence {
-    pub fn new(node_id: &str, pool: deadpool_redis::Pool) -> Arc<Self> {
+    /// This node's presence in the cluster whose keys are under `namespace`.
+    pub fn new(node_id: &str, namespace: &str, pool: deadpool_redis::Pool) -> Arc<Self> {
         let (commands, pending) = mpsc::unbounded_channel();
         Arc::new(RedisPresence {
             node_id: node_id.into(),
+            keys: Arc::new(Keys::new(namespace)),
             pool,
             commands,
             pending: std::sync::Mutex::new(Some(pending)),
@@ -93,6 +112,7 @@ impl RedisPresence {
         };
         let worker = Worker {
             node_id: self.node_id.clone(),
+            keys: self.keys.clone(),
             pool: self.pool.clone(),
             gone: self.gone.clone(),
             local: HashSet::new(),
@@ -122,17 +142,17 @@ impl PresenceDirectory for RedisPresence {
     }
 
     fn online_elsewhere(&self, users: Vec<Uuid>) -> BoxFuture<'static, Vec<bool>> {
-        let (pool, node_id) = (self.pool.clone(), self.node_id.clone());
+        let (pool, node_id, keys) = (self.pool.clone(), self.node_id.clone(), self.keys.clone());
         async move {
             let found = async {
                 let mut conn = pool.get().await.ok()?;
-                let nodes = live_nodes(&mut conn).await.ok()?;
+                let nodes = live_nodes(&mut conn, &keys).await.ok()?;
                 let others: Vec<&str> = nodes
                     .iter()
                     .map(String::as_str)
                     .filter(|n| *n != &*node_id)
                     .collect();
-                online_on(&mut conn, &others, &users).await.ok()
+                online_on(&mut conn, &keys, &others, &users).await.ok()
             };
             let count = users.len();
             found.await.unwrap_or_else(|| vec![false; count])
@@ -142,10 +162,13 @@ impl PresenceDirectory for RedisPresence {
 }
 
 /// The nodes whose last heartbeat is recent enough.
-async fn live_nodes(conn: &mut deadpool_redis::Connection) -> redis::RedisResult<Vec<String>> {
+async fn live_nodes(
+    conn: &mut deadpool_redis::Connection,
+    keys: &Keys,
+) -> redis::RedisResult<Vec<String>> {
     let since = now_ms().saturating_sub(NODE_TIMEOUT.as_millis() as u64);
     redis::cmd("ZRANGEBYSCORE")
-        .arg(NODES)
+        .arg(&keys.nodes)
         .arg(since)
         .arg("+inf")
         .query_async(conn)
@@ -155,6 +178,7 @@ async fn live_nodes(conn: &mut deadpool_redis::Connection) -> redis::RedisResult
 /// For each of `users`: whether one of `nodes` lists them.
 async fn online_on(
     conn: &mut deadpool_redis::Connection,
+    keys: &Keys,
     nodes: &[&str],
     users: &[Uuid],
 ) -> redis::RedisResult<Vec<bool>> {
@@ -164,7 +188,7 @@ async fn online_on(
     }
     for node in nodes {
         let mut cmd = redis::cmd("SMISMEMBER");
-        cmd.arg(users_key(node));
+        cmd.arg(keys.users(node));
         for user in users {
             cmd.arg(user.to_string());
         }
@@ -179,6 +203,7 @@ async fn online_on(
 /// The task that owns this node's entry: applies changes in order, heartbeats and reaps.
 struct Worker {
     node_id: Arc<str>,
+    keys: Arc<Keys>,
     pool: deadpool_redis::Pool,
     gone: Arc<OnceLock<GoneHandler>>,
     /// The users online here, to list again if Redis lost them.
@@ -232,7 +257,7 @@ impl Worker {
         let Some(mut conn) = self.conn().await else {
             return;
         };
-        let key = users_key(&self.node_id);
+        let key = self.keys.users(&self.node_id);
         let mut pipe = redis::pipe();
         let add = pipe.cmd("SADD").arg(&key);
         for user in users {
@@ -253,14 +278,14 @@ impl Worker {
             return false;
         };
         let removed: redis::RedisResult<i64> = redis::cmd("SREM")
-            .arg(users_key(&self.node_id))
+            .arg(self.keys.users(&self.node_id))
             .arg(user.to_string())
             .query_async(&mut conn)
             .await;
         if removed.is_err() {
             return false;
         }
-        let Ok(nodes) = live_nodes(&mut conn).await else {
+        let Ok(nodes) = live_nodes(&mut conn, &self.keys).await else {
             return false;
         };
         let others: Vec<&str> = nodes
@@ -268,7 +293,7 @@ impl Worker {
             .map(String::as_str)
             .filter(|n| *n != &*self.node_id)
             .collect();
-        online_on(&mut conn, &others, &[user])
+        online_on(&mut conn, &self.keys, &others, &[user])
             .await
             .map(|online| online.first().copied().unwrap_or(false))
             .unwrap_or(false)
@@ -284,11 +309,11 @@ impl Worker {
     ) -> redis::RedisResult<i64> {
         let (added, _): (i64, i64) = redis::pipe()
             .cmd("ZADD")
-            .arg(NODES)
+            .arg(&self.keys.nodes)
             .arg(heartbeat)
             .arg(&*self.node_id)
             .cmd("HSET")
-            .arg(LAST_SEEN)
+            .arg(&self.keys.last_seen)
             .arg(&*self.node_id)
             .arg(seen)
             .query_async(conn)
@@ -311,7 +336,7 @@ impl Worker {
             }
             Ok(_) => {
                 let _: redis::RedisResult<()> = redis::cmd("EXPIRE")
-                    .arg(users_key(&self.node_id))
+                    .arg(self.keys.users(&self.node_id))
                     .arg(USERS_TTL.as_secs())
                     .query_async(&mut conn)
                     .await;
@@ -327,7 +352,7 @@ impl Worker {
         };
         let before = now_ms().saturating_sub(NODE_TIMEOUT.as_millis() as u64);
         let dead: redis::RedisResult<Vec<String>> = redis::cmd("ZRANGEBYSCORE")
-            .arg(NODES)
+            .arg(&self.keys.nodes)
             .arg("-inf")
             .arg(format!("({before}"))
             .query_async(&mut conn)
@@ -344,7 +369,7 @@ impl Worker {
             return;
         };
         let score: redis::RedisResult<Option<f64>> = redis::cmd("ZSCORE")
-            .arg(NODES)
+            .arg(&self.keys.nodes)
             .arg(node)
             .query_async(&mut conn)
             .await;
@@ -361,25 +386,25 @@ impl Worker {
             return;
         };
         let claimed: redis::RedisResult<i64> = redis::cmd("ZREM")
-            .arg(NODES)
+            .arg(&self.keys.nodes)
             .arg(node)
             .query_async(&mut conn)
             .await;
         if claimed != Ok(1) {
             return;
         }
-        let key = users_key(node);
+        let key = self.keys.users(node);
         let taken: redis::RedisResult<(Vec<String>, Option<u64>, i64, i64)> = redis::pipe()
             .atomic()
             .cmd("SMEMBERS")
             .arg(&key)
             .cmd("HGET")
-            .arg(LAST_SEEN)
+            .arg(&self.keys.last_seen)
             .arg(node)
             .cmd("DEL")
             .arg(&key)
             .cmd("HDEL")
-            .arg(LAST_SEEN)
+            .arg(&self.keys.last_seen)
             .arg(node)
             .query_async(&mut conn)
             .await;
@@ -396,14 +421,14 @@ impl Worker {
                 return;
             }
         };
-        let Ok(nodes) = live_nodes(&mut conn).await else {
+        let Ok(nodes) = live_nodes(&mut conn, &self.keys).await else {
             return;
         };
         let mut nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
         if !nodes.contains(&&*self.node_id) {
             nodes.push(&self.node_id);
         }
-        let Ok(online) = online_on(&mut conn, &nodes, &users).await else {
+        let Ok(online) = online_on(&mut conn, &self.keys, &nodes, &users).await else {
             return;
         };
         let gone: Vec<Uuid> = users
@@ -412,7 +437,7 @@ impl Worker {
             .filter(|(_, online)| !online)
             .map(|(user, _)| user)
             .collect();
-        log::info!(node_id = node, users_offline = gone.len(); "reaped a node that stopped heartbeating");
+        log::warn!(node_id = node, users_offline = gone.len(); "reaped a node that stopped heartbeating");
         if gone.is_empty() {
             return;
         }

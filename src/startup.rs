@@ -80,6 +80,7 @@ impl Application {
             (Some(url), Some(pool)) => Some(RedisBridge::new(
                 url,
                 &node_id,
+                &settings.redis_namespace(),
                 pool.clone(),
                 BridgeMetrics::new(&metrics)?,
             )?),
@@ -113,7 +114,7 @@ impl Application {
         // With Redis, who is online is known across the cluster.
         let presence = redis
             .as_ref()
-            .map(|pool| RedisPresence::new(&node_id, pool.clone()));
+            .map(|pool| RedisPresence::new(&node_id, &settings.redis_namespace(), pool.clone()));
         let directory = presence
             .clone()
             .map(|p| p as Arc<dyn confab_actors::chat::PresenceDirectory>);
