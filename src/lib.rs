@@ -14,6 +14,7 @@ pub mod engine_metrics;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod models;
 pub mod presence;

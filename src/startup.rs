@@ -147,6 +147,7 @@ impl Application {
         let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
         let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), handler)]);
         metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
+        crate::memory::start_trimming(engine.clone());
         metrics.register(Box::new(ChatCollector::new(rooms.clone())?))?;
         let state = web::Data::new(AppState {
             node_id,
