@@ -7,8 +7,9 @@
 //!
 //! `cargo run --release --example conformance -- --port 3000`
 
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use clap::Parser;
+use confab::server::{Engines, Options};
 use confab_actors::engine::Engine;
 use serde_json::json;
 
@@ -34,15 +35,23 @@ async fn main() -> std::io::Result<()> {
     config.ping_timeout_ms = args.ping_timeout_ms.unwrap_or(config.ping_timeout_ms);
     let (raw, io) = confab::conformance::engines(config);
     eprintln!("conformance server on http://{}:{}", args.host, args.port);
-    HttpServer::new(move || {
+    let listener = std::net::TcpListener::bind((args.host.as_str(), args.port))?;
+    let options = Options {
+        workers: 0,
+        tcp_nodelay: true,
+        shutdown_timeout_secs: 30,
+    };
+    let mounted = Engines::new([
+        ("/engine.io/".to_string(), raw.clone()),
+        ("/socket.io/".to_string(), io.clone()),
+    ]);
+    confab::server::serve(listener, &options, mounted, None, move || {
         let engines = (raw.clone(), io.clone());
         App::new()
             .service(raw.service("/engine.io/"))
             .service(io.service("/socket.io/"))
             .route("/stats", web::get().to(move || stats(engines.clone())))
-    })
-    .bind((args.host.as_str(), args.port))?
-    .run()
+    })?
     .await
 }
 

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod models;
 pub mod presence;
 pub mod seed;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod writer;

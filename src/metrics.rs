@@ -11,6 +11,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
+use crate::server::Answered;
 use crate::startup::AppState;
 
 const NAMESPACE: &str = "confab";
@@ -176,38 +177,56 @@ pub async fn track(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let path = req.path().to_string();
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let peer = req.peer_addr();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
-    let status = res.status().as_u16();
-    let elapsed = started.elapsed();
+    let answered = Answered {
+        method,
+        path,
+        route,
+        peer,
+        status: res.status(),
+        elapsed: started.elapsed(),
+    };
     if let Some(state) = state {
-        let m = &state.metrics;
-        m.http_requests
-            .with_label_values(&[&method, &route, &status.to_string()])
-            .inc();
-        m.http_request_duration
-            .with_label_values(&[&method, &route])
-            .observe(elapsed.as_secs_f64());
+        record(&state, answered);
     }
+    Ok(res)
+}
+
+/// Counts, times and logs an answered request: through [`track`], or, for a WebSocket upgrade,
+/// which the HTTP dispatcher hands to the engine before any middleware sees it, from the server.
+pub fn record(state: &AppState, answered: Answered) {
+    let Answered {
+        method,
+        path,
+        route,
+        peer,
+        status,
+        elapsed,
+    } = answered;
+    let m = &state.metrics;
+    m.http_requests
+        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .inc();
+    m.http_request_duration
+        .with_label_values(&[method.as_str(), &route])
+        .observe(elapsed.as_secs_f64());
+    let peer = peer.map(|a| a.ip().to_string()).unwrap_or_default();
     log::info!(
         target: "confab::http",
         method = method.as_str(),
         path = path.as_str(),
         route = route.as_str(),
-        status = status,
+        status = status.as_u16(),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         peer = peer.as_str();
         "request"
     );
-    Ok(res)
 }

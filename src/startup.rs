@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use anyhow::Context;
 
 use confab_actors::chat::{ChatNamespace, Limiter, Rooms};
@@ -19,8 +19,12 @@ use crate::db::{self, DbPool};
 use crate::engine_metrics::{ChatCollector, EngineCollector};
 use crate::metrics::Metrics;
 use crate::presence::RedisPresence;
+use crate::server::{Engines, UpgradeObserver};
 use crate::store::DbChatStore;
 use crate::writer::MessageWriter;
+
+/// Where the Socket.IO engine is mounted.
+const ENGINE_PATH: &str = "/socket.io/";
 
 /// What every request handler shares.
 pub struct AppState {
@@ -170,27 +174,31 @@ impl Application {
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let json_limit = state.settings.server.json_limit_bytes;
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(app_state.clone())
-                .app_data(crate::http::json_config(json_limit))
-                .app_data(crate::http::query_config())
-                .app_data(crate::http::path_config())
-                .wrap(from_fn(crate::metrics::track))
-                .service(app_state.engine.service("/socket.io/"))
-                .configure(crate::http::routes)
-                .default_service(web::to(crate::http::not_found))
-        })
-        // Chat frames are small and should leave at once: without TCP_NODELAY, a frame written
-        // while the previous one is unacknowledged waits for the client's delayed ACK (~40 ms).
-        .tcp_nodelay(state.settings.server.tcp_nodelay)
-        .listen(listener)?
-        .shutdown_timeout(state.settings.server.shutdown_timeout_secs)
+        let options = crate::server::Options {
+            workers: state.settings.server.workers,
+            // Chat frames are small and should leave at once: without TCP_NODELAY, a frame
+            // written while the previous one is unacknowledged waits for the client's delayed
+            // ACK (~40 ms).
+            tcp_nodelay: state.settings.server.tcp_nodelay,
+            shutdown_timeout_secs: state.settings.server.shutdown_timeout_secs,
+        };
+        let engines = Engines::new([(ENGINE_PATH.to_string(), state.engine.clone())]);
+        let observer_state = state.clone();
+        let observer: UpgradeObserver =
+            Arc::new(move |answered| crate::metrics::record(&observer_state, answered));
         // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
-        .disable_signals();
-        if state.settings.server.workers > 0 {
-            server = server.workers(state.settings.server.workers);
-        }
+        let server =
+            crate::server::serve(listener, &options, engines, Some(observer), move || {
+                App::new()
+                    .app_data(app_state.clone())
+                    .app_data(crate::http::json_config(json_limit))
+                    .app_data(crate::http::query_config())
+                    .app_data(crate::http::path_config())
+                    .wrap(from_fn(crate::metrics::track))
+                    .service(app_state.engine.service(ENGINE_PATH))
+                    .configure(crate::http::routes)
+                    .default_service(web::to(crate::http::not_found))
+            })?;
         log::info!(
             node_id = state.node_id.as_str(),
             port = port,
@@ -199,7 +207,7 @@ impl Application {
             "confab listening"
         );
         Ok(Application {
-            server: server.run(),
+            server,
             port,
             state,
         })

@@ -573,3 +573,100 @@ async fn the_engine_counts_sessions_upgrades_packets_and_reasons() {
     assert!(stats.packets_sent() >= 4, "{}", stats.packets_sent());
     assert_eq!(stats.sessions_opened(), 2);
 }
+
+// ---- The WebSocket handover (not from the suites) ----
+//
+// The HTTP/1 dispatcher hands a WebSocket request over with its connection, and the engine
+// answers it on the bare connection: these check what the dispatcher would otherwise have done.
+
+/// Writes `bytes` to a new connection to `server` in one write, and reads until the server
+/// closes it or `until` holds for what arrived.
+async fn exchange(server: &Server, bytes: &[u8], until: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = server.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(bytes).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !until(&got) {
+        let n = tokio::time::timeout(Duration::from_secs(3), conn.read(&mut buf))
+            .await
+            .expect("an answer within 3 s")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+fn upgrade_request(path_and_query: &str) -> String {
+    format!(
+        "GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+/// The text frames (unmasked, each under 126 bytes) that follow the HTTP head in `bytes`.
+fn text_frames(bytes: &[u8]) -> Vec<String> {
+    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut rest = &bytes[head_end..];
+    let mut frames = Vec::new();
+    while rest.len() >= 2 && rest.len() >= 2 + usize::from(rest[1]) {
+        assert_eq!(rest[0], 0x81, "a final text frame");
+        let len = usize::from(rest[1]);
+        frames.push(String::from_utf8(rest[2..2 + len].to_vec()).unwrap());
+        rest = &rest[2 + len..];
+    }
+    frames
+}
+
+#[actix_web::test]
+async fn a_websocket_request_elsewhere_is_not_found_and_its_connection_closed() {
+    let server = Server::suite();
+    let answer = exchange(&server, upgrade_request("/chat?EIO=4").as_bytes(), |_| {
+        false
+    })
+    .await;
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{answer}");
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
+    assert!(
+        answer.ends_with(r#""code":"not_found","message":"no such endpoint"}}"#),
+        "{answer}"
+    );
+    assert_eq!(server.raw.session_count() + server.io.session_count(), 0);
+}
+
+#[actix_web::test]
+async fn a_refused_websocket_request_opens_no_session() {
+    let server = Server::suite();
+    let mut request = upgrade_request(&format!("{EIO}{WS}"));
+    request = request.replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
+    let answer = exchange(&server, request.as_bytes(), |_| false).await;
+    let answer = String::from_utf8(answer).unwrap();
+    // RFC 6455: 426, naming the version the server speaks.
+    assert!(answer.starts_with("HTTP/1.1 426 "), "{answer}");
+    assert!(answer.contains("sec-websocket-version: 13\r\n"), "{answer}");
+    assert_eq!(server.raw.stats().sessions_opened(), 0);
+}
+
+#[actix_web::test]
+async fn frames_sent_along_with_the_websocket_request_are_read() {
+    let server = Server::suite();
+    let mut bytes = upgrade_request(&format!("{EIO}{WS}")).into_bytes();
+    // "4hello", masked with a zero key, in the same write as the request.
+    bytes.extend_from_slice(&[0x81, 0x86, 0, 0, 0, 0]);
+    bytes.extend_from_slice(b"4hello");
+    let answer = exchange(&server, &bytes, |got| {
+        got.windows(6).any(|w| w == b"4hello")
+    })
+    .await;
+    assert!(answer.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    let frames = text_frames(&answer);
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_open(&frames[0], serde_json::json!([]));
+    assert_eq!(frames[1], "4hello");
+}

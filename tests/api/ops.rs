@@ -54,6 +54,13 @@ async fn metrics_count_requests_by_route_and_status() {
     )
     .await;
     app.request("GET", "/health", None, None).await;
+    // WebSocket requests never reach the middleware: the server counts them itself.
+    let ws_base = app.base.replacen("http", "ws", 1);
+    let ws_url = format!("{ws_base}/socket.io/?EIO=4&transport=websocket");
+    let mut ws = crate::common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await; // open
+    let elsewhere = crate::common::Ws::connect(&format!("{ws_base}/chat")).await;
+    assert_eq!(elsewhere.err(), Some(404));
     let res = app.client.get(format!("{}/metrics", app.base)).send().await;
     let mut res = res.unwrap();
     assert_eq!(res.status().as_u16(), 200);
@@ -69,6 +76,8 @@ async fn metrics_count_requests_by_route_and_status() {
         r#"confab_http_requests_total{method="GET",route="/health",status="200"} 1"#,
         r#"confab_http_requests_total{method="POST",route="/api/auth/register",status="201"} 1"#,
         r#"confab_http_requests_total{method="GET",route="/api/conversations/{id}",status="404"} 1"#,
+        r#"confab_http_requests_total{method="GET",route="/socket.io/",status="101"} 1"#,
+        r#"confab_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
         "confab_http_request_duration_seconds_bucket",
         "confab_db_pool_connections ",
         "confab_db_pool_connections_in_use ",

@@ -8,9 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use awc::ws::{Codec, Frame, Message};
 use bytes::Bytes;
+use confab::server::Engines;
 use confab_actors::engine::EngineConfig;
 use futures_util::{SinkExt, StreamExt};
 
@@ -27,16 +28,23 @@ impl Server {
     pub fn start(config: EngineConfig) -> Server {
         let (raw, io) = confab::conformance::engines(config);
         let engines = (raw.clone(), io.clone());
-        let server = HttpServer::new(move || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let options = confab::server::Options {
+            workers: 1,
+            tcp_nodelay: true,
+            shutdown_timeout_secs: 30,
+        };
+        let mounted = Engines::new([
+            ("/engine.io/".to_string(), raw.clone()),
+            ("/socket.io/".to_string(), io.clone()),
+        ]);
+        let server = confab::server::serve(listener, &options, mounted, None, move || {
             App::new()
                 .service(raw.service("/engine.io/"))
                 .service(io.service("/socket.io/"))
         })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
         .unwrap();
-        let port = server.addrs()[0].port();
-        let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Server {

@@ -30,6 +30,7 @@ pub use socket::{
 };
 pub(crate) use stats::TransportKind;
 pub use stats::{EngineStats, REASONS};
+pub use ws::respond;
 
 use session::CloseSession;
 
@@ -139,6 +140,22 @@ impl Engine {
             .default_service(web::to(route))
     }
 
+    /// Serves a WebSocket request to the engine that the HTTP/1 dispatcher handed over with its
+    /// connection (`actix_http::HttpServiceBuilder::upgrade`), until the WebSocket ends. Unlike
+    /// one served through [`Engine::service`], the connection keeps none of the dispatcher's
+    /// buffers. `answered` is told the answer's status once it is written.
+    pub async fn serve_websocket<T>(
+        &self,
+        req: actix_http::Request,
+        framed: actix_codec::Framed<T, actix_http::h1::Codec>,
+        answered: impl FnOnce(actix_web::http::StatusCode),
+    ) -> std::io::Result<()>
+    where
+        T: actix_codec::AsyncRead + actix_codec::AsyncWrite + Unpin + 'static,
+    {
+        ws::serve(self.shared.clone(), req, framed, answered).await
+    }
+
     pub fn config(&self) -> &EngineConfig {
         &self.shared.config
     }
@@ -177,7 +194,7 @@ impl Engine {
 /// Every request to the engine's path: the Engine.IO query decides what it is.
 async fn route(req: HttpRequest, body: web::Payload, shared: web::Data<Shared>) -> HttpResponse {
     let shared = shared.into_inner();
-    let query = match polling::EngineQuery::parse(&req) {
+    let query = match polling::EngineQuery::parse(req.query_string(), req.headers()) {
         Ok(query) => query,
         Err(refusal) => return refusal.response(),
     };

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use actix::Addr;
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
@@ -49,11 +50,12 @@ impl Refusal {
 }
 
 impl EngineQuery {
-    pub fn parse(req: &HttpRequest) -> Result<EngineQuery, Refusal> {
+    /// The query of a request to the engine, given its query string and headers.
+    pub fn parse(query: &str, headers: &HeaderMap) -> Result<EngineQuery, Refusal> {
         let mut eio = None;
         let mut transport = None;
         let mut sid = None;
-        for pair in req.query_string().split('&') {
+        for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "EIO" => eio = Some(value),
@@ -70,8 +72,7 @@ impl EngineQuery {
         if eio != Some("4") {
             return Err(Refusal::UnsupportedProtocolVersion);
         }
-        let upgrade_requested = req
-            .headers()
+        let upgrade_requested = headers
             .get(header::UPGRADE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));

@@ -1,22 +1,43 @@
 //! The WebSocket transport: one actor per WebSocket, relaying frames between the client and its
 //! `SessionActor`. This is the only file that uses `actix-web-actors`, so a move to `actix-ws`
 //! touches nothing else.
+//!
+//! A WebSocket arrives one of two ways. Through actix-web's `HttpServer` ([`start`]), the
+//! connection stays inside the HTTP/1 dispatcher for its whole life, and so do the dispatcher's
+//! read and write buffers (8 KiB each). Through [`serve`], an upgrade handed over by the
+//! dispatcher (`HttpService::upgrade`), the handshake is answered and the frames then go over
+//! the bare connection: between frames, a WebSocket holds no buffer at all.
 
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use actix::prelude::*;
+use actix_codec::{AsyncRead, AsyncWrite, Framed, FramedParts, ReadBuf};
+use actix_http::body::{self, BodySize};
+use actix_http::error::PayloadError;
+use actix_http::h1::{self, Message};
 use actix_http::ws::Item;
+use actix_http::{ConnectionType, HttpMessage as _, Request};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt as _, Stream, StreamExt as _};
+use tokio::io::AsyncWriteExt as _;
 
-use super::polling::Refusal;
-use super::session::{SessionActor, WsAttach, WsGone, WsIn, WsOut};
+use super::polling::{EngineQuery, Refusal};
+use super::session::{CloseSession, SessionActor, WsAttach, WsGone, WsIn, WsOut};
 use super::{DisconnectReason, Shared, TransportKind};
 use crate::protocol::engineio::{Frame, Packet};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The most a WebSocket reads from its connection at once.
+const READ_CHUNK: usize = 4096;
 
 /// Answers a WebSocket request: a new session (no `sid`), or an upgrade probe for one.
 pub(crate) async fn start(
@@ -25,25 +46,187 @@ pub(crate) async fn start(
     shared: Arc<Shared>,
     sid: Option<String>,
 ) -> HttpResponse {
-    let session = match sid {
-        Some(sid) => match shared.find(&sid) {
-            Some(session) => session,
-            None => return Refusal::SessionIdUnknown.response(),
-        },
-        None if !shared.has_room() => return Refusal::Full.response(),
-        None => shared.open(TransportKind::WebSocket, req.query_string()).1,
+    let session = match session_for(&shared, sid, req.query_string()) {
+        Ok(session) => session,
+        Err(refusal) => return refusal.response(),
     };
-    let transport = WsTransport {
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        session,
-        max_payload: shared.config.max_payload,
-        fragments: None,
-        gone: DisconnectReason::TransportClose,
-    };
-    ws::WsResponseBuilder::new(transport, &req, body)
+    ws::WsResponseBuilder::new(WsTransport::new(session, &shared), &req, body)
         .frame_size(shared.config.max_payload)
         .start()
         .unwrap_or_else(|err| err.error_response())
+}
+
+/// Serves a WebSocket request that the HTTP/1 dispatcher handed over with its connection:
+/// answers it (telling `answered` the status once the answer is written), then, for a 101,
+/// starts relaying frames until the WebSocket ends. Otherwise the connection is closed.
+pub(crate) async fn serve<T>(
+    shared: Arc<Shared>,
+    req: Request,
+    framed: Framed<T, h1::Codec>,
+    answered: impl FnOnce(StatusCode),
+) -> io::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    // The relay runs as a task of its own, on this thread: the dispatcher's task, and the few
+    // KiB that answering took, end here rather than living as long as the WebSocket.
+    if let Some((transport, io, early)) = answer(&shared, req, framed, answered).await? {
+        actix::spawn(relay(transport, io, early, shared.config.max_payload));
+    }
+    Ok(())
+}
+
+/// Answers a WebSocket request; for a 101, returns the transport to run, the connection and
+/// whatever the client sent after its request.
+async fn answer<T>(
+    shared: &Arc<Shared>,
+    req: Request,
+    mut framed: Framed<T, h1::Codec>,
+    answered: impl FnOnce(StatusCode),
+) -> io::Result<Option<(WsTransport, T, Option<Bytes>)>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let accepted = EngineQuery::parse(req.uri().query().unwrap_or(""), req.headers())
+        .map_err(Declined::Engine)
+        .and_then(|query| {
+            // The handshake is checked before a session is opened for it.
+            let handshake = actix_http::ws::handshake(req.head()).map_err(Declined::Handshake)?;
+            let fresh = query.sid.is_none();
+            let session = session_for(shared, query.sid, req.uri().query().unwrap_or(""))
+                .map_err(Declined::Engine)?;
+            Ok((handshake, session, fresh))
+        });
+    let (mut handshake, session, fresh) = match accepted {
+        Ok(accepted) => accepted,
+        Err(declined) => {
+            let response = declined.response();
+            let status = response.status();
+            respond(&mut framed, response).await?;
+            answered(status);
+            return Ok(None);
+        }
+    };
+    let switched = framed
+        .send(Message::Item((
+            handshake.finish().drop_body(),
+            BodySize::None,
+        )))
+        .await;
+    if let Err(err) = switched {
+        // A session opened for this WebSocket would otherwise wait for it until it timed out.
+        if fresh {
+            session.do_send(CloseSession {
+                reason: DisconnectReason::TransportError,
+            });
+        }
+        return Err(err);
+    }
+    answered(StatusCode::SWITCHING_PROTOCOLS);
+    // The dispatcher's buffers are dropped here; whatever the client sent after its request
+    // is the start of its first frame.
+    let FramedParts { io, read_buf, .. } = framed.into_parts();
+    let early = (!read_buf.is_empty()).then(|| Bytes::copy_from_slice(&read_buf));
+    Ok(Some((WsTransport::new(session, shared), io, early)))
+}
+
+/// Runs `transport` on the bare connection `io` until the WebSocket ends.
+async fn relay<T>(transport: WsTransport, io: T, early: Option<Bytes>, max_payload: usize)
+where
+    T: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    let (reader, mut writer) = tokio::io::split(io);
+    let incoming = Incoming { early, reader };
+    let codec = actix_http::ws::Codec::new().max_size(max_payload);
+    let mut outgoing = pin!(ws::WebsocketContext::with_codec(transport, incoming, codec));
+    while let Some(chunk) = outgoing.next().await {
+        let written = match chunk {
+            Ok(bytes) => writer.write_all(&bytes).await,
+            Err(err) => Err(io::Error::other(err.to_string())),
+        };
+        // The client is gone: dropping the context stops the transport, which tells the session.
+        if let Err(err) = written {
+            log::debug!(error:% = err; "websocket connection lost");
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+/// Writes `response` as the whole answer to `framed`'s request, then the connection closes.
+pub async fn respond<T>(framed: &mut Framed<T, h1::Codec>, response: HttpResponse) -> io::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let (head, body) = response.into_parts();
+    let body = body::to_bytes(body)
+        .await
+        .map_err(|_| io::Error::other("unreadable response body"))?;
+    let mut head = actix_http::Response::from(head);
+    head.head_mut().set_connection_type(ConnectionType::Close);
+    framed
+        .send(Message::Item((head, BodySize::Sized(body.len() as u64))))
+        .await?;
+    if !body.is_empty() {
+        framed.send(Message::Chunk(Some(body))).await?;
+    }
+    framed.send(Message::Chunk(None)).await
+}
+
+/// Why a WebSocket request is not taken.
+enum Declined {
+    Engine(Refusal),
+    Handshake(actix_http::ws::HandshakeError),
+}
+
+impl Declined {
+    fn response(self) -> HttpResponse {
+        match self {
+            Declined::Engine(refusal) => refusal.response(),
+            Declined::Handshake(err) => HttpResponse::from_error(actix_web::Error::from(err)),
+        }
+    }
+}
+
+/// The session a WebSocket request is for: the one named by `sid` (an upgrade), or a new one
+/// opened with the request's `query`.
+fn session_for(
+    shared: &Arc<Shared>,
+    sid: Option<String>,
+    query: &str,
+) -> Result<Addr<SessionActor>, Refusal> {
+    match sid {
+        Some(sid) => shared.find(&sid).ok_or(Refusal::SessionIdUnknown),
+        None if !shared.has_room() => Err(Refusal::Full),
+        None => Ok(shared.open(TransportKind::WebSocket, query).1),
+    }
+}
+
+/// The bytes a client sends on its bare connection, read as they arrive into a buffer on the
+/// stack: nothing is kept between reads.
+struct Incoming<R> {
+    /// Bytes that arrived with the upgrade request, before the connection was handed over.
+    early: Option<Bytes>,
+    reader: R,
+}
+
+impl<R: AsyncRead + Unpin> Stream for Incoming<R> {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(early) = self.early.take() {
+            return Poll::Ready(Some(Ok(early)));
+        }
+        let mut buf = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut read = ReadBuf::uninit(&mut buf);
+        Poll::Ready(
+            match ready!(Pin::new(&mut self.reader).poll_read(cx, &mut read)) {
+                Ok(()) if read.filled().is_empty() => None,
+                Ok(()) => Some(Ok(Bytes::copy_from_slice(read.filled()))),
+                Err(err) => Some(Err(PayloadError::Io(err))),
+            },
+        )
+    }
 }
 
 struct WsTransport {
@@ -57,6 +240,16 @@ struct WsTransport {
 }
 
 impl WsTransport {
+    fn new(session: Addr<SessionActor>, shared: &Shared) -> WsTransport {
+        WsTransport {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            session,
+            max_payload: shared.config.max_payload,
+            fragments: None,
+            gone: DisconnectReason::TransportClose,
+        }
+    }
+
     fn deliver(&mut self, ctx: &mut ws::WebsocketContext<Self>, text: bool, data: bytes::Bytes) {
         let packet = if text {
             match std::str::from_utf8(&data).ok().map(Packet::decode) {
