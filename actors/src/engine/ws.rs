@@ -6,7 +6,8 @@
 //! connection stays inside the HTTP/1 dispatcher for its whole life, and so do the dispatcher's
 //! read and write buffers (8 KiB each). Through [`serve`], an upgrade handed over by the
 //! dispatcher (`HttpService::upgrade`), the handshake is answered and the frames then go over
-//! the bare connection: between frames, a WebSocket holds no buffer at all.
+//! the bare connection, read into a buffer on the stack: the dispatcher's buffers and task end
+//! with the handshake.
 
 use std::io;
 use std::mem::MaybeUninit;
