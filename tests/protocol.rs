@@ -670,3 +670,48 @@ async fn frames_sent_along_with_the_websocket_request_are_read() {
     assert_open(&frames[0], serde_json::json!([]));
     assert_eq!(frames[1], "4hello");
 }
+
+#[actix_web::test]
+async fn a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
+    use confab_actors::engine::{DisconnectReason, EngineConfig};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let server = Server::start(EngineConfig {
+        ping_interval_ms: 25_000,
+        ping_timeout_ms: 20_000,
+        max_buffered_bytes: 64 * 1024,
+        ..confab::conformance::suite_config()
+    });
+    // A small receive buffer, so that the echoes back up on the server soon.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(16 * 1024).unwrap();
+    let addr = server.base.trim_start_matches("http://").parse().unwrap();
+    let mut conn = socket.connect(addr).await.unwrap();
+    let request = upgrade_request(&format!("{EIO}{WS}"));
+    conn.write_all(request.as_bytes()).await.unwrap();
+    // 150 messages of 60,000 bytes (9 MB), each echoed, and none of the echoes read. A server
+    // that stopped reading too would block this; the reads below then fail the test.
+    let mut frame = vec![0x81, 0xFE, 0xEA, 0x60, 0, 0, 0, 0, b'4'];
+    frame.resize(frame.len() + 59_999, b'x');
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        for _ in 0..150 {
+            if conn.write_all(&frame).await.is_err() {
+                break; // dropped already
+            }
+        }
+    })
+    .await;
+    // The server ends the connection once the session is closed; what it had sent before is
+    // read to the end.
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("the server ends the connection");
+        if !matches!(read, Ok(n) if n > 0) {
+            break;
+        }
+    }
+    let stats = server.raw.stats();
+    assert_eq!(stats.closed_with(DisconnectReason::SlowConsumer), 1);
+    assert_eq!(server.raw.session_count(), 0);
+}

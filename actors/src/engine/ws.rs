@@ -9,9 +9,11 @@
 //! the bare connection, read into a buffer on the stack: the dispatcher's buffers and task end
 //! with the handshake.
 
+use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::io;
 use std::mem::MaybeUninit;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -26,13 +28,13 @@ use actix_http::{ConnectionType, HttpMessage as _, Request};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt as _, Stream, StreamExt as _};
+use bytes::{Buf as _, Bytes, BytesMut};
+use futures_util::{SinkExt as _, Stream};
 use tokio::io::AsyncWriteExt as _;
 
 use super::polling::{EngineQuery, Refusal};
 use super::session::{CloseSession, SessionActor, WsAttach, WsGone, WsIn, WsOut};
-use super::{DisconnectReason, Shared, TransportKind};
+use super::{DisconnectReason, EngineConfig, Shared, TransportKind};
 use crate::protocol::engineio::{Frame, Packet};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -72,7 +74,7 @@ where
     // The relay runs as a task of its own, on this thread: the dispatcher's task, and the few
     // KiB that answering took, end here rather than living as long as the WebSocket.
     if let Some((transport, io, early)) = answer(&shared, req, framed, answered).await? {
-        actix::spawn(relay(transport, io, early, shared.config.max_payload));
+        actix::spawn(async move { relay(transport, io, early, &shared.config).await });
     }
     Ok(())
 }
@@ -131,27 +133,107 @@ where
     Ok(Some((WsTransport::new(session, shared), io, early)))
 }
 
-/// Runs `transport` on the bare connection `io` until the WebSocket ends.
-async fn relay<T>(transport: WsTransport, io: T, early: Option<Bytes>, max_payload: usize)
+/// Runs `transport` on the bare connection `io` until the WebSocket ends. Frames keep being
+/// taken from the transport while the client is slow to read them; past `max_buffered` bytes
+/// waiting for the connection, the client is dropped as a slow consumer.
+async fn relay<T>(transport: WsTransport, io: T, early: Option<Bytes>, config: &EngineConfig)
 where
     T: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let (reader, mut writer) = tokio::io::split(io);
+    let session = transport.session.clone();
+    let (reader, writer) = tokio::io::split(io);
     let incoming = Incoming { early, reader };
-    let codec = actix_http::ws::Codec::new().max_size(max_payload);
-    let mut outgoing = pin!(ws::WebsocketContext::with_codec(transport, incoming, codec));
-    while let Some(chunk) = outgoing.next().await {
-        let written = match chunk {
-            Ok(bytes) => writer.write_all(&bytes).await,
-            Err(err) => Err(io::Error::other(err.to_string())),
-        };
+    let codec = actix_http::ws::Codec::new().max_size(config.max_payload);
+    let outgoing = ws::WebsocketContext::with_codec(transport, incoming, codec);
+    let mut outbox = Outbox {
+        outgoing: Box::pin(outgoing),
+        writer,
+        waiting: VecDeque::new(),
+        waiting_bytes: 0,
+        max_buffered: config.max_buffered_bytes,
+        ended: false,
+    };
+    match poll_fn(|cx| outbox.poll_relay(cx)).await {
+        Ok(()) => {
+            let _ = outbox.writer.shutdown().await;
+        }
+        Err(Lost::Slow) => {
+            log::debug!(waiting = outbox.waiting_bytes; "websocket client too slow; dropping it");
+            // The session is closed for this reason before its connection is.
+            let _ = session
+                .send(CloseSession {
+                    reason: DisconnectReason::SlowConsumer,
+                })
+                .await;
+        }
         // The client is gone: dropping the context stops the transport, which tells the session.
-        if let Err(err) = written {
-            log::debug!(error:% = err; "websocket connection lost");
-            return;
+        Err(Lost::Io(err)) => log::debug!(error:% = err; "websocket connection lost"),
+    }
+}
+
+/// Why a relay ended before its WebSocket did.
+enum Lost {
+    Io(io::Error),
+    Slow,
+}
+
+/// What the transport wrote and the connection has not taken yet.
+struct Outbox<S, W> {
+    outgoing: Pin<Box<S>>,
+    writer: W,
+    waiting: VecDeque<Bytes>,
+    waiting_bytes: usize,
+    max_buffered: usize,
+    /// The transport has stopped: what is waiting is the last of it.
+    ended: bool,
+}
+
+impl<S, W> Outbox<S, W>
+where
+    S: Stream<Item = Result<Bytes, actix_web::Error>>,
+    W: AsyncWrite + Unpin,
+{
+    /// Takes what the transport has written, then writes what the connection accepts; ready
+    /// once everything is written after the transport stopped, or when the relay must end.
+    fn poll_relay(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Lost>> {
+        while !self.ended {
+            match self.outgoing.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    self.waiting_bytes += bytes.len();
+                    self.waiting.push_back(bytes);
+                    if self.waiting_bytes > self.max_buffered {
+                        return Poll::Ready(Err(Lost::Slow));
+                    }
+                }
+                Poll::Ready(Some(Err(err))) => {
+                    return Poll::Ready(Err(Lost::Io(io::Error::other(err.to_string()))))
+                }
+                Poll::Ready(None) => self.ended = true,
+                Poll::Pending => break,
+            }
+        }
+        while let Some(front) = self.waiting.front_mut() {
+            match Pin::new(&mut self.writer).poll_write(cx, front) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(Lost::Io(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.waiting_bytes -= n;
+                    front.advance(n);
+                    if front.is_empty() {
+                        self.waiting.pop_front();
+                    }
+                }
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(Lost::Io(err))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if self.ended {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
         }
     }
-    let _ = writer.shutdown().await;
 }
 
 /// Writes `response` as the whole answer to `framed`'s request, then the connection closes.
