@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
 use std::mem::MaybeUninit;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -144,9 +144,9 @@ where
     let (reader, writer) = tokio::io::split(io);
     let incoming = Incoming { early, reader };
     let codec = actix_http::ws::Codec::new().max_size(config.max_payload);
-    let outgoing = ws::WebsocketContext::with_codec(transport, incoming, codec);
+    let outgoing = pin!(ws::WebsocketContext::with_codec(transport, incoming, codec));
     let mut outbox = Outbox {
-        outgoing: Box::pin(outgoing),
+        outgoing,
         writer,
         waiting: VecDeque::new(),
         waiting_bytes: 0,
@@ -178,8 +178,8 @@ enum Lost {
 }
 
 /// What the transport wrote and the connection has not taken yet.
-struct Outbox<S, W> {
-    outgoing: Pin<Box<S>>,
+struct Outbox<'a, S, W> {
+    outgoing: Pin<&'a mut S>,
     writer: W,
     waiting: VecDeque<Bytes>,
     waiting_bytes: usize,
@@ -188,7 +188,7 @@ struct Outbox<S, W> {
     ended: bool,
 }
 
-impl<S, W> Outbox<S, W>
+impl<S, W> Outbox<'_, S, W>
 where
     S: Stream<Item = Result<Bytes, actix_web::Error>>,
     W: AsyncWrite + Unpin,
@@ -198,7 +198,19 @@ where
     fn poll_relay(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Lost>> {
         while !self.ended {
             match self.outgoing.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(bytes))) => {
+                Poll::Ready(Some(Ok(mut bytes))) => {
+                    if self.waiting.is_empty() {
+                        // Usually the connection takes it all at once, and nothing is kept.
+                        match Pin::new(&mut self.writer).poll_write(cx, &bytes) {
+                            Poll::Ready(Ok(n)) if n == bytes.len() => continue,
+                            Poll::Ready(Ok(0)) => {
+                                return Poll::Ready(Err(Lost::Io(io::ErrorKind::WriteZero.into())))
+                            }
+                            Poll::Ready(Ok(n)) => bytes.advance(n),
+                            Poll::Ready(Err(err)) => return Poll::Ready(Err(Lost::Io(err))),
+                            Poll::Pending => {}
+                        }
+                    }
                     self.waiting_bytes += bytes.len();
                     self.waiting.push_back(bytes);
                     if self.waiting_bytes > self.max_buffered {
