@@ -9,7 +9,7 @@
 
 use actix_web::{web, App};
 use clap::Parser;
-use confab::server::{Engines, Options};
+use confab::server::Options;
 use confab_actors::engine::Engine;
 use serde_json::json;
 
@@ -41,15 +41,12 @@ async fn main() -> std::io::Result<()> {
         tcp_nodelay: true,
         shutdown_timeout_secs: 30,
     };
-    let mounted = Engines::new([
-        ("/engine.io/".to_string(), raw.clone()),
-        ("/socket.io/".to_string(), io.clone()),
-    ]);
+    let mounted = confab::conformance::mounted(&raw, &io);
     confab::server::serve(listener, &options, mounted, None, move || {
         let engines = (raw.clone(), io.clone());
         App::new()
-            .service(raw.service("/engine.io/"))
-            .service(io.service("/socket.io/"))
+            .service(raw.service(confab::conformance::RAW_PATH))
+            .service(io.service(confab::conformance::IO_PATH))
             .route("/stats", web::get().to(move || stats(engines.clone())))
     })?
     .await

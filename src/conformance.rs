@@ -29,6 +29,19 @@ pub fn suite_config() -> EngineConfig {
     }
 }
 
+/// Where the suites expect the raw echo engine.
+pub const RAW_PATH: &str = "/engine.io/";
+/// Where the suites expect the Socket.IO engine.
+pub const IO_PATH: &str = "/socket.io/";
+
+/// The engines of [`engines`] at their paths, for their WebSocket handover.
+pub fn mounted(raw: &Engine, io: &Engine) -> crate::server::Engines {
+    crate::server::Engines::new([
+        (RAW_PATH.to_string(), raw.clone()),
+        (IO_PATH.to_string(), io.clone()),
+    ])
+}
+
 /// The raw echo engine (mount at `/engine.io/`) and the Socket.IO engine (at `/socket.io/`).
 pub fn engines(config: EngineConfig) -> (Engine, Engine) {
     let raw = Engine::raw(config.clone(), Arc::new(Echo));

@@ -11,7 +11,6 @@ use actix_web::dev::ServerHandle;
 use actix_web::App;
 use awc::ws::{Codec, Frame, Message};
 use bytes::Bytes;
-use confab::server::Engines;
 use confab_actors::engine::EngineConfig;
 use futures_util::{SinkExt, StreamExt};
 
@@ -35,14 +34,11 @@ impl Server {
             tcp_nodelay: true,
             shutdown_timeout_secs: 30,
         };
-        let mounted = Engines::new([
-            ("/engine.io/".to_string(), raw.clone()),
-            ("/socket.io/".to_string(), io.clone()),
-        ]);
+        let mounted = confab::conformance::mounted(&raw, &io);
         let server = confab::server::serve(listener, &options, mounted, None, move || {
             App::new()
-                .service(raw.service("/engine.io/"))
-                .service(io.service("/socket.io/"))
+                .service(raw.service(confab::conformance::RAW_PATH))
+                .service(io.service(confab::conformance::IO_PATH))
         })
         .unwrap();
         let handle = server.handle();
