@@ -497,6 +497,9 @@ async fn send<S: ChatStore>(
     );
     socket.emit_json("message:sent", &sent);
     if committed.created {
+        // Let the sender's two frames reach its connection before the fan-out below takes this
+        // thread: queued behind a room's worth of deliveries, the ack waited for all of them.
+        tokio::task::yield_now().await;
         inner.rooms.publish_message(
             conversation,
             committed.seq,
