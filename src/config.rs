@@ -78,7 +78,8 @@ pub struct DatabaseSettings {
     pub url: Secret,
     pub pool_size: usize,
     pub pool_timeout_ms: u64,
-    /// Group-commit writers for sends; each holds at most one pooled connection at a time.
+    /// Group-commit writers for sends. They share a pool of as many connections of their own,
+    /// beside the `pool_size` of the rest of the server.
     pub write_lanes: usize,
     /// Most sends one writer stores in one statement.
     pub write_batch_max: usize,

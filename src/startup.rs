@@ -103,7 +103,11 @@ impl Application {
             settings.limits.send_burst,
         );
         let writer = MessageWriter::start(
-            pool.clone(),
+            db::build_writer_pool(
+                settings.database.url.expose(),
+                settings.database.write_lanes,
+                Duration::from_millis(settings.database.pool_timeout_ms),
+            )?,
             settings.database.write_lanes,
             settings.database.write_batch_max,
             metrics.send_batch_size.clone(),

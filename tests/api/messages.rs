@@ -427,3 +427,85 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
         .await;
     assert_eq!(conversation.body["lastSeq"], 68);
 }
+
+/// The writers' connections always run the generic plan of a prepared statement, and it stores
+/// what the planned-each-time statement would: several executions of both of the writers'
+/// statements on one connection (PostgreSQL would plan the first five afresh) keep the seqs
+/// and the refusals right. The rest of the server's connections keep PostgreSQL's own choice.
+#[actix_web::test]
+async fn the_writers_connections_run_generic_plans_that_store_correctly() {
+    use confab::models::message::{
+        insert_batch_if_allowed, insert_if_allowed, Unsequenced, UnsequencedBatch,
+    };
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        plan_cache_mode: String,
+    }
+    let app = TestApp::spawn().await;
+    let url = app.state.settings.database.url.expose();
+    let writers = confab::db::build_writer_pool(url, 1, std::time::Duration::from_secs(5)).unwrap();
+    let mut conn = writers.get().await.unwrap();
+    let show = || diesel::sql_query("SHOW plan_cache_mode");
+    let mode = show().get_result::<Mode>(&mut conn).await.unwrap();
+    assert_eq!(mode.plan_cache_mode, "force_generic_plan");
+    let mut other = app.state.pool.get().await.unwrap();
+    let mode = show().get_result::<Mode>(&mut other).await.unwrap();
+    assert_eq!(mode.plan_cache_mode, "auto");
+
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let group = uuid::Uuid::parse_str(&app.group(&alice, "team", &[&bob]).await).unwrap();
+    let id = |u: &crate::helpers::TestUser| uuid::Uuid::parse_str(&u.id).unwrap();
+    let mut expected = 0;
+    for round in 0..7 {
+        for (sender, allowed) in [(id(&alice), true), (id(&carol), false)] {
+            let client_id = format!("one-{round}");
+            let new = Unsequenced {
+                conversation_id: group,
+                sender_id: sender,
+                client_message_id: &client_id,
+                body: "hi",
+                created_at: chrono::Utc::now(),
+            };
+            let stored = insert_if_allowed(&mut conn, new).await.unwrap();
+            if allowed {
+                expected += 1;
+            }
+            assert_eq!(stored.map(|m| m.seq), allowed.then_some(expected));
+        }
+        let mut batch = UnsequencedBatch::default();
+        for (sender, client_id) in [
+            (id(&bob), format!("b-{round}")),
+            (id(&carol), format!("c-{round}")),
+            (id(&alice), format!("a-{round}")),
+        ] {
+            batch.conversation_ids.push(group);
+            batch.sender_ids.push(sender);
+            batch.client_message_ids.push(client_id);
+            batch.bodies.push("hi".into());
+            batch.created_ats.push(chrono::Utc::now());
+        }
+        let mut seqs: Vec<(i64, String)> = insert_batch_if_allowed(&mut conn, &batch)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.seq, m.client_message_id))
+            .collect();
+        seqs.sort();
+        let want = vec![
+            (expected + 1, format!("b-{round}")),
+            (expected + 2, format!("a-{round}")),
+        ];
+        assert_eq!(seqs, want);
+        expected += 2;
+    }
+    let conversation = app
+        .get(&format!("/api/conversations/{group}"), &bob.token)
+        .await;
+    assert_eq!(conversation.body["lastSeq"], expected);
+}
