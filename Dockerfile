@@ -3,16 +3,17 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that source edits do not rebuild them.
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
+COPY protocol/Cargo.toml protocol/Cargo.toml
 COPY actors/Cargo.toml actors/Cargo.toml
 COPY load-tests/Cargo.toml load-tests/Cargo.toml
-RUN mkdir -p src actors/src load-tests/src \
+RUN mkdir -p src protocol/src actors/src load-tests/src \
     && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && touch actors/src/lib.rs && echo 'fn main() {}' > load-tests/src/main.rs \
+    && touch protocol/src/lib.rs actors/src/lib.rs && echo 'fn main() {}' > load-tests/src/main.rs \
     && cargo build --release --locked -p confab \
-    && rm -rf src actors/src load-tests/src
+    && rm -rf src protocol/src actors/src load-tests/src
 COPY . .
 # Make sure cargo sees the real sources as newer than the placeholders.
-RUN touch src/main.rs src/lib.rs actors/src/lib.rs \
+RUN touch src/main.rs src/lib.rs protocol/src/lib.rs actors/src/lib.rs \
     && cargo build --release --locked -p confab
 
 FROM debian:bookworm-slim

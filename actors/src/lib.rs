@@ -3,7 +3,5 @@
 
 pub mod chat;
 pub mod engine;
-pub mod error_code;
-pub mod protocol;
-
-pub use error_code::ErrorCode;
+pub use confab_protocol as protocol;
+pub use confab_protocol::{error_code, ErrorCode};

@@ -1,0 +1,9 @@
+//! Confab's wire contract, parsed once at the edge into typed values: the Engine.IO v4 and
+//! Socket.IO v5 codec and the error codes of PROTOCOL.md. No actix types here, so the load
+//! generator reuses it.
+
+pub mod engineio;
+pub mod error_code;
+pub mod socketio;
+
+pub use error_code::ErrorCode;
