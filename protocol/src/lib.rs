@@ -4,6 +4,7 @@
 
 pub mod engineio;
 pub mod error_code;
+pub mod events;
 pub mod socketio;
 
 pub use error_code::ErrorCode;

@@ -1,0 +1,252 @@
+//! Client → server events, decoded once at the edge.
+
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `message:send`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSend {
+    pub conversation_id: String,
+    pub client_message_id: String,
+    pub body: String,
+    #[serde(default)]
+    pub attachment_ids: Vec<String>,
+}
+
+/// `sync:request`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRequest {
+    pub conversation_id: String,
+    pub after_seq: i64,
+    pub limit: Option<i64>,
+}
+
+/// The payload of the events that name only a conversation (`typing:start`, `typing:stop`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationRef {
+    pub conversation_id: String,
+}
+
+/// `receipt:delivered` and `receipt:read`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    pub conversation_id: String,
+    pub seq: i64,
+}
+
+/// `presence:query`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceQuery {
+    pub user_ids: Vec<String>,
+}
+
+/// Every event a client may send, by its wire name. The serde form is the Socket.IO event
+/// array, `["message:send", {…}]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "event", content = "data")]
+pub enum ClientEvent {
+    #[serde(rename = "message:send")]
+    MessageSend(MessageSend),
+    #[serde(rename = "sync:request")]
+    SyncRequest(SyncRequest),
+    #[serde(rename = "typing:start")]
+    TypingStart(ConversationRef),
+    #[serde(rename = "typing:stop")]
+    TypingStop(ConversationRef),
+    #[serde(rename = "receipt:delivered")]
+    ReceiptDelivered(Receipt),
+    #[serde(rename = "receipt:read")]
+    ReceiptRead(Receipt),
+    #[serde(rename = "presence:query")]
+    PresenceQuery(PresenceQuery),
+}
+
+/// Why an event could not be decoded; each is the contract's `invalid`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("unknown event {0:?}")]
+    Unknown(String),
+    #[error("the payload must be an object")]
+    NotAnObject,
+    #[error("invalid payload: {0}")]
+    Invalid(String),
+}
+
+/// The event names a client may send.
+const NAMES: &[&str] = &[
+    "message:send",
+    "sync:request",
+    "typing:start",
+    "typing:stop",
+    "receipt:delivered",
+    "receipt:read",
+    "presence:query",
+];
+
+impl ClientEvent {
+    /// Decodes the event `name` whose first argument is `arg` (further arguments are ignored,
+    /// as the official server's handlers ignore them). The payload is read in place.
+    pub fn decode(name: &str, arg: Option<&Value>) -> Result<ClientEvent, EventError> {
+        if !NAMES.contains(&name) {
+            return Err(EventError::Unknown(name.to_string()));
+        }
+        let Some(arg @ Value::Object(_)) = arg else {
+            return Err(EventError::NotAnObject);
+        };
+        ClientEvent::deserialize(EventArray { name, arg })
+            .map_err(|err| EventError::Invalid(err.to_string()))
+    }
+
+    /// The event's wire name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientEvent::MessageSend(_) => "message:send",
+            ClientEvent::SyncRequest(_) => "sync:request",
+            ClientEvent::TypingStart(_) => "typing:start",
+            ClientEvent::TypingStop(_) => "typing:stop",
+            ClientEvent::ReceiptDelivered(_) => "receipt:delivered",
+            ClientEvent::ReceiptRead(_) => "receipt:read",
+            ClientEvent::PresenceQuery(_) => "presence:query",
+        }
+    }
+}
+
+/// `[name, arg]` as a serde sequence, borrowed: the name and the payload are not copied into
+/// a new array first.
+struct EventArray<'a> {
+    name: &'a str,
+    arg: &'a Value,
+}
+
+impl<'de> Deserializer<'de> for EventArray<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_seq(EventItems {
+            name: Some(self.name),
+            arg: Some(self.arg),
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct EventItems<'a> {
+    name: Option<&'a str>,
+    arg: Option<&'a Value>,
+}
+
+impl<'de> SeqAccess<'de> for EventItems<'de> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        if let Some(name) = self.name.take() {
+            return seed
+                .deserialize(de::value::BorrowedStrDeserializer::new(name))
+                .map(Some);
+        }
+        match self.arg.take() {
+            Some(arg) => seed.deserialize(arg).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(usize::from(self.name.is_some()) + usize::from(self.arg.is_some()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_each_event_by_name() {
+        let send = json!({ "conversationId": "c", "clientMessageId": "m", "body": "hi" });
+        assert_eq!(
+            ClientEvent::decode("message:send", Some(&send)).unwrap(),
+            ClientEvent::MessageSend(MessageSend {
+                conversation_id: "c".into(),
+                client_message_id: "m".into(),
+                body: "hi".into(),
+                attachment_ids: vec![],
+            })
+        );
+        let receipt = json!({ "conversationId": "c", "seq": 4 });
+        let read = ClientEvent::decode("receipt:read", Some(&receipt)).unwrap();
+        assert_eq!(read.name(), "receipt:read");
+        assert!(matches!(
+            read,
+            ClientEvent::ReceiptRead(Receipt { seq: 4, .. })
+        ));
+        let typing = json!({ "conversationId": "c" });
+        assert!(matches!(
+            ClientEvent::decode("typing:stop", Some(&typing)).unwrap(),
+            ClientEvent::TypingStop(_)
+        ));
+    }
+
+    #[test]
+    fn the_serde_form_is_the_event_array() {
+        let event: ClientEvent =
+            serde_json::from_value(json!(["presence:query", { "userIds": ["u"] }])).unwrap();
+        assert_eq!(
+            event,
+            ClientEvent::PresenceQuery(PresenceQuery {
+                user_ids: vec!["u".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_events_non_objects_and_wrong_types() {
+        assert_eq!(
+            ClientEvent::decode("message:sned", Some(&json!({}))),
+            Err(EventError::Unknown("message:sned".into()))
+        );
+        for arg in [
+            None,
+            Some(json!([1, 2])),
+            Some(json!("x")),
+            Some(json!(null)),
+        ] {
+            assert_eq!(
+                ClientEvent::decode("typing:start", arg.as_ref()),
+                Err(EventError::NotAnObject)
+            );
+        }
+        let wrong = json!({ "conversationId": "c", "seq": "4" });
+        assert!(matches!(
+            ClientEvent::decode("receipt:delivered", Some(&wrong)),
+            Err(EventError::Invalid(_))
+        ));
+        let missing = json!({ "conversationId": "c" });
+        assert!(matches!(
+            ClientEvent::decode("sync:request", Some(&missing)),
+            Err(EventError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn every_listed_name_decodes_to_its_variant() {
+        let any = json!({ "conversationId": "c", "clientMessageId": "m", "body": "b",
+            "afterSeq": 0, "seq": 0, "userIds": [] });
+        for name in NAMES {
+            assert_eq!(ClientEvent::decode(name, Some(&any)).unwrap().name(), *name);
+        }
+    }
+}

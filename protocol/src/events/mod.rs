@@ -1,0 +1,15 @@
+//! The contract's events (PROTOCOL.md §5 and §6) as typed values: what a client sends is
+//! decoded once into [`ClientEvent`]; what the server sends is a struct per event that
+//! serialises to exactly the contract's JSON.
+
+mod client;
+mod server;
+
+pub use client::{
+    ClientEvent, ConversationRef, EventError, MessageSend, PresenceQuery, Receipt, SyncRequest,
+};
+pub use server::{
+    encode, Ack, AckError, ConversationAdded, ConversationRemoved, ConversationUpdated, HistoryAck,
+    MessageAck, MessageSent, PresenceAck, PresenceEntry, PresenceUpdate, ReadyEntry, ReceiptAck,
+    ReceiptUpdated, RequestError, ServerEvent, SessionReady, TypingStart, TypingStop, MESSAGE_NEW,
+};

@@ -1,0 +1,277 @@
+//! Server → client events and ack bodies, each serialised with serde to the contract's JSON.
+//! A Message travels as JSON text encoded once ([`RawValue`]), shared by the ack,
+//! `message:sent` and every `message:new`.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use crate::socketio;
+use crate::ErrorCode;
+
+/// An event the server emits, with its wire name.
+pub trait ServerEvent: Serialize {
+    /// The event's name on the wire.
+    const NAME: &'static str;
+}
+
+/// The Socket.IO EVENT packet of `event` on namespace `nsp`: `2["name",{…}]` (an Engine.IO
+/// message frame adds its `4`).
+pub fn encode<E: ServerEvent>(nsp: &str, event: &E) -> Result<String, serde_json::Error> {
+    socketio::encode_event_with(nsp, E::NAME, event)
+}
+
+/// The name of `message:new`, whose payload is the Message itself.
+pub const MESSAGE_NEW: &str = "message:new";
+
+macro_rules! server_event {
+    ($name:literal, $ty:ident $(<$lt:lifetime>)?) => {
+        impl $(<$lt>)? ServerEvent for $ty $(<$lt>)? {
+            const NAME: &'static str = $name;
+        }
+    };
+}
+
+/// One conversation of `session:ready`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyEntry {
+    pub conversation_id: Uuid,
+    pub last_seq: i64,
+    pub last_read_seq: i64,
+}
+
+/// `session:ready`: the socket is connected and subscribed to `conversations`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionReady<'a> {
+    pub user_id: Uuid,
+    pub session_id: &'a str,
+    pub conversations: Vec<ReadyEntry>,
+}
+server_event!("session:ready", SessionReady<'a>);
+
+/// `message:sent`, to the sending socket after the commit.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSent<'a> {
+    pub client_message_id: &'a str,
+    pub message: &'a RawValue,
+}
+server_event!("message:sent", MessageSent<'a>);
+
+/// `typing:start`, relayed to the conversation's other sockets.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingStart {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+}
+server_event!("typing:start", TypingStart);
+
+/// `typing:stop`, relayed, or sent by the server when a `typing:start` was not renewed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingStop {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+}
+server_event!("typing:stop", TypingStop);
+
+/// `receipt:updated`: a member's watermarks moved.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptUpdated {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+    pub last_delivered_seq: i64,
+    pub last_read_seq: i64,
+}
+server_event!("receipt:updated", ReceiptUpdated);
+
+/// `presence:update`: a user came online, or went offline (`last_seen_at` set).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceUpdate {
+    pub user_id: Uuid,
+    pub online: bool,
+    pub last_seen_at: Option<String>,
+}
+server_event!("presence:update", PresenceUpdate);
+
+/// `conversation:added`: the user joined `conversation` (the Conversation object).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationAdded<'a> {
+    pub conversation: &'a RawValue,
+}
+server_event!("conversation:added", ConversationAdded<'a>);
+
+/// `conversation:removed`: the user is no longer a member.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationRemoved {
+    pub conversation_id: Uuid,
+}
+server_event!("conversation:removed", ConversationRemoved);
+
+/// `conversation:updated`: the latest seq, after live traffic may have been missed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationUpdated {
+    pub conversation_id: Uuid,
+    pub last_seq: i64,
+}
+server_event!("conversation:updated", ConversationUpdated);
+
+/// `request:error`: a request without an ack callback failed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestError<'a> {
+    pub event: &'a str,
+    pub code: ErrorCode,
+    pub message: &'a str,
+}
+server_event!("request:error", RequestError<'a>);
+
+/// A successful ack: `{ "ok": true, …body }`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ack<T> {
+    ok: bool,
+    #[serde(flatten)]
+    body: T,
+}
+
+impl<T: Serialize> Ack<T> {
+    /// `{ "ok": true }` with the fields of `body`.
+    pub fn ok(body: T) -> Ack<T> {
+        Ack { ok: true, body }
+    }
+}
+
+/// A failed ack: `{ "ok": false, "error": { code, message, retryAfterMs? } }`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AckError<'a> {
+    ok: bool,
+    error: ErrorBody<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    code: ErrorCode,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
+}
+
+impl<'a> AckError<'a> {
+    /// The ack of a refused request (`retry_after_ms` with `rate_limited`).
+    pub fn new(code: ErrorCode, message: &'a str, retry_after_ms: Option<u64>) -> AckError<'a> {
+        AckError {
+            ok: false,
+            error: ErrorBody {
+                code,
+                message,
+                retry_after_ms,
+            },
+        }
+    }
+}
+
+/// The ack body of `message:send`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageAck<'a> {
+    pub message: &'a RawValue,
+}
+
+/// The ack body of `sync:request`: `messages` is a JSON array of Messages.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryAck<'a> {
+    pub messages: &'a RawValue,
+    pub has_more: bool,
+}
+
+/// The ack body of `receipt:delivered` and `receipt:read`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptAck {
+    pub last_delivered_seq: i64,
+    pub last_read_seq: i64,
+}
+
+/// One user's state in the ack of `presence:query`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceEntry {
+    pub user_id: Uuid,
+    pub online: bool,
+    pub last_seen_at: Option<String>,
+}
+
+/// The ack body of `presence:query`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresenceAck {
+    pub presence: Vec<PresenceEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn events_encode_to_the_contracts_json() {
+        let message = raw(r#"{"id":"1","seq":1}"#);
+        let sent = MessageSent {
+            client_message_id: "c\"1",
+            message: &message,
+        };
+        assert_eq!(
+            encode("/", &sent).unwrap(),
+            r#"2["message:sent",{"clientMessageId":"c\"1","message":{"id":"1","seq":1}}]"#
+        );
+        let user = Uuid::nil();
+        let offline = PresenceUpdate {
+            user_id: user,
+            online: false,
+            last_seen_at: Some("2026-01-01T00:00:00.000Z".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&offline).unwrap(),
+            json!({ "userId": user, "online": false, "lastSeenAt": "2026-01-01T00:00:00.000Z" })
+        );
+        let removed = ConversationRemoved {
+            conversation_id: user,
+        };
+        assert_eq!(
+            encode("/", &removed).unwrap(),
+            format!(r#"2["conversation:removed",{{"conversationId":"{user}"}}]"#)
+        );
+    }
+
+    #[test]
+    fn acks_carry_ok_and_their_fields() {
+        let message = raw(r#"{"id":"1"}"#);
+        assert_eq!(
+            serde_json::to_string(&Ack::ok(MessageAck { message: &message })).unwrap(),
+            r#"{"ok":true,"message":{"id":"1"}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Ack::ok(())).unwrap(),
+            r#"{"ok":true}"#
+        );
+        assert_eq!(
+            serde_json::to_value(AckError::new(ErrorCode::RateLimited, "slow", Some(40))).unwrap(),
+            json!({ "ok": false, "error": { "code": "rate_limited", "message": "slow", "retryAfterMs": 40 } })
+        );
+        assert_eq!(
+            serde_json::to_value(AckError::new(ErrorCode::NotFound, "gone", None)).unwrap(),
+            json!({ "ok": false, "error": { "code": "not_found", "message": "gone" } })
+        );
+    }
+}
