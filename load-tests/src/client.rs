@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use confab_actors::protocol::socketio;
+use confab_protocol::engineio::{Frame, Packet};
+use confab_protocol::events::{MessageSend, MESSAGE_NEW};
+use confab_protocol::socketio::{self, PacketType};
 use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -133,12 +135,12 @@ pub async fn connect(
             let mut ws = ws_handshake(&url, stream)
                 .await
                 .context("WebSocket upgrade")?;
-            ws.send(Message::Text("2probe".into())).await?;
-            match ws.next().await {
-                Some(Ok(Message::Text(pong))) if pong.as_str() == "3probe" => {}
+            send_packet(&mut ws, &Packet::Ping("probe".into())).await?;
+            match read_packet(ws.next().await) {
+                Some(Packet::Pong(probe)) if probe == "probe" => {}
                 other => anyhow::bail!("expected 3probe, got {other:?}"),
             }
-            ws.send(Message::Text("5".into())).await?;
+            send_packet(&mut ws, &Packet::Upgrade).await?;
             ws
         } else {
             let stream = tcp_connect(addr, spec.source).await?;
@@ -146,28 +148,36 @@ pub async fn connect(
                 .await
                 .context("WebSocket handshake")?;
             // Engine.IO open, then the Socket.IO CONNECT with the token.
-            match ws.next().await {
-                Some(Ok(Message::Text(open))) if open.starts_with('0') => {}
+            match read_packet(ws.next().await) {
+                Some(Packet::Open(_)) => {}
                 other => anyhow::bail!("expected the Engine.IO open packet, got {other:?}"),
             }
-            let connect = format!("40{}", json!({ "token": spec.token }));
-            ws.send(Message::Text(connect.into())).await?;
+            send_packet(
+                &mut ws,
+                &Packet::Message(connect_packet(&spec.token)?.into()),
+            )
+            .await?;
             ws
         };
         loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(text))) if text.starts_with("40") => {}
-                Some(Ok(Message::Text(text))) if text.starts_with("44") => {
-                    anyhow::bail!("connect refused: {text}")
+            let frame = ws.next().await;
+            let Some(packet) = read_packet(frame) else {
+                anyhow::bail!("connection ended before session:ready");
+            };
+            match packet {
+                Packet::Ping(data) => send_packet(&mut ws, &Packet::Pong(data)).await?,
+                Packet::Message(text) => {
+                    let header = socketio::decode_header(&text, 0)?;
+                    match header.kind {
+                        PacketType::ConnectError => anyhow::bail!("connect refused: {text}"),
+                        PacketType::Event if event_name(header.data) == Some("session:ready") => {
+                            return Ok(ws);
+                        }
+                        _ => {}
+                    }
                 }
-                Some(Ok(Message::Text(text))) if text.starts_with("42[\"session:ready\"") => {
-                    return Ok(ws);
-                }
-                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
-                    ws.send(Message::Text("3".into())).await?;
-                }
-                Some(Ok(_)) => {}
-                other => anyhow::bail!("connection ended before session:ready: {other:?}"),
+                Packet::Close => anyhow::bail!("closed before session:ready"),
+                _ => {}
             }
         }
     };
@@ -182,6 +192,46 @@ pub async fn connect(
     let (commands, inbox) = mpsc::unbounded_channel();
     tokio::spawn(serve(ws, spec, recorder, inbox));
     Ok(commands)
+}
+
+/// The Socket.IO CONNECT to the main namespace with `token` in its auth payload.
+fn connect_packet(token: &str) -> anyhow::Result<String> {
+    #[derive(Serialize)]
+    struct Auth<'a> {
+        token: &'a str,
+    }
+    Ok(socketio::encode_connect_with("/", &Auth { token })?)
+}
+
+/// Sends one Engine.IO packet as a text frame.
+async fn send_packet<S>(ws: &mut WebSocketStream<S>, packet: &Packet) -> anyhow::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let text = packet
+        .encode_text()
+        .context("binary packets are not sent")?;
+    ws.send(Message::Text(text.to_string().into())).await?;
+    Ok(())
+}
+
+/// The Engine.IO packet of a WebSocket frame; `None` once the connection ended or failed.
+fn read_packet(
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+) -> Option<Packet> {
+    match frame? {
+        Ok(Message::Text(text)) => Packet::decode(text.as_str()).ok(),
+        Ok(Message::Binary(data)) => Some(Packet::Binary(data)),
+        Ok(Message::Close(_)) | Err(_) => None,
+        Ok(_) => Some(Packet::Noop),
+    }
+}
+
+/// The name of a one-argument event from the JSON text of its arguments array.
+fn event_name(data: &str) -> Option<&str> {
+    serde_json::from_str::<(&str, &RawValue)>(data)
+        .ok()
+        .map(|(name, _)| name)
 }
 
 /// A TCP connection to `addr`, from `source` when given.
@@ -223,11 +273,14 @@ async fn polling_start(
     let mut http = tokio::io::BufReader::new(tcp_connect(addr, source).await?);
     let path = "/socket.io/?EIO=4&transport=polling";
     let open = http_request(&mut http, addr, "GET", path, "").await?;
-    let open = open
-        .strip_prefix('0')
-        .context("the handshake did not start with an open packet")?;
-    let sid = serde_json::from_str::<Open>(open)?.sid;
-    let connect = format!("40{}", json!({ "token": token }));
+    let Ok(Packet::Open(open)) = Packet::decode(&open) else {
+        anyhow::bail!("the handshake did not start with an open packet");
+    };
+    let sid = serde_json::from_str::<Open>(&open)?.sid;
+    let connect = Frame::message(&connect_packet(token)?);
+    let Frame::Text(connect) = connect else {
+        anyhow::bail!("the CONNECT is text");
+    };
     let posted = http_request(
         &mut http,
         addr,
@@ -300,34 +353,33 @@ async fn serve<S>(
                 Some(Command::Send { conversation }) => {
                     sent += 1;
                     next_ack += 1;
-                    let body = recorder.now_micros().to_string();
-                    let request = json!({
-                        "conversationId": &*conversation,
-                        "clientMessageId": format!("l{}-{}", spec.index, sent),
-                        "body": body,
-                    });
-                    let text = socketio::encode_event("/", "message:send", &[request], 0, Some(next_ack));
+                    let request = MessageSend {
+                        conversation_id: conversation.to_string(),
+                        client_message_id: format!("l{}-{}", spec.index, sent),
+                        body: recorder.now_micros().to_string(),
+                        attachment_ids: Vec::new(),
+                    };
+                    let Ok(text) = socketio::encode_event_with_ack("/", "message:send", &request, next_ack) else {
+                        break false;
+                    };
                     pending.insert(next_ack, Instant::now());
-                    if ws.send(Message::Text(format!("4{text}").into())).await.is_err() {
+                    if send_packet(&mut ws, &Packet::Message(text.into())).await.is_err() {
                         break false;
                     }
                 }
                 Some(Command::Close) | None => break true,
             },
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    if text.as_str() == "2" {
-                        if ws.send(Message::Text("3".into())).await.is_err() {
-                            break false;
-                        }
-                    } else if text.as_str() == "1" {
+            frame = ws.next() => match read_packet(frame) {
+                Some(Packet::Ping(data)) => {
+                    if send_packet(&mut ws, &Packet::Pong(data)).await.is_err() {
                         break false;
-                    } else if let Some(packet) = text.strip_prefix('4') {
-                        handle_packet(packet, &spec, &recorder, &mut pending, &mut seen);
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break false,
-                Some(Ok(_)) => {}
+                Some(Packet::Message(text)) => {
+                    handle_packet(&text, &spec, &recorder, &mut pending, &mut seen);
+                }
+                Some(Packet::Close) | None => break false,
+                Some(_) => {}
             },
         }
     };
@@ -353,52 +405,53 @@ fn handle_packet(
     seen: &mut HashMap<String, SeqSet>,
 ) {
     let counters = &recorder.counters;
-    if let Some(event) = packet.strip_prefix("2[\"message:new\",") {
-        let Some(json) = event.strip_suffix(']') else {
-            return;
-        };
-        let Ok(message) = serde_json::from_str::<Delivered>(json) else {
-            recorder.error("bad_message");
-            return;
-        };
-        Counters::add(&counters.delivered, 1);
-        if let Ok(sent_at) = message.body.parse::<u64>() {
-            let latency = recorder.now_micros().saturating_sub(sent_at);
-            recorder.delivery(spec.index, Duration::from_micros(latency));
-        }
-        match seen
-            .entry(message.conversation_id)
-            .or_default()
-            .insert(message.seq)
-        {
-            Ok(()) => {}
-            Err(true) => Counters::add(&counters.duplicates, 1),
-            Err(false) => Counters::add(&counters.out_of_order, 1),
-        }
-    } else if let Some(rest) = packet.strip_prefix('3') {
-        // `3<id>[<ack>]`
-        let digits = rest.find('[').unwrap_or(rest.len());
-        let Ok(id) = rest[..digits].parse::<u64>() else {
-            return;
-        };
-        let Some(sent) = pending.remove(&id) else {
-            return;
-        };
-        let body = &rest[digits..];
-        let ack = body
-            .strip_prefix('[')
-            .and_then(|b| b.strip_suffix(']'))
-            .and_then(|b| serde_json::from_str::<Ack>(b).ok());
-        match ack {
-            Some(Ack { ok: true, .. }) => {
-                Counters::add(&counters.acked, 1);
-                recorder.ack(spec.index, sent.elapsed());
+    let Ok(header) = socketio::decode_header(packet, 0) else {
+        recorder.error("bad_packet");
+        return;
+    };
+    match header.kind {
+        PacketType::Event => {
+            let Ok((name, data)) = serde_json::from_str::<(&str, &RawValue)>(header.data) else {
+                return;
+            };
+            if name != MESSAGE_NEW {
+                return;
             }
-            Some(Ack { error, .. }) => {
-                recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code));
+            let Ok(message) = serde_json::from_str::<Delivered>(data.get()) else {
+                recorder.error("bad_message");
+                return;
+            };
+            Counters::add(&counters.delivered, 1);
+            if let Ok(sent_at) = message.body.parse::<u64>() {
+                let latency = recorder.now_micros().saturating_sub(sent_at);
+                recorder.delivery(spec.index, Duration::from_micros(latency));
             }
-            None => recorder.error("bad_ack"),
+            match seen
+                .entry(message.conversation_id)
+                .or_default()
+                .insert(message.seq)
+            {
+                Ok(()) => {}
+                Err(true) => Counters::add(&counters.duplicates, 1),
+                Err(false) => Counters::add(&counters.out_of_order, 1),
+            }
         }
+        PacketType::Ack => {
+            let Some(sent) = header.id.and_then(|id| pending.remove(&id)) else {
+                return;
+            };
+            match serde_json::from_str::<(Ack,)>(header.data) {
+                Ok((Ack { ok: true, .. },)) => {
+                    Counters::add(&counters.acked, 1);
+                    recorder.ack(spec.index, sent.elapsed());
+                }
+                Ok((Ack { error, .. },)) => {
+                    recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code));
+                }
+                Err(_) => recorder.error("bad_ack"),
+            }
+        }
+        _ => {}
     }
 }
 

@@ -1,6 +1,6 @@
 //! `confab-load`: drives Confab with many Socket.IO clients over WebSocket and measures what
 //! its users would feel. The protocol types come from the server's own codec
-//! (`confab_actors::protocol`).
+//! (`confab-protocol`).
 
 pub mod cli;
 pub mod client;

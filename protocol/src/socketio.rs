@@ -89,9 +89,21 @@ pub enum ParseError {
     InvalidPayload,
 }
 
-/// Decodes a packet from the text of an Engine.IO message, accepting at most
-/// `max_attachments` binary attachments.
-pub fn decode(text: &str, max_attachments: usize) -> Result<Packet, ParseError> {
+/// A packet's header, its data left as JSON text: what a client that only picks out a few
+/// events reads, without building JSON values for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub kind: PacketType,
+    pub nsp: &'a str,
+    pub id: Option<u64>,
+    pub attachments: usize,
+    /// The JSON text after the header (empty when the packet has no data).
+    pub data: &'a str,
+}
+
+/// Reads the header of a packet from the text of an Engine.IO message, accepting at most
+/// `max_attachments` binary attachments. The data is not checked.
+pub fn decode_header(text: &str, max_attachments: usize) -> Result<Header<'_>, ParseError> {
     let mut rest = text;
     let kind = rest.chars().next().ok_or(ParseError::Empty)?;
     let kind = PacketType::from_char(kind).ok_or(ParseError::UnknownType)?;
@@ -131,6 +143,25 @@ pub fn decode(text: &str, max_attachments: usize) -> Result<Packet, ParseError> 
     } else {
         None
     };
+    Ok(Header {
+        kind,
+        nsp,
+        id,
+        attachments,
+        data: rest,
+    })
+}
+
+/// Decodes a packet from the text of an Engine.IO message, accepting at most
+/// `max_attachments` binary attachments.
+pub fn decode(text: &str, max_attachments: usize) -> Result<Packet, ParseError> {
+    let Header {
+        kind,
+        nsp,
+        id,
+        attachments,
+        data: rest,
+    } = decode_header(text, max_attachments)?;
 
     let data = if rest.is_empty() {
         None
@@ -226,7 +257,17 @@ fn header(kind: PacketType, attachments: usize, nsp: &str, id: Option<u64>) -> S
     out
 }
 
-/// `40{"sid":…}` (or `40/nsp,{"sid":…}`): a namespace CONNECT accepted.
+/// `0{…}` (or `0/nsp,{…}`): a client's CONNECT with its auth payload.
+pub fn encode_connect_with<T: Serialize + ?Sized>(
+    nsp: &str,
+    auth: &T,
+) -> Result<String, serde_json::Error> {
+    let mut out = header(PacketType::Connect, 0, nsp, None);
+    out.push_str(&serde_json::to_string(auth)?);
+    Ok(out)
+}
+
+/// `0{"sid":…}` (or `0/nsp,{"sid":…}`): a namespace CONNECT accepted.
 pub fn encode_connect(nsp: &str, sid: &str) -> String {
     let mut out = header(PacketType::Connect, 0, nsp, None);
     out.push_str(&serde_json::json!({ "sid": sid }).to_string());
@@ -279,6 +320,18 @@ pub fn encode_event_with<T: Serialize + ?Sized>(
     Ok(out)
 }
 
+/// An EVENT with a single serializable argument that asks for an ack: `2<id>["event",data]`.
+pub fn encode_event_with_ack<T: Serialize + ?Sized>(
+    nsp: &str,
+    event: &str,
+    data: &T,
+    id: u64,
+) -> Result<String, serde_json::Error> {
+    let mut out = header(PacketType::Event, 0, nsp, Some(id));
+    out.push_str(&serde_json::to_string(&(event, data))?);
+    Ok(out)
+}
+
 /// An EVENT whose single argument is already JSON text: `42["event",<json>]`.
 pub fn encode_event_json(nsp: &str, event: &str, json: &str) -> String {
     let mut out = header(PacketType::Event, 0, nsp, None);
@@ -327,6 +380,25 @@ mod tests {
 
     fn ok(text: &str) -> Packet {
         decode(text, 10).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn headers_leave_the_data_as_text() {
+        let header = decode_header(r#"3/chat,17["x",{"a":1}]"#, 0).unwrap();
+        assert_eq!(
+            (header.kind, header.nsp, header.id, header.data),
+            (PacketType::Ack, "/chat", Some(17), r#"["x",{"a":1}]"#)
+        );
+        let binary = decode_header("52-[\"e\"]", 2).unwrap();
+        assert_eq!((binary.attachments, binary.data), (2, "[\"e\"]"));
+        assert_eq!(
+            decode_header("53-[]", 2),
+            Err(ParseError::TooManyAttachments)
+        );
+        assert_eq!(
+            encode_connect_with("/", &json!({ "token": "t" })).unwrap(),
+            r#"0{"token":"t"}"#
+        );
     }
 
     #[test]

@@ -1,22 +1,22 @@
 //! Client → server events, decoded once at the edge.
 
 use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `message:send`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageSend {
     pub conversation_id: String,
     pub client_message_id: String,
     pub body: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachment_ids: Vec<String>,
 }
 
 /// `sync:request`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRequest {
     pub conversation_id: String,
@@ -25,14 +25,14 @@ pub struct SyncRequest {
 }
 
 /// The payload of the events that name only a conversation (`typing:start`, `typing:stop`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationRef {
     pub conversation_id: String,
 }
 
 /// `receipt:delivered` and `receipt:read`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
     pub conversation_id: String,
@@ -40,7 +40,7 @@ pub struct Receipt {
 }
 
 /// `presence:query`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceQuery {
     pub user_ids: Vec<String>,
