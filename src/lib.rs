@@ -21,5 +21,6 @@ pub mod presence;
 pub mod seed;
 pub mod server;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod writer;

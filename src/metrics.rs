@@ -12,7 +12,7 @@ use prometheus::{
 };
 
 use crate::server::Answered;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const NAMESPACE: &str = "confab";
 

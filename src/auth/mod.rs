@@ -10,7 +10,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use jwt::{JwtKeys, TokenError};
 

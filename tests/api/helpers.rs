@@ -7,7 +7,8 @@ use actix_web::dev::ServerHandle;
 use actix_web::web;
 use awc::http::header::HeaderMap;
 use confab::config::{Secret, Settings};
-use confab::startup::{AppState, Application};
+use confab::startup::Application;
+use confab::state::AppState;
 use serde_json::{json, Value};
 
 /// The settings the test suite runs with: `config/test.toml`, on the PostgreSQL server of

@@ -9,7 +9,7 @@ use crate::auth::password;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{client_ip, validate};
 use crate::models::{login_failure, user};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct LoginBody {

@@ -4,7 +4,7 @@ use super::presented_refresh_token;
 use crate::auth::refresh;
 use crate::error::ApiResult;
 use crate::models::refresh_token;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `POST /api/auth/logout` → 204. Revokes the presented refresh token (and its family) and
 /// clears the cookie. Without a token there is nothing to revoke, and the answer is the same.

@@ -14,7 +14,7 @@ use crate::auth::refresh as refresh_tokens;
 use crate::error::ApiResult;
 use crate::http::views::UserView;
 use crate::models::refresh_token::{self, NewRefreshToken};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `{ user, accessToken }`, the answer to register and login.
 #[derive(Debug, Serialize)]

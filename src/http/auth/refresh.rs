@@ -6,7 +6,7 @@ use crate::auth::refresh;
 use crate::error::{ApiError, ApiResult};
 use crate::models::refresh_token::{self, Redeemed};
 use crate::models::user;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `POST /api/auth/refresh` with the refresh cookie (or `{ refreshToken }`) → 200
 /// `{ accessToken }` and a new refresh cookie. The presented token is used up; presenting a

@@ -7,7 +7,7 @@ use crate::auth::password;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::http::validate;
 use crate::models::user::{self, NewUser, EMAIL_TAKEN, USERNAME_TAKEN};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

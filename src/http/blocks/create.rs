@@ -4,7 +4,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::models::{block, user};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `POST /api/blocks/{userId}` → 204. No DMs with the blocked user from then on.
 pub async fn create(

@@ -4,7 +4,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::models::block;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `DELETE /api/blocks/{userId}` → 204, whether or not the user was blocked.
 pub async fn delete(

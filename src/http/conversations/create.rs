@@ -10,7 +10,7 @@ use crate::http::validate;
 use crate::models::conversation::{self, Conversation, NewConversation, DM, GROUP};
 use crate::models::member::{self, NewMember, MEMBER, OWNER};
 use crate::models::{block, user};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]

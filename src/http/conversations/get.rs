@@ -4,7 +4,7 @@ use super::{load_for_member, view};
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::http::views::ConversationView;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `GET /api/conversations/{id}` → the conversation with its members (404 for non-members).
 pub async fn get(

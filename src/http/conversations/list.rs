@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::http::views::{ConversationListItem, ConversationView, MessageView};
 use crate::models::{attachment, conversation, member, message};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {

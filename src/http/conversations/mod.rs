@@ -35,7 +35,7 @@ pub async fn view(
 
 /// Tells the live sockets of each of `users` that they joined `conversation`.
 pub async fn announce_added(
-    state: &crate::startup::AppState,
+    state: &crate::state::AppState,
     users: &[Uuid],
     view: &ConversationView,
 ) {

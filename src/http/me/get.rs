@@ -4,7 +4,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::views::MeView;
 use crate::models::user;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `GET /api/me` → the signed-in user, with email.
 pub async fn get(state: web::Data<AppState>, me: AuthUser) -> ApiResult<web::Json<MeView>> {

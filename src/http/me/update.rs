@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::http::views::MeView;
 use crate::models::user::{self, UserChanges};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

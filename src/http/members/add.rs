@@ -10,7 +10,7 @@ use crate::http::validate;
 use crate::http::views::ConversationView;
 use crate::models::member::{self, NewMember, MEMBER};
 use crate::models::{conversation, user};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

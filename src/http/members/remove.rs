@@ -7,7 +7,7 @@ use crate::http::conversations::load_for_member;
 use crate::http::validate;
 use crate::models::conversation;
 use crate::models::member::{self, MEMBER, OWNER};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn member_not_found() -> ApiError {
     ApiError::not_found("member not found")

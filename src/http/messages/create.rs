@@ -8,7 +8,7 @@ use crate::chat::{self, SendRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::http::views::MessageView;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The body of `message:send`; `conversationId` may be left out here since the path names it.
 #[derive(Debug, Deserialize)]

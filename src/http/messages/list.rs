@@ -9,7 +9,7 @@ use crate::http::validate;
 use crate::http::views::MessageView;
 use crate::models::attachment;
 use crate::models::message::{self, SeqCursor};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

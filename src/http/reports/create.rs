@@ -9,7 +9,7 @@ use crate::http::validate;
 use crate::http::views::timestamp;
 use crate::models::report::{self, NewReport};
 use crate::models::{message, user};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

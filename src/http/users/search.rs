@@ -7,7 +7,7 @@ use crate::error::ApiResult;
 use crate::http::validate;
 use crate::http::views::UserView;
 use crate::models::user;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {

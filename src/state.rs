@@ -1,0 +1,39 @@
+//! `AppState`: what every request handler shares, built once by `startup`.
+
+use std::sync::Arc;
+
+use confab_actors::chat::{ChatNamespace, Limiter, Rooms};
+use confab_actors::engine::Engine;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::metrics::Metrics;
+use crate::presence::RedisPresence;
+use crate::store::DbChatStore;
+use crate::writer::MessageWriter;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub settings: Settings,
+    pub node_id: String,
+    pub pool: DbPool,
+    /// Group commit for sends.
+    pub writer: MessageWriter,
+    pub redis: Option<deadpool_redis::Pool>,
+    pub jwt: JwtKeys,
+    pub metrics: Metrics,
+    /// The Socket.IO engine at `/socket.io/`.
+    pub engine: Engine,
+    /// The conversation rooms of this node, for fan-out from the HTTP API too.
+    pub rooms: Rooms,
+    /// The chat namespace, told of membership changes made over HTTP.
+    pub chat: ChatNamespace<DbChatStore>,
+    /// This node's part of the cluster's presence, with Redis.
+    pub presence: Option<Arc<RedisPresence>>,
+    /// The per-user sending rate, shared by sockets and HTTP.
+    pub limiter: Limiter,
+    /// A bcrypt hash of a random password, checked when a login names no account, so that
+    /// such a login takes as long as one with a wrong password.
+    pub dummy_hash: String,
+}
