@@ -25,8 +25,7 @@ use rand::RngCore;
 pub use config::EngineConfig;
 pub use session::{SessionActor, WsOut};
 pub use socket::{
-    Ack, AckError, ConnectError, DisconnectReason, Event, NamespaceHandler, RawHandler,
-    SessionHandle, Socket,
+    Ack, ConnectError, DisconnectReason, Event, NamespaceHandler, RawHandler, SessionHandle, Socket,
 };
 pub(crate) use stats::TransportKind;
 pub use stats::{EngineStats, REASONS};
@@ -199,7 +198,9 @@ async fn route(req: HttpRequest, body: web::Payload, shared: web::Data<Shared>) 
         Err(refusal) => return refusal.response(),
     };
     if query.websocket {
-        return ws::start(req, body, shared, query.sid).await;
+        // WebSockets are taken over from the HTTP/1 dispatcher before they reach an `App`
+        // (`Engine::serve_websocket`); one that gets here came another way.
+        return polling::Refusal::BadRequest.response();
     }
     polling::handle(req, body, shared, query).await
 }

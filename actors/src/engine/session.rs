@@ -9,9 +9,7 @@ use bytestring::ByteString;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::socket::{
-    with_attachments, Ack, ConnectError, DisconnectReason, Event, SessionHandle, Socket,
-};
+use super::socket::{Ack, ConnectError, DisconnectReason, Event, SessionHandle, Socket};
 use super::{Role, Shared, TransportKind};
 use crate::protocol::engineio::{self, Frame, Packet};
 use crate::protocol::socketio::{self, PacketType, Payload};
@@ -68,8 +66,6 @@ pub struct SessionActor {
     sockets: HashMap<Arc<str>, Socket>,
     connecting: HashMap<Arc<str>, Socket>,
     partial: Option<Partial>,
-    acks: HashMap<u64, oneshot::Sender<Payload>>,
-    next_ack: u64,
     closed: bool,
 }
 
@@ -100,8 +96,6 @@ impl SessionActor {
             sockets: HashMap::new(),
             connecting: HashMap::new(),
             partial: None,
-            acks: HashMap::new(),
-            next_ack: 0,
             closed: false,
         }
     }
@@ -320,15 +314,11 @@ impl SessionActor {
                 }
                 Ok(())
             }
-            PacketType::Ack | PacketType::BinaryAck => {
-                let Some(Value::Array(args)) = packet.data else {
-                    return Err(());
-                };
-                if let Some(reply) = packet.id.and_then(|id| self.acks.remove(&id)) {
-                    let _ = reply.send(Payload { args, binary });
-                }
-                Ok(())
-            }
+            // The server never asks for acks, so a client's ack answers nothing.
+            PacketType::Ack | PacketType::BinaryAck => match packet.data {
+                Some(Value::Array(_)) => Ok(()),
+                _ => Err(()),
+            },
             PacketType::ConnectError => Err(()),
         }
     }
@@ -630,11 +620,13 @@ impl Handler<WsGone> for SessionActor {
     }
 }
 
-/// Socket handles → session: frames for the client, in order, nothing interleaved.
+/// Socket handles → session: frames for the client, in order, nothing interleaved; then
+/// `then` runs, once the frames are with the transport (or dropped, if the session is closed).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Emit {
     pub frames: Vec<Frame>,
+    pub then: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Handler<Emit> for SessionActor {
@@ -642,56 +634,8 @@ impl Handler<Emit> for SessionActor {
 
     fn handle(&mut self, msg: Emit, ctx: &mut Context<Self>) {
         self.send(ctx, msg.frames);
-    }
-}
-
-/// Socket handle → session: emit an event and route the client's ack to `reply`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct EmitWithAck {
-    pub nsp: Arc<str>,
-    pub event: String,
-    pub payload: Payload,
-    pub reply: oneshot::Sender<Payload>,
-}
-
-impl Handler<EmitWithAck> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: EmitWithAck, ctx: &mut Context<Self>) {
-        let id = self.next_ack;
-        self.next_ack += 1;
-        self.acks.insert(id, msg.reply);
-        let text = socketio::encode_event(
-            &msg.nsp,
-            &msg.event,
-            &msg.payload.args,
-            msg.payload.binary.len(),
-            Some(id),
-        );
-        self.send(ctx, with_attachments(&text, msg.payload.binary));
-    }
-}
-
-/// Socket handle → session: the server removes a socket from its namespace.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct DisconnectSocket {
-    pub nsp: Arc<str>,
-}
-
-impl Handler<DisconnectSocket> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: DisconnectSocket, ctx: &mut Context<Self>) {
-        if let Some(socket) = self.sockets.remove(&msg.nsp) {
-            self.send(
-                ctx,
-                vec![Frame::message(&socketio::encode_disconnect(&msg.nsp))],
-            );
-            if let Some(handler) = self.shared.namespace(&msg.nsp) {
-                socket.release(&*handler, DisconnectReason::ServerNamespaceDisconnect);
-            }
+        if let Some(then) = msg.then {
+            then();
         }
     }
 }

@@ -9,7 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::session::{CloseSession, DisconnectSocket, Emit, EmitWithAck, SessionActor};
+use super::session::{CloseSession, Emit, SessionActor};
 use crate::protocol::engineio::Frame;
 use crate::protocol::socketio::{self, Payload};
 
@@ -120,7 +120,16 @@ impl SessionHandle {
 
     /// Sends frames in order, with nothing interleaved.
     pub fn send(&self, frames: Vec<Frame>) {
-        self.addr.do_send(Emit { frames });
+        self.addr.do_send(Emit { frames, then: None });
+    }
+
+    /// Sends frames in order, then runs `then` once the session has handed them to its
+    /// transport: whatever `then` sends elsewhere cannot overtake them.
+    pub fn send_then(&self, frames: Vec<Frame>, then: impl FnOnce() + Send + 'static) {
+        self.addr.do_send(Emit {
+            frames,
+            then: Some(Box::new(then)),
+        });
     }
 
     /// Closes the whole session: every namespace of it, and its transport.
@@ -221,19 +230,6 @@ impl Socket {
             .send(with_attachments(&text, payload.binary));
     }
 
-    /// Emits `event` and waits for the client's ack.
-    pub async fn emit_with_ack(&self, event: &str, payload: Payload) -> Result<Payload, AckError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let nsp = self.inner.nsp.clone();
-        self.inner.session.addr.do_send(EmitWithAck {
-            nsp,
-            event: event.to_string(),
-            payload,
-            reply,
-        });
-        answer.await.map_err(|_| AckError::Closed)
-    }
-
     /// Emits `event` with one argument that is already JSON text (no re-serialization).
     pub fn emit_json(&self, event: &str, json: &str) {
         self.send_frame(Frame::message(&socketio::encode_event_json(
@@ -248,13 +244,6 @@ impl Socket {
         self.inner.session.send(vec![frame]);
     }
 
-    /// Removes the socket from its namespace (the client gets a DISCONNECT packet).
-    pub fn disconnect(&self) {
-        self.inner.session.addr.do_send(DisconnectSocket {
-            nsp: self.inner.nsp.clone(),
-        });
-    }
-
     /// Attaches the layer's own state to the socket, once (usually in `connect`).
     pub fn set_data<T: Any + Send + Sync>(&self, data: Arc<T>) -> bool {
         self.inner.data.set(data).is_ok()
@@ -267,11 +256,6 @@ impl Socket {
             .get()
             .cloned()
             .and_then(|data| data.downcast::<T>().ok())
-    }
-
-    /// Whether the session is still alive.
-    pub fn is_connected(&self) -> bool {
-        self.inner.session.addr.connected()
     }
 }
 
@@ -294,10 +278,18 @@ impl Ack {
 
     /// Acks with one argument that is already JSON text.
     pub fn send_json(self, json: &str) {
-        let text = socketio::encode_ack_json(&self.nsp, self.id, json);
-        self.session.do_send(Emit {
-            frames: vec![Frame::message(&text)],
+        let session = self.session.clone();
+        let frame = self.frame_json(json);
+        session.do_send(Emit {
+            frames: vec![frame],
+            then: None,
         });
+    }
+
+    /// The frame that acks with one argument that is already JSON text, to send with others
+    /// through [`Socket::send_then`] (the socket of the event this ack answers).
+    pub fn frame_json(self, json: &str) -> Frame {
+        Frame::message(&socketio::encode_ack_json(&self.nsp, self.id, json))
     }
 
     /// Acks with any arguments, binary attachments included.
@@ -305,15 +297,9 @@ impl Ack {
         let text = socketio::encode_ack(&self.nsp, self.id, &payload.args, payload.binary.len());
         self.session.do_send(Emit {
             frames: with_attachments(&text, payload.binary),
+            then: None,
         });
     }
-}
-
-/// Why a server-side emit got no ack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AckError {
-    #[error("the session closed before the client acked")]
-    Closed,
 }
 
 /// A Socket.IO packet's frames: the text header, then each attachment as a binary frame.

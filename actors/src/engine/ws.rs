@@ -2,12 +2,10 @@
 //! `SessionActor`. This is the only file that uses `actix-web-actors`, so a move to `actix-ws`
 //! touches nothing else.
 //!
-//! A WebSocket arrives one of two ways. Through actix-web's `HttpServer` ([`start`]), the
-//! connection stays inside the HTTP/1 dispatcher for its whole life, and so do the dispatcher's
-//! read and write buffers (8 KiB each). Through [`serve`], an upgrade handed over by the
-//! dispatcher (`HttpService::upgrade`), the handshake is answered and the frames then go over
-//! the bare connection, read into a buffer on the stack: the dispatcher's buffers and task end
-//! with the handshake.
+//! A WebSocket arrives as an upgrade handed over by the HTTP/1 dispatcher
+//! (`HttpService::upgrade`, [`serve`]): the handshake is answered and the frames then go over
+//! the bare connection, read into a buffer on the stack, so the dispatcher's buffers (8 KiB
+//! each) and task end with the handshake.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -26,7 +24,7 @@ use actix_http::h1::{self, Message};
 use actix_http::ws::Item;
 use actix_http::{ConnectionType, HttpMessage as _, Request};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use actix_web_actors::ws;
 use bytes::{Buf as _, Bytes, BytesMut};
 use futures_util::{SinkExt as _, Stream};
@@ -41,23 +39,6 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The most a WebSocket reads from its connection at once.
 const READ_CHUNK: usize = 4096;
-
-/// Answers a WebSocket request: a new session (no `sid`), or an upgrade probe for one.
-pub(crate) async fn start(
-    req: HttpRequest,
-    body: web::Payload,
-    shared: Arc<Shared>,
-    sid: Option<String>,
-) -> HttpResponse {
-    let session = match session_for(&shared, sid, req.query_string()) {
-        Ok(session) => session,
-        Err(refusal) => return refusal.response(),
-    };
-    ws::WsResponseBuilder::new(WsTransport::new(session, &shared), &req, body)
-        .frame_size(shared.config.max_payload)
-        .start()
-        .unwrap_or_else(|err| err.error_response())
-}
 
 /// Serves a WebSocket request that the HTTP/1 dispatcher handed over with its connection:
 /// answers it (telling `answered` the status once the answer is written), then, for a 101,
