@@ -1,0 +1,306 @@
+//! `SessionActor`: one per Engine.IO session, whatever its transport. It owns the heartbeat,
+//! the outbound queue, the polling→WebSocket upgrade and the Socket.IO namespaces on top.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use tokio::sync::oneshot;
+
+use super::socket::{DisconnectReason, SessionHandle, Socket};
+mod namespaces;
+mod polling;
+mod websocket;
+
+pub use polling::{Poll, PollAborted, PollRefused, Posted};
+pub use websocket::{WsAttach, WsGone, WsIn};
+
+use super::{Role, Shared, TransportKind};
+use crate::protocol::engineio::{self, Frame, Packet};
+
+/// What a transport delivers to the session's client.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub enum WsOut {
+    /// Frames to write, in order.
+    Frames(Vec<Frame>),
+    /// Close the WebSocket (with a close code when the protocol names one).
+    Close(Option<u16>),
+}
+
+/// How the session currently reaches its client.
+enum Transport {
+    /// Long-polling: frames wait in the outbox for the next GET.
+    Polling,
+    /// A WebSocket handshake whose socket has not attached yet.
+    PendingWebSocket,
+    WebSocket {
+        id: u64,
+        ws: Recipient<WsOut>,
+    },
+}
+
+/// A WebSocket opened with this session's sid, not yet the transport.
+struct Probe {
+    id: u64,
+    ws: Recipient<WsOut>,
+    /// `2probe` received and answered: polls get `6` until the upgrade completes.
+    probed: bool,
+    timer: SpawnHandle,
+}
+
+pub struct SessionActor {
+    sid: Arc<str>,
+    /// The query string of the handshake request.
+    query: Arc<str>,
+    shared: Arc<Shared>,
+    transport: Transport,
+    probe: Option<Probe>,
+    outbox: VecDeque<Frame>,
+    outbox_bytes: usize,
+    poll: Option<oneshot::Sender<ByteString>>,
+    ping_deadline: Option<SpawnHandle>,
+    connect_timer: Option<SpawnHandle>,
+    sockets: HashMap<Arc<str>, Socket>,
+    connecting: HashMap<Arc<str>, Socket>,
+    partial: Option<namespaces::Partial>,
+    closed: bool,
+}
+
+impl SessionActor {
+    /// A session that will talk over long-polling (`websocket: false`) or over a WebSocket that
+    /// attaches next. The open packet is the first thing queued.
+    pub(crate) fn new(
+        sid: Arc<str>,
+        shared: Arc<Shared>,
+        websocket: bool,
+        query: Arc<str>,
+    ) -> SessionActor {
+        SessionActor {
+            sid,
+            query,
+            shared,
+            transport: if websocket {
+                Transport::PendingWebSocket
+            } else {
+                Transport::Polling
+            },
+            probe: None,
+            outbox: VecDeque::new(),
+            outbox_bytes: 0,
+            poll: None,
+            ping_deadline: None,
+            connect_timer: None,
+            sockets: HashMap::new(),
+            connecting: HashMap::new(),
+            partial: None,
+            closed: false,
+        }
+    }
+
+    fn session_handle(&self, ctx: &Context<Self>) -> SessionHandle {
+        SessionHandle {
+            addr: ctx.address(),
+            sid: self.sid.clone(),
+            query: self.query.clone(),
+        }
+    }
+
+    fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(self.shared.config.ping_interval(), |act, ctx| {
+            act.send(ctx, vec![Frame::Text("2".into())]);
+            let deadline = ctx.run_later(act.shared.config.ping_timeout(), |act, ctx| {
+                act.close(ctx, DisconnectReason::PingTimeout, Farewell::Close);
+            });
+            act.ping_deadline = Some(deadline);
+        });
+    }
+
+    /// Queues or writes frames to the client, in order and unsplit.
+    fn send(&mut self, ctx: &mut Context<Self>, frames: Vec<Frame>) {
+        if self.closed {
+            return;
+        }
+        self.shared.stats.packets_out(frames.len());
+        if let Transport::WebSocket { ws, .. } = &self.transport {
+            ws.do_send(WsOut::Frames(frames));
+            return;
+        }
+        for frame in frames {
+            self.outbox_bytes += frame.len();
+            self.outbox.push_back(frame);
+        }
+        let config = &self.shared.config;
+        if self.outbox.len() > config.max_buffered_packets
+            || self.outbox_bytes > config.max_buffered_bytes
+        {
+            self.close(ctx, DisconnectReason::SlowConsumer, Farewell::Close);
+            return;
+        }
+        self.flush_poll();
+    }
+
+    /// Answers the pending poll with everything queued.
+    fn flush_poll(&mut self) {
+        if self.outbox.is_empty() || self.probe.as_ref().is_some_and(|p| p.probed) {
+            return;
+        }
+        if let Some(poll) = self.poll.take() {
+            let _ = poll.send(self.drain_payload());
+        }
+    }
+
+    fn drain_payload(&mut self) -> ByteString {
+        let mut payload = String::with_capacity(self.outbox_bytes + self.outbox.len());
+        for frame in self.outbox.drain(..) {
+            engineio::push_payload(&mut payload, &frame);
+        }
+        self.outbox_bytes = 0;
+        payload.into()
+    }
+
+    /// Ends the session: sockets leave their namespaces, the transport is told, the registry
+    /// forgets the sid and the actor stops.
+    fn close(&mut self, ctx: &mut Context<Self>, reason: DisconnectReason, farewell: Farewell) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        log::debug!(sid = &*self.sid, reason = reason.as_str(); "engine.io session closed");
+        for (nsp, socket) in self.sockets.drain().chain(self.connecting.drain()) {
+            if let Some(handler) = self.shared.namespace(&nsp) {
+                socket.release(&*handler, reason);
+            }
+        }
+        if let Some(poll) = self.poll.take() {
+            let _ = poll.send(match farewell {
+                Farewell::Close => "1".into(),
+                Farewell::Noop => "6".into(),
+            });
+        }
+        let code = (reason == DisconnectReason::ParseError).then_some(1002);
+        if let Transport::WebSocket { ws, .. } = &self.transport {
+            if reason != DisconnectReason::TransportClose {
+                ws.do_send(WsOut::Frames(vec![Frame::Text("1".into())]));
+            }
+            ws.do_send(WsOut::Close(code));
+        }
+        if let Some(probe) = self.probe.take() {
+            probe.ws.do_send(WsOut::Close(None));
+        }
+        self.shared.stats.closed(self.transport_kind(), reason);
+        self.shared.remove(&self.sid);
+        ctx.stop();
+    }
+
+    fn transport_kind(&self) -> TransportKind {
+        match self.transport {
+            Transport::Polling => TransportKind::Polling,
+            Transport::PendingWebSocket | Transport::WebSocket { .. } => TransportKind::WebSocket,
+        }
+    }
+
+    /// One packet from the client, on whichever transport it came.
+    fn on_packet(&mut self, ctx: &mut Context<Self>, packet: Packet) -> Result<(), ()> {
+        self.shared.stats.packet_in();
+        match packet {
+            Packet::Pong(_) => {
+                if let Some(deadline) = self.ping_deadline.take() {
+                    ctx.cancel_future(deadline);
+                    self.schedule_ping(ctx);
+                }
+                Ok(())
+            }
+            Packet::Close => {
+                self.close(ctx, DisconnectReason::TransportClose, Farewell::Noop);
+                Ok(())
+            }
+            Packet::Noop => Ok(()),
+            Packet::Message(text) => self.on_message(ctx, Incoming::Text(text)),
+            Packet::Binary(data) => self.on_message(ctx, Incoming::Binary(data)),
+            // The server pings, not the client; open and upgrade are not valid here.
+            Packet::Ping(_) | Packet::Open(_) | Packet::Upgrade => Err(()),
+        }
+    }
+}
+
+/// The content of an Engine.IO message from the client.
+enum Incoming {
+    Text(ByteString),
+    Binary(bytes::Bytes),
+}
+
+/// What a pending poll is answered with when the session closes.
+#[derive(Clone, Copy)]
+enum Farewell {
+    /// `1`: the server closed the session.
+    Close,
+    /// `6`: the client closed it, nothing more to say.
+    Noop,
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let websocket = !matches!(self.transport, Transport::Polling);
+        if websocket {
+            let open = self.shared.config.open_json(&self.sid, false);
+            self.send(ctx, vec![Frame::of(&Packet::Open(open.into()))]);
+        }
+        self.schedule_ping(ctx);
+        if matches!(self.shared.role, Role::SocketIo(_)) {
+            let timer = ctx.run_later(self.shared.config.connect_timeout(), |act, ctx| {
+                if act.sockets.is_empty() && act.connecting.is_empty() {
+                    act.close(ctx, DisconnectReason::ConnectTimeout, Farewell::Close);
+                }
+            });
+            self.connect_timer = Some(timer);
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if !self.closed {
+            self.shared
+                .stats
+                .closed(self.transport_kind(), DisconnectReason::TransportClose);
+            self.shared.remove(&self.sid);
+        }
+    }
+}
+
+/// Socket handles → session: frames for the client, in order, nothing interleaved; then
+/// `then` runs, once the frames are with the transport (or dropped, if the session is closed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Emit {
+    pub frames: Vec<Frame>,
+    pub then: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Handler<Emit> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Emit, ctx: &mut Context<Self>) {
+        self.send(ctx, msg.frames);
+        if let Some(then) = msg.then {
+            then();
+        }
+    }
+}
+
+/// Engine → session: close now (shutdown, or a raw handler's request).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseSession {
+    pub reason: DisconnectReason,
+}
+
+impl Handler<CloseSession> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseSession, ctx: &mut Context<Self>) {
+        self.close(ctx, msg.reason, Farewell::Close);
+    }
+}

@@ -1,0 +1,148 @@
+//! The WebSocket transport's side of a session: attaching a WebSocket, its packets, the
+//! polling → WebSocket upgrade probe, and the WebSocket going away.
+
+use actix::prelude::*;
+
+use super::{Farewell, Probe, SessionActor, Transport, WsOut};
+use crate::engine::socket::DisconnectReason;
+use crate::protocol::engineio::{Frame, Packet};
+
+/// WebSocket transport → session: a WebSocket opened for this session, either as its
+/// transport (the WebSocket handshake) or as an upgrade probe.
+#[derive(Message)]
+#[rtype(result = "Result<(), ()>")]
+pub struct WsAttach {
+    pub id: u64,
+    pub ws: Recipient<WsOut>,
+}
+
+impl Handler<WsAttach> for SessionActor {
+    type Result = Result<(), ()>;
+
+    fn handle(&mut self, msg: WsAttach, ctx: &mut Context<Self>) -> Self::Result {
+        match self.transport {
+            Transport::PendingWebSocket => {
+                self.transport = Transport::WebSocket {
+                    id: msg.id,
+                    ws: msg.ws,
+                };
+                let frames: Vec<Frame> = self.outbox.drain(..).collect();
+                self.outbox_bytes = 0;
+                self.send(ctx, frames);
+                Ok(())
+            }
+            Transport::Polling if self.probe.is_none() && !self.closed => {
+                let timer = ctx.run_later(self.shared.config.upgrade_timeout(), |act, _| {
+                    // An upgrade that never completes: drop the probe, stay on polling.
+                    if let Some(probe) = act.probe.take() {
+                        probe.ws.do_send(WsOut::Close(None));
+                    }
+                });
+                self.probe = Some(Probe {
+                    id: msg.id,
+                    ws: msg.ws,
+                    probed: false,
+                    timer,
+                });
+                Ok(())
+            }
+            _ => Err(()),
+        }
+    }
+}
+
+/// WebSocket transport → session: a packet from WebSocket `id`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WsIn {
+    pub id: u64,
+    pub packet: Packet,
+}
+
+impl Handler<WsIn> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WsIn, ctx: &mut Context<Self>) {
+        if self.closed {
+            return;
+        }
+        if self.probe.as_ref().is_some_and(|p| p.id == msg.id) {
+            self.on_probe_packet(ctx, msg.packet);
+            return;
+        }
+        let current = matches!(self.transport, Transport::WebSocket { id, .. } if id == msg.id);
+        if current && self.on_packet(ctx, msg.packet).is_err() {
+            self.close(ctx, DisconnectReason::ParseError, Farewell::Close);
+        }
+    }
+}
+
+impl SessionActor {
+    fn on_probe_packet(&mut self, ctx: &mut Context<Self>, packet: Packet) {
+        let Some(probe) = self.probe.as_mut() else {
+            return;
+        };
+        match packet {
+            Packet::Ping(data) if &*data == "probe" && !probe.probed => {
+                probe.probed = true;
+                probe
+                    .ws
+                    .do_send(WsOut::Frames(vec![Frame::Text("3probe".into())]));
+                // Pending and later polls end at once with a noop while the upgrade completes.
+                if let Some(poll) = self.poll.take() {
+                    let _ = poll.send("6".into());
+                }
+            }
+            Packet::Upgrade if probe.probed => {
+                let Some(probe) = self.probe.take() else {
+                    return;
+                };
+                ctx.cancel_future(probe.timer);
+                if let Some(poll) = self.poll.take() {
+                    let _ = poll.send("6".into());
+                }
+                self.transport = Transport::WebSocket {
+                    id: probe.id,
+                    ws: probe.ws,
+                };
+                self.shared.stats.upgraded();
+                let frames: Vec<Frame> = self.outbox.drain(..).collect();
+                self.outbox_bytes = 0;
+                if !frames.is_empty() {
+                    self.send(ctx, frames);
+                }
+            }
+            _ => {
+                // Anything else on a probe is not an upgrade: drop the probe only.
+                if let Some(probe) = self.probe.take() {
+                    ctx.cancel_future(probe.timer);
+                    probe.ws.do_send(WsOut::Close(Some(1002)));
+                }
+            }
+        }
+    }
+}
+
+/// WebSocket transport → session: WebSocket `id` closed or failed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WsGone {
+    pub id: u64,
+    pub reason: DisconnectReason,
+}
+
+impl Handler<WsGone> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WsGone, ctx: &mut Context<Self>) {
+        if self.probe.as_ref().is_some_and(|p| p.id == msg.id) {
+            if let Some(probe) = self.probe.take() {
+                ctx.cancel_future(probe.timer);
+            }
+            return;
+        }
+        if matches!(self.transport, Transport::WebSocket { id, .. } if id == msg.id) {
+            self.close(ctx, msg.reason, Farewell::Close);
+        }
+    }
+}
