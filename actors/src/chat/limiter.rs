@@ -1,17 +1,35 @@
 //! The per-user sending rate: a token bucket (by default 10 messages a second, bursts of 20).
+//!
+//! Buckets live in shards by user, each behind its own lock, so users rarely wait on each
+//! other. Idle buckets are forgotten by a sweep that each shard runs at most once per
+//! `FORGET_AFTER`: its cost is spread over every check of that period, so no check pays for
+//! more than its share however many users there are.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
+
+/// Buckets are forgotten once idle this long (they are full again by then).
+const FORGET_AFTER: Duration = Duration::from_secs(60);
+
+/// Independent locks; a power of two.
+const SHARDS: usize = 16;
 
 /// Shared by every session of a node, so a user's tabs share one budget.
 #[derive(Clone)]
 pub struct Limiter {
     rate: f64,
     burst: f64,
-    buckets: Arc<Mutex<HashMap<Uuid, Bucket>>>,
+    shards: Arc<[Mutex<Shard>; SHARDS]>,
+    hasher: RandomState,
+}
+
+struct Shard {
+    buckets: HashMap<Uuid, Bucket>,
+    swept: Instant,
 }
 
 #[derive(Clone, Copy)]
@@ -20,16 +38,20 @@ struct Bucket {
     at: Instant,
 }
 
-/// Buckets are forgotten once idle this long (they are full again by then).
-const FORGET_AFTER: Duration = Duration::from_secs(60);
-
 impl Limiter {
     /// `rate` tokens a second, up to `burst` at once.
     pub fn new(rate: f64, burst: f64) -> Limiter {
+        let now = Instant::now();
         Limiter {
             rate,
             burst,
-            buckets: Arc::new(Mutex::new(HashMap::new())),
+            shards: Arc::new(std::array::from_fn(|_| {
+                Mutex::new(Shard {
+                    buckets: HashMap::new(),
+                    swept: now,
+                })
+            })),
+            hasher: RandomState::new(),
         }
     }
 
@@ -38,24 +60,43 @@ impl Limiter {
         self.check_at(user, Instant::now())
     }
 
+    fn shard(&self, user: Uuid) -> std::sync::MutexGuard<'_, Shard> {
+        let index = self.hasher.hash_one(user) as usize & (SHARDS - 1);
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn check_at(&self, user: Uuid, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, b| now.duration_since(b.at) < FORGET_AFTER);
+        let mut shard = self.shard(user);
+        if now.saturating_duration_since(shard.swept) >= FORGET_AFTER {
+            shard
+                .buckets
+                .retain(|_, b| now.saturating_duration_since(b.at) < FORGET_AFTER);
+            shard.swept = now;
         }
-        let bucket = buckets.entry(user).or_insert(Bucket {
+        let bucket = shard.buckets.entry(user).or_insert(Bucket {
             tokens: self.burst,
             at: now,
         });
-        let refill = now.duration_since(bucket.at).as_secs_f64() * self.rate;
+        let refill = now.saturating_duration_since(bucket.at).as_secs_f64() * self.rate;
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
-        bucket.at = now;
+        bucket.at = bucket.at.max(now);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
         }
+    }
+
+    /// Buckets held, over all shards.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().map_or(0, |s| s.buckets.len()))
+            .sum()
     }
 }
 
@@ -82,5 +123,39 @@ mod tests {
         assert!(limiter.check_at(user, later).is_err());
         // Other users have their own budget.
         assert!(limiter.check_at(Uuid::new_v4(), start).is_ok());
+    }
+
+    #[test]
+    fn idle_buckets_are_forgotten_by_a_sweep_at_most_once_a_period() {
+        let limiter = Limiter::new(10.0, 20.0);
+        let start = Instant::now();
+        let users: Vec<Uuid> = (0..50_000).map(|_| Uuid::new_v4()).collect();
+        for user in &users {
+            assert!(limiter.check_at(*user, start).is_ok());
+        }
+        assert_eq!(limiter.len(), 50_000);
+        // Within the period nothing is swept, however many buckets there are.
+        let soon = start + FORGET_AFTER / 2;
+        assert!(limiter.check_at(users[0], soon).is_ok());
+        assert_eq!(limiter.len(), 50_000);
+        // After it, each shard sweeps once, on its next check: the idle buckets go, the
+        // recently used one stays.
+        let later = start + FORGET_AFTER + Duration::from_secs(1);
+        for user in &users[..2_000] {
+            assert!(limiter.check_at(*user, later).is_ok());
+        }
+        assert_eq!(limiter.len(), 2_000);
+    }
+
+    #[test]
+    fn a_user_spends_one_budget_whichever_shard_is_asked_from_where() {
+        let limiter = Limiter::new(1.0, 3.0);
+        let user = Uuid::new_v4();
+        let now = Instant::now();
+        let copy = limiter.clone();
+        assert!(limiter.check_at(user, now).is_ok());
+        assert!(copy.check_at(user, now).is_ok());
+        assert!(limiter.check_at(user, now).is_ok());
+        assert!(copy.check_at(user, now).is_err());
     }
 }
