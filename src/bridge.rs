@@ -4,7 +4,7 @@
 //! hands what other nodes published to the local rooms. The bridge ignores its own publications,
 //! reconnects with backoff and re-subscribes by itself.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use confab_actors::chat::{RoomBridge, Rooms};
@@ -109,9 +109,15 @@ pub struct RedisBridge {
     metrics: BridgeMetrics,
     /// Parked until `start` hands them to the tasks.
     pending: std::sync::Mutex<Option<Pending>>,
-    rooms: OnceLock<Rooms>,
-    users: Arc<OnceLock<UserHandler>>,
-    reconnected: Arc<OnceLock<ReconnectHandler>>,
+}
+
+/// Where the bridge hands on what it receives besides room traffic. The rooms and the chat
+/// layer are built on the bridge, so these reach them only once the bridge's tasks start.
+pub struct BridgeHandlers {
+    /// Membership events other nodes published.
+    pub user_event: UserHandler,
+    /// After a reconnect: the conversations whose traffic may have been missed.
+    pub reconnected: ReconnectHandler,
 }
 
 /// Applies a membership event another node published for a user.
@@ -160,25 +166,12 @@ impl RedisBridge {
                 publications: publish_rx,
                 subscriptions: subscribe_rx,
             })),
-            rooms: OnceLock::new(),
-            users: Arc::new(OnceLock::new()),
-            reconnected: Arc::new(OnceLock::new()),
         }))
     }
 
-    /// What to do after a reconnect (set once): tell sessions the latest seqs.
-    pub fn on_reconnect(&self, handler: ReconnectHandler) {
-        let _ = self.reconnected.set(handler);
-    }
-
-    /// Where membership events from other nodes go (set once, after the chat layer exists).
-    pub fn on_user_event(&self, handler: UserHandler) {
-        let _ = self.users.set(handler);
-    }
-
-    /// Starts the publisher and subscriber tasks, delivering what arrives to `rooms`.
-    pub fn start(self: &Arc<Self>, rooms: Rooms) {
-        let _ = self.rooms.set(rooms.clone());
+    /// Starts the publisher and subscriber tasks, delivering room traffic to `rooms` and the
+    /// rest to `handlers`.
+    pub fn start(self: &Arc<Self>, rooms: Rooms, handlers: BridgeHandlers) {
         let Some(pending) = self
             .pending
             .lock()
@@ -196,8 +189,7 @@ impl RedisBridge {
             pending.client,
             Inbound {
                 rooms,
-                users: self.users.clone(),
-                reconnected: self.reconnected.clone(),
+                handlers,
                 node_id: self.node_id.clone(),
                 channels: self.channels.clone(),
                 metrics: self.metrics.clone(),
@@ -248,8 +240,7 @@ impl RedisBridge {
 struct Inbound {
     rooms: Rooms,
     channels: Arc<Channels>,
-    users: Arc<OnceLock<UserHandler>>,
-    reconnected: Arc<OnceLock<ReconnectHandler>>,
+    handlers: BridgeHandlers,
     node_id: Arc<str>,
     metrics: BridgeMetrics,
 }
@@ -319,9 +310,7 @@ async fn subscriber(
                         .is_ok();
                 }
                 if healthy && metrics.reconnects.get() > 0 {
-                    if let Some(handler) = inbound.reconnected.get() {
-                        handler(conversations);
-                    }
+                    (inbound.handlers.reconnected)(conversations);
                 }
                 while healthy {
                     tokio::select! {
@@ -387,8 +376,6 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
         .strip_prefix(inbound.channels.user_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())
     {
-        if let Some(handler) = inbound.users.get() {
-            handler(user, body.to_string());
-        }
+        (inbound.handlers.user_event)(user, body.to_string());
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use config::{Config, Environment, File, FileFormat};
@@ -48,6 +49,7 @@ impl fmt::Debug for Secret {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `development`, `test` or `production` (from `CONFAB_ENV`).
     #[serde(skip)]
@@ -57,10 +59,40 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub auth: AuthSettings,
     pub limits: Limits,
+    pub chat: ChatSettings,
     pub engine: confab_actors::engine::EngineConfig,
 }
 
+/// The chat layer's timers.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    /// A `typing:start` not renewed within this is followed by `typing:stop`.
+    pub typing_timeout_ms: u64,
+    /// How long a user stays online after their last socket left.
+    pub presence_grace_ms: u64,
+    /// How often a node tells the cluster (Redis) it is alive; silent for three, it is dead.
+    pub presence_heartbeat_ms: u64,
+}
+
+impl ChatSettings {
+    pub fn timers(&self) -> confab_actors::chat::ChatTimers {
+        confab_actors::chat::ChatTimers {
+            typing_timeout: Duration::from_millis(self.typing_timeout_ms),
+            offline_grace: Duration::from_millis(self.presence_grace_ms),
+        }
+    }
+
+    pub fn presence_timing(&self) -> crate::presence::PresenceTiming {
+        crate::presence::PresenceTiming {
+            heartbeat: Duration::from_millis(self.presence_heartbeat_ms),
+            retire_grace: Duration::from_millis(self.presence_grace_ms),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: String,
     pub node_id: String,
@@ -74,6 +106,7 @@ pub struct ServerSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: Secret,
     pub pool_size: usize,
@@ -86,6 +119,7 @@ pub struct DatabaseSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: Secret,
     /// The prefix of every Redis key and channel of this cluster; empty: `confab:` and the
@@ -94,6 +128,7 @@ pub struct RedisSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     pub jwt_secret: Secret,
     pub access_ttl_secs: u64,
@@ -106,6 +141,7 @@ pub struct AuthSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     pub message_max_chars: usize,
     pub client_message_id_max_chars: usize,
@@ -152,23 +188,32 @@ impl Settings {
             .context("invalid configuration")?;
         settings.environment = environment.to_string();
         settings.check()?;
+        settings.resolve();
         Ok(settings)
+    }
+
+    /// Fills in what was left to the node to choose, once: a random node id, and the
+    /// development JWT secret (with a warning) when none is configured.
+    fn resolve(&mut self) {
+        if self.server.node_id.is_empty() {
+            self.server.node_id =
+                format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        }
+        if self.auth.jwt_secret.is_empty() {
+            log::warn!(
+                "JWT_SECRET is not set: using the built-in development secret. Never do this in production."
+            );
+            self.auth.jwt_secret = Secret::new(DEV_JWT_SECRET);
+        }
     }
 
     pub fn is_production(&self) -> bool {
         self.environment == "production"
     }
 
-    /// The JWT signing secret; the development default (with a warning) when none is configured.
-    pub fn jwt_secret(&self) -> Secret {
-        if self.auth.jwt_secret.is_empty() {
-            log::warn!(
-                "JWT_SECRET is not set: using the built-in development secret. Never do this in production."
-            );
-            Secret::new(DEV_JWT_SECRET)
-        } else {
-            self.auth.jwt_secret.clone()
-        }
+    /// The JWT signing secret (the development default when none was configured).
+    pub fn jwt_secret(&self) -> &Secret {
+        &self.auth.jwt_secret
     }
 
     /// The Redis URL, or `None` for a single node.
@@ -187,12 +232,9 @@ impl Settings {
         }
     }
 
-    pub fn node_id(&self) -> String {
-        if self.server.node_id.is_empty() {
-            format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
-        } else {
-            self.server.node_id.clone()
-        }
+    /// This node's id (random per process when none was configured).
+    pub fn node_id(&self) -> &str {
+        &self.server.node_id
     }
 
     fn check(&self) -> anyhow::Result<()> {
@@ -227,6 +269,10 @@ impl Settings {
         }
         if self.limits.send_rate_per_sec <= 0.0 || self.limits.send_burst < 1.0 {
             bail!("limits.send_rate_per_sec must be positive and limits.send_burst at least 1");
+        }
+        let chat = &self.chat;
+        if chat.typing_timeout_ms == 0 || chat.presence_heartbeat_ms == 0 {
+            bail!("chat.typing_timeout_ms and chat.presence_heartbeat_ms must be positive");
         }
         if self.limits.group_max_members < 2 || self.limits.page_max < 1 {
             bail!("limits.group_max_members must be at least 2 and limits.page_max at least 1");
@@ -338,6 +384,55 @@ mod tests {
         let long = "x".repeat(40);
         let settings = load("production", &[("JWT_SECRET", &long)]).unwrap();
         assert!(settings.auth.refresh_cookie_secure);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = load("test", &[("CONFAB_SERVER__BIDN", "127.0.0.1:1")]).unwrap_err();
+        assert!(format!("{err:#}").contains("bidn"), "{err:#}");
+        let err = load("test", &[("CONFAB_CAHT__TYPING_TIMEOUT_MS", "1")]).unwrap_err();
+        assert!(format!("{err:#}").contains("caht"), "{err:#}");
+        let dir = tempdir();
+        std::fs::write(dir.join("test.toml"), "[engine]\nping_intervl_ms = 5\n").unwrap();
+        let err = Settings::load_from("test", &dir, &HashMap::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("ping_intervl_ms"), "{err:#}");
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("confab-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_node_id_and_jwt_secret_are_chosen_once_at_load() {
+        let settings = load("development", &[]).unwrap();
+        assert!(settings.node_id().starts_with("node-"));
+        assert_eq!(settings.node_id(), settings.node_id());
+        assert_eq!(settings.clone().node_id(), settings.node_id());
+        assert_eq!(settings.jwt_secret().expose(), DEV_JWT_SECRET);
+        let other = load("development", &[]).unwrap();
+        assert_ne!(other.node_id(), settings.node_id());
+    }
+
+    #[test]
+    fn chat_timers_come_from_config() {
+        let settings = load(
+            "test",
+            &[
+                ("CONFAB_CHAT__TYPING_TIMEOUT_MS", "1500"),
+                ("CONFAB_CHAT__PRESENCE_GRACE_MS", "250"),
+            ],
+        )
+        .unwrap();
+        let timers = settings.chat.timers();
+        assert_eq!(timers.typing_timeout, Duration::from_millis(1500));
+        assert_eq!(timers.offline_grace, Duration::from_millis(250));
+        assert_eq!(
+            load("development", &[]).unwrap().chat.timers(),
+            confab_actors::chat::ChatTimers::default()
+        );
+        assert!(load("test", &[("CONFAB_CHAT__TYPING_TIMEOUT_MS", "0")]).is_err());
     }
 
     #[test]

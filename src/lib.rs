@@ -5,7 +5,6 @@
 
 pub mod auth;
 pub mod bridge;
-pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod conformance;
@@ -15,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod logging;
 pub mod memory;
+pub mod messaging;
 pub mod metrics;
 pub mod models;
 pub mod presence;

@@ -3,14 +3,14 @@
 //! Every node heartbeats its entry in the sorted set `{ns}:presence:nodes` (score: the time
 //! of its last heartbeat, in ms) and keeps the set `{ns}:presence:node:{id}` of the users
 //! online on it. A user is online while some live node lists them. A node whose heartbeat is
-//! older than `NODE_TIMEOUT` is dead: the first node to remove its entry reaps it, and its users
+//! older than three heartbeats is dead: the first node to remove its entry reaps it, and its users
 //! who are online nowhere else are stored as last seen at its last heartbeat and announced
 //! offline. A node that drains on SIGTERM backdates its heartbeat so that it is reaped one grace
 //! period later; a node that finds its own entry missing (Redis restarted, or it was reaped
 //! while paused) lists its users again.
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use confab_actors::chat::PresenceDirectory;
@@ -29,11 +29,13 @@ struct Keys {
     last_seen: String,
     /// `{ns}:presence:node:`, followed by a node id: that node's users.
     node_prefix: String,
+    timing: PresenceTiming,
 }
 
 impl Keys {
-    fn new(namespace: &str) -> Keys {
+    fn new(namespace: &str, timing: PresenceTiming) -> Keys {
         Keys {
+            timing,
             nodes: format!("{namespace}:presence:nodes"),
             last_seen: format!("{namespace}:presence:last_seen"),
             node_prefix: format!("{namespace}:presence:node:"),
@@ -44,16 +46,28 @@ impl Keys {
         format!("{}{node}", self.node_prefix)
     }
 }
-/// How often a node refreshes its entry and looks for dead nodes.
-const HEARTBEAT: Duration = Duration::from_secs(5);
-/// A node not heard from for this long is dead. With `HEARTBEAT`, a dead node's users are
-/// announced offline between 15 and 20 s after its last heartbeat.
-const NODE_TIMEOUT: Duration = Duration::from_secs(15);
-/// The user sets expire unless refreshed, so nothing outlives a cluster that is gone.
-const USERS_TTL: Duration = Duration::from_secs(60);
-/// A retiring node is reaped this long after it closed its sessions, so its users have the
-/// same grace to reconnect elsewhere as anyone who disconnects.
-const RETIRE_GRACE: Duration = confab_actors::chat::presence::OFFLINE_GRACE;
+/// The presence clock of a cluster: every node of it must use the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceTiming {
+    /// How often a node refreshes its entry and looks for dead nodes.
+    pub heartbeat: Duration,
+    /// A retiring node is reaped this long after it closed its sessions, so its users have
+    /// the same grace to reconnect elsewhere as anyone who disconnects.
+    pub retire_grace: Duration,
+}
+
+impl PresenceTiming {
+    /// A node not heard from for three heartbeats is dead: with a 5 s heartbeat, a dead node's
+    /// users are announced offline between 15 and 20 s after its last one.
+    fn node_timeout(&self) -> Duration {
+        self.heartbeat * 3
+    }
+
+    /// The user sets expire unless refreshed, so nothing outlives a cluster that is gone.
+    fn users_ttl(&self) -> Duration {
+        (self.heartbeat * 12).max(Duration::from_secs(1))
+    }
+}
 
 /// Called with users found online on no live node, and when they were last seen.
 pub type GoneHandler = Box<dyn Fn(Vec<Uuid>, SystemTime) + Send + Sync>;
@@ -71,7 +85,6 @@ pub struct RedisPresence {
     pool: deadpool_redis::Pool,
     commands: mpsc::UnboundedSender<Command>,
     pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
-    gone: Arc<OnceLock<GoneHandler>>,
 }
 
 fn now_ms() -> u64 {
@@ -83,25 +96,25 @@ fn now_ms() -> u64 {
 
 impl RedisPresence {
     /// This node's presence in the cluster whose keys are under `namespace`.
-    pub fn new(node_id: &str, namespace: &str, pool: deadpool_redis::Pool) -> Arc<Self> {
+    pub fn new(
+        node_id: &str,
+        namespace: &str,
+        timing: PresenceTiming,
+        pool: deadpool_redis::Pool,
+    ) -> Arc<Self> {
         let (commands, pending) = mpsc::unbounded_channel();
         Arc::new(RedisPresence {
             node_id: node_id.into(),
-            keys: Arc::new(Keys::new(namespace)),
+            keys: Arc::new(Keys::new(namespace, timing)),
             pool,
             commands,
             pending: std::sync::Mutex::new(Some(pending)),
-            gone: Arc::new(OnceLock::new()),
         })
     }
 
-    /// Where the users of dead nodes go (set once, after the chat layer exists).
-    pub fn on_gone(&self, handler: GoneHandler) {
-        let _ = self.gone.set(handler);
-    }
-
-    /// Starts the heartbeat task (inside the actix system).
-    pub fn start(&self) {
+    /// Starts the heartbeat task (inside the actix system); the users of dead nodes go to
+    /// `gone`. The chat layer is built on this directory, so `gone` can reach it only now.
+    pub fn start(&self, gone: GoneHandler) {
         let Some(commands) = self
             .pending
             .lock()
@@ -114,7 +127,7 @@ impl RedisPresence {
             node_id: self.node_id.clone(),
             keys: self.keys.clone(),
             pool: self.pool.clone(),
-            gone: self.gone.clone(),
+            gone,
             local: HashSet::new(),
         };
         actix_web::rt::spawn(worker.run(commands));
@@ -166,7 +179,7 @@ async fn live_nodes(
     conn: &mut deadpool_redis::Connection,
     keys: &Keys,
 ) -> redis::RedisResult<Vec<String>> {
-    let since = now_ms().saturating_sub(NODE_TIMEOUT.as_millis() as u64);
+    let since = now_ms().saturating_sub(keys.timing.node_timeout().as_millis() as u64);
     redis::cmd("ZRANGEBYSCORE")
         .arg(&keys.nodes)
         .arg(since)
@@ -205,7 +218,7 @@ struct Worker {
     node_id: Arc<str>,
     keys: Arc<Keys>,
     pool: deadpool_redis::Pool,
-    gone: Arc<OnceLock<GoneHandler>>,
+    gone: GoneHandler,
     /// The users online here, to list again if Redis lost them.
     local: HashSet<Uuid>,
 }
@@ -214,7 +227,7 @@ impl Worker {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         // A previous run of this node that did not retire left users behind.
         self.reap_if_listed(&self.node_id.clone()).await;
-        let mut ticks = tokio::time::interval(HEARTBEAT);
+        let mut ticks = tokio::time::interval(self.keys.timing.heartbeat);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -263,7 +276,9 @@ impl Worker {
         for user in users {
             add.arg(user.to_string());
         }
-        pipe.cmd("EXPIRE").arg(&key).arg(USERS_TTL.as_secs());
+        pipe.cmd("EXPIRE")
+            .arg(&key)
+            .arg(self.keys.timing.users_ttl().as_secs());
         let done: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
         if let Err(err) = done {
             log::warn!(cause:% = err; "presence not recorded in Redis");
@@ -337,7 +352,7 @@ impl Worker {
             Ok(_) => {
                 let _: redis::RedisResult<()> = redis::cmd("EXPIRE")
                     .arg(self.keys.users(&self.node_id))
-                    .arg(USERS_TTL.as_secs())
+                    .arg(self.keys.timing.users_ttl().as_secs())
                     .query_async(&mut conn)
                     .await;
             }
@@ -350,7 +365,7 @@ impl Worker {
         let Some(mut conn) = self.conn().await else {
             return;
         };
-        let before = now_ms().saturating_sub(NODE_TIMEOUT.as_millis() as u64);
+        let before = now_ms().saturating_sub(self.keys.timing.node_timeout().as_millis() as u64);
         let dead: redis::RedisResult<Vec<String>> = redis::cmd("ZRANGEBYSCORE")
             .arg(&self.keys.nodes)
             .arg("-inf")
@@ -441,20 +456,19 @@ impl Worker {
         if gone.is_empty() {
             return;
         }
-        if let Some(handler) = self.gone.get() {
-            handler(gone, at);
-        }
+        (self.gone)(gone, at);
     }
 
-    /// Backdates this node's heartbeat so it is reaped after `RETIRE_GRACE`, records that its
+    /// Backdates this node's heartbeat so it is reaped after the retire grace, records that its
     /// users were here until now, and stops heartbeating.
     async fn retire(&self) {
         let Some(mut conn) = self.conn().await else {
             return;
         };
         let now = now_ms();
-        let backdated =
-            (now + RETIRE_GRACE.as_millis() as u64).saturating_sub(NODE_TIMEOUT.as_millis() as u64);
+        let timing = self.keys.timing;
+        let backdated = (now + timing.retire_grace.as_millis() as u64)
+            .saturating_sub(timing.node_timeout().as_millis() as u64);
         if let Err(err) = self.stamp(&mut conn, backdated, now).await {
             log::warn!(cause:% = err; "presence could not retire this node");
         }

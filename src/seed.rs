@@ -134,7 +134,7 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
 
     let ttl = Duration::from_secs(u64::from(args.token_ttl_hours) * 3600);
     let jwt = JwtKeys::new(
-        &settings.jwt_secret(),
+        settings.jwt_secret(),
         Duration::from_secs(settings.auth.access_ttl_secs),
     );
     let users = ids
@@ -150,6 +150,6 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
     Ok(SeedOutput {
         users,
         groups,
-        token_expires_at: crate::http::views::timestamp(&expires),
+        token_expires_at: crate::messaging::view::timestamp(&expires),
     })
 }

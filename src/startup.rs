@@ -1,4 +1,5 @@
-//! Start-up: prepare the database, build the shared state and the HTTP server.
+//! Start-up: prepare the database, then build the node from small parts (storage, cluster,
+//! realtime, HTTP) and serve. Only this module sees all of them; nothing imports it.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -9,14 +10,19 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use anyhow::Context;
 
-use confab_actors::chat::{ChatNamespace, Limiter, Rooms};
+use confab_actors::chat::{
+    AckObserver, ChatNamespace, ChatParts, Limiter, PresenceDirectory, RoomBridge, Rooms,
+};
 use confab_actors::engine::{Engine, NamespaceHandler};
+use confab_actors::protocol::engineio::Frame;
+use confab_actors::protocol::events::{self, ConversationUpdated};
 
 use crate::auth::{password, refresh, JwtKeys};
-use crate::bridge::{BridgeMetrics, RedisBridge};
+use crate::bridge::{BridgeHandlers, BridgeMetrics, RedisBridge};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::engine_metrics::{ChatCollector, EngineCollector};
+use crate::messaging::{Messaging, MessagingParts};
 use crate::metrics::Metrics;
 use crate::presence::RedisPresence;
 use crate::server::{Engines, UpgradeObserver};
@@ -34,151 +40,57 @@ pub struct Application {
     state: web::Data<AppState>,
 }
 
+/// PostgreSQL and Redis, connected.
+struct Storage {
+    pool: DbPool,
+    writer: MessageWriter,
+    redis: Option<deadpool_redis::Pool>,
+}
+
+/// This node's part of a cluster: present only with Redis.
+struct Cluster {
+    bridge: Arc<RedisBridge>,
+    presence: Arc<RedisPresence>,
+}
+
+/// The realtime core on top of storage and the cluster.
+struct Realtime {
+    rooms: Rooms,
+    messaging: Messaging,
+    chat: ChatNamespace<DbChatStore>,
+    engine: Engine,
+}
+
 impl Application {
     /// Creates and migrates the database if needed, connects the pools and binds the port
     /// (`server.bind`; port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         prepare_database(&settings).await?;
-        let pool = db::build_pool(
-            settings.database.url.expose(),
-            settings.database.pool_size,
-            Duration::from_millis(settings.database.pool_timeout_ms),
-        )?;
-        let redis = match settings.redis_url() {
-            Some(url) => Some(redis_pool(url)?),
-            None => None,
-        };
-        let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
+        let metrics = Metrics::new(settings.database.pool_size)?;
+        let storage = storage(&settings, &metrics)?;
+        let cluster = cluster(&settings, &storage, &metrics)?;
         let jwt = JwtKeys::new(
-            &settings.jwt_secret(),
+            settings.jwt_secret(),
             Duration::from_secs(settings.auth.access_ttl_secs),
         );
-        let node_id = settings.node_id();
-        let metrics = Metrics::new(settings.database.pool_size)?;
-        // With Redis, room traffic crosses to the other nodes through the bridge.
-        let bridge = match (settings.redis_url(), &redis) {
-            (Some(url), Some(pool)) => Some(RedisBridge::new(
-                url,
-                &node_id,
-                &settings.redis_namespace(),
-                pool.clone(),
-                BridgeMetrics::new(&metrics)?,
-            )?),
-            _ => None,
-        };
-        let rooms = match &bridge {
-            Some(bridge) => {
-                let rooms = Rooms::with_bridge(bridge.clone());
-                bridge.start(rooms.clone());
-                rooms
-            }
-            None => Rooms::default(),
-        };
-        let limiter = Limiter::new(
-            settings.limits.send_rate_per_sec,
-            settings.limits.send_burst,
-        );
-        let writer = MessageWriter::start(
-            db::build_writer_pool(
-                settings.database.url.expose(),
-                settings.database.write_lanes,
-                Duration::from_millis(settings.database.pool_timeout_ms),
-            )?,
-            settings.database.write_lanes,
-            settings.database.write_batch_max,
-            metrics.send_batch_size.clone(),
-        );
-        let store = DbChatStore {
-            pool: pool.clone(),
-            writer: writer.clone(),
-            jwt: jwt.clone(),
-            limits: settings.limits.clone(),
-            metrics: metrics.send.clone(),
-        };
-        // With Redis, who is online is known across the cluster.
-        let presence = redis
-            .as_ref()
-            .map(|pool| RedisPresence::new(&node_id, &settings.redis_namespace(), pool.clone()));
-        let directory = presence
-            .clone()
-            .map(|p| p as Arc<dyn confab_actors::chat::PresenceDirectory>);
-        let chat = ChatNamespace::new(store, rooms.clone(), limiter.clone(), directory);
-        let send_metrics = metrics.send.clone();
-        chat.on_acked(Box::new(move |elapsed| send_metrics.acked(elapsed)));
-        if let Some(presence) = &presence {
-            let chat = chat.clone();
-            presence.on_gone(Box::new(move |users, at| {
-                let chat = chat.clone();
-                actix_web::rt::spawn(async move { chat.users_gone(users, at).await });
-            }));
-            presence.start();
-        }
-        if let Some(bridge) = &bridge {
-            let (pool, rooms) = (pool.clone(), rooms.clone());
-            bridge.on_reconnect(Box::new(move |conversations| {
-                actix_web::rt::spawn(announce_latest_seqs(
-                    pool.clone(),
-                    rooms.clone(),
-                    conversations,
-                ));
-            }));
-            let chat = chat.clone();
-            bridge.on_user_event(Box::new(move |user, event| {
-                let chat = chat.clone();
-                actix_web::rt::spawn(async move { chat.apply_remote(user, &event).await });
-            }));
-        }
-        let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
-        let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), handler)]);
-        metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
-        crate::memory::start_trimming(engine.clone());
-        metrics.register(Box::new(ChatCollector::new(rooms.clone())?))?;
+        let realtime = realtime(&settings, &storage, cluster.as_ref(), &jwt, &metrics)?;
+        let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
         let state = web::Data::new(AppState {
-            node_id,
+            node_id: settings.node_id().to_string(),
             jwt,
             metrics,
-            engine,
-            rooms,
-            chat,
-            presence,
-            limiter,
-            pool,
-            writer,
-            redis,
+            engine: realtime.engine,
+            rooms: realtime.rooms,
+            chat: realtime.chat,
+            messaging: realtime.messaging,
+            presence: cluster.map(|c| c.presence),
+            pool: storage.pool,
+            writer: storage.writer,
+            redis: storage.redis,
             dummy_hash,
             settings,
         });
-
-        let listener = TcpListener::bind(&state.settings.server.bind)
-            .with_context(|| format!("binding {}", state.settings.server.bind))?;
-        let port = listener.local_addr()?.port();
-        let app_state = state.clone();
-        let json_limit = state.settings.server.json_limit_bytes;
-        let options = crate::server::Options {
-            workers: state.settings.server.workers,
-            // Chat frames are small and should leave at once: without TCP_NODELAY, a frame
-            // written while the previous one is unacknowledged waits for the client's delayed
-            // ACK (~40 ms).
-            tcp_nodelay: state.settings.server.tcp_nodelay,
-            shutdown_timeout_secs: state.settings.server.shutdown_timeout_secs,
-        };
-        let engines = Engines::new([(ENGINE_PATH.to_string(), state.engine.clone())]);
-        let observer_state = state.clone();
-        let observer: UpgradeObserver =
-            Arc::new(move |answered| crate::metrics::record(&observer_state, answered));
-        // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
-        let server =
-            crate::server::serve(listener, &options, engines, Some(observer), move || {
-                App::new()
-                    .app_data(app_state.clone())
-                    .app_data(crate::http::json_config(json_limit))
-                    .app_data(crate::http::query_config())
-                    .app_data(crate::http::path_config())
-                    .wrap(from_fn(crate::metrics::track))
-                    .service(app_state.engine.service(ENGINE_PATH))
-                    .configure(crate::http::routes)
-                    .default_service(web::to(crate::http::not_found))
-            })?;
+        let (server, port) = http_server(&state)?;
         log::info!(
             node_id = state.node_id.as_str(),
             port = port,
@@ -212,6 +124,169 @@ impl Application {
     }
 }
 
+/// The database pools and the group-commit writer; Redis's pool when configured.
+fn storage(settings: &Settings, metrics: &Metrics) -> anyhow::Result<Storage> {
+    let database = &settings.database;
+    let timeout = Duration::from_millis(database.pool_timeout_ms);
+    let pool = db::build_pool(database.url.expose(), database.pool_size, timeout)?;
+    let writers = db::build_writer_pool(database.url.expose(), database.write_lanes, timeout)?;
+    let writer = MessageWriter::start(
+        writers,
+        database.write_lanes,
+        database.write_batch_max,
+        metrics.send_batch_size.clone(),
+    );
+    let redis = settings.redis_url().map(redis_pool).transpose()?;
+    Ok(Storage {
+        pool,
+        writer,
+        redis,
+    })
+}
+
+/// With Redis, the bridge that carries room traffic to the other nodes and this node's
+/// presence in the cluster. Their tasks start once the realtime core exists.
+fn cluster(
+    settings: &Settings,
+    storage: &Storage,
+    metrics: &Metrics,
+) -> anyhow::Result<Option<Cluster>> {
+    let (Some(url), Some(pool)) = (settings.redis_url(), &storage.redis) else {
+        return Ok(None);
+    };
+    let namespace = settings.redis_namespace();
+    let node_id = settings.node_id();
+    let bridge = RedisBridge::new(
+        url,
+        node_id,
+        &namespace,
+        pool.clone(),
+        BridgeMetrics::new(metrics)?,
+    )?;
+    let timing = settings.chat.presence_timing();
+    let presence = RedisPresence::new(node_id, &namespace, timing, pool.clone());
+    Ok(Some(Cluster { bridge, presence }))
+}
+
+/// The rooms, the send service, the chat namespace and the Socket.IO engine; then the
+/// cluster's tasks, whose callbacks reach the chat layer.
+fn realtime(
+    settings: &Settings,
+    storage: &Storage,
+    cluster: Option<&Cluster>,
+    jwt: &JwtKeys,
+    metrics: &Metrics,
+) -> anyhow::Result<Realtime> {
+    let rooms = match cluster {
+        Some(cluster) => Rooms::with_bridge(cluster.bridge.clone() as Arc<dyn RoomBridge>),
+        None => Rooms::default(),
+    };
+    let limits = &settings.limits;
+    let messaging = Messaging::new(MessagingParts {
+        pool: storage.pool.clone(),
+        writer: storage.writer.clone(),
+        limiter: Limiter::new(limits.send_rate_per_sec, limits.send_burst),
+        limits: limits.clone(),
+        metrics: metrics.send.clone(),
+        rooms: rooms.clone(),
+    });
+    let send_metrics = metrics.send.clone();
+    let on_acked: AckObserver = Box::new(move |elapsed| send_metrics.acked(elapsed));
+    let chat = ChatNamespace::new(ChatParts {
+        store: DbChatStore {
+            pool: storage.pool.clone(),
+            jwt: jwt.clone(),
+            messaging: messaging.clone(),
+        },
+        rooms: rooms.clone(),
+        directory: cluster.map(|c| c.presence.clone() as Arc<dyn PresenceDirectory>),
+        timers: settings.chat.timers(),
+        on_acked: Some(on_acked),
+    });
+    if let Some(cluster) = cluster {
+        start_cluster(cluster, &rooms, &chat, &storage.pool);
+    }
+    let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
+    let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), handler)]);
+    metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
+    metrics.register(Box::new(ChatCollector::new(rooms.clone())?))?;
+    crate::memory::start_trimming(engine.clone());
+    Ok(Realtime {
+        rooms,
+        messaging,
+        chat,
+        engine,
+    })
+}
+
+/// Starts the bridge's and the presence's tasks, now that what they hand on to exists.
+fn start_cluster(
+    cluster: &Cluster,
+    rooms: &Rooms,
+    chat: &ChatNamespace<DbChatStore>,
+    pool: &DbPool,
+) {
+    let (pool, seqs_for) = (pool.clone(), rooms.clone());
+    let events = chat.clone();
+    cluster.bridge.start(
+        rooms.clone(),
+        BridgeHandlers {
+            user_event: Box::new(move |user, event| {
+                let chat = events.clone();
+                actix_web::rt::spawn(async move { chat.apply_remote(user, &event).await });
+            }),
+            reconnected: Box::new(move |conversations| {
+                actix_web::rt::spawn(announce_latest_seqs(
+                    pool.clone(),
+                    seqs_for.clone(),
+                    conversations,
+                ));
+            }),
+        },
+    );
+    let chat = chat.clone();
+    cluster.presence.start(Box::new(move |users, at| {
+        let chat = chat.clone();
+        actix_web::rt::spawn(async move { chat.users_gone(users, at).await });
+    }));
+}
+
+/// Binds the port and builds the HTTP server: the actix-web `App` and the engine's
+/// WebSocket handover on one service per worker.
+fn http_server(state: &web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
+    let server_settings = &state.settings.server;
+    let listener = TcpListener::bind(&server_settings.bind)
+        .with_context(|| format!("binding {}", server_settings.bind))?;
+    let port = listener.local_addr()?.port();
+    let json_limit = server_settings.json_limit_bytes;
+    let options = crate::server::Options {
+        workers: server_settings.workers,
+        // Chat frames are small and should leave at once: without TCP_NODELAY, a frame
+        // written while the previous one is unacknowledged waits for the client's delayed
+        // ACK (~40 ms).
+        tcp_nodelay: server_settings.tcp_nodelay,
+        shutdown_timeout_secs: server_settings.shutdown_timeout_secs,
+    };
+    let engines = Engines::new([(ENGINE_PATH.to_string(), state.engine.clone())]);
+    let observer_state = state.clone();
+    let observer: UpgradeObserver =
+        Arc::new(move |answered| crate::metrics::record(&observer_state, answered));
+    let app_state = state.clone();
+    // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
+    let server = crate::server::serve(listener, &options, engines, Some(observer), move || {
+        App::new()
+            .app_data(app_state.clone())
+            .app_data(crate::http::json_config(json_limit))
+            .app_data(crate::http::query_config())
+            .app_data(crate::http::path_config())
+            .wrap(from_fn(crate::metrics::track))
+            .service(app_state.engine.service(ENGINE_PATH))
+            .configure(crate::http::routes)
+            .default_service(web::to(crate::http::not_found))
+    })?;
+    Ok((server, port))
+}
+
 /// The Redis pool. Waits are bounded, so that an unreachable Redis slows nothing down for
 /// longer than `REDIS_WAIT`: the bridge, presence and `/ready` all go through it.
 fn redis_pool(url: &str) -> anyhow::Result<deadpool_redis::Pool> {
@@ -241,18 +316,12 @@ async fn announce_latest_seqs(pool: DbPool, rooms: Rooms, conversations: Vec<uui
         }
     };
     for (id, last_seq) in latest.unwrap_or_default() {
-        let update = serde_json::json!({ "conversationId": id, "lastSeq": last_seq });
-        if let Ok(text) = confab_actors::protocol::socketio::encode_event_with(
-            "/",
-            "conversation:updated",
-            &update,
-        ) {
-            rooms.deliver_local(
-                id,
-                confab_actors::protocol::engineio::Frame::message(&text),
-                None,
-                None,
-            );
+        let update = ConversationUpdated {
+            conversation_id: id,
+            last_seq,
+        };
+        if let Ok(text) = events::encode("/", &update) {
+            rooms.deliver_local(id, Frame::message(&text), None, None);
         }
     }
 }
@@ -297,7 +366,7 @@ async fn drain_on_signal(server: ServerHandle, state: web::Data<AppState>) {
     log::info!(node_id = state.node_id.as_str(), sessions = state.engine.session_count(); "draining");
     let stopping = server.stop(true);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while state.chat.sends_in_flight() > 0 && std::time::Instant::now() < deadline {
+    while state.messaging.in_flight() > 0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     state

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use confab_actors::chat::{ChatNamespace, Limiter, Rooms};
+use confab_actors::chat::{ChatNamespace, Rooms};
 use confab_actors::engine::Engine;
 
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::messaging::Messaging;
 use crate::metrics::Metrics;
 use crate::presence::RedisPresence;
 use crate::store::DbChatStore;
@@ -31,8 +32,8 @@ pub struct AppState {
     pub chat: ChatNamespace<DbChatStore>,
     /// This node's part of the cluster's presence, with Redis.
     pub presence: Option<Arc<RedisPresence>>,
-    /// The per-user sending rate, shared by sockets and HTTP.
-    pub limiter: Limiter,
+    /// The send service, shared by sockets and HTTP.
+    pub messaging: Messaging,
     /// A bcrypt hash of a random password, checked when a login names no account, so that
     /// such a login takes as long as one with a wrong password.
     pub dummy_hash: String,

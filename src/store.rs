@@ -1,27 +1,22 @@
-//! The diesel implementation of the chat layer's store: identity from access tokens, and the
-//! same models and write-through send as the HTTP API.
-
-use std::sync::Arc;
+//! The diesel implementation of the chat layer's store: identity from access tokens, the
+//! same models as the HTTP API, and its send service.
 
 use confab_actors::chat::{ChatStore, Committed, History, Membership, NewMessage, StoreError};
 use confab_actors::ErrorCode;
 use uuid::Uuid;
 
 use crate::auth::{JwtKeys, TokenError};
-use crate::chat::{self, SendRequest};
-use crate::config::Limits;
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::http::views::{timestamp, MessageView};
+use crate::messaging::view::{timestamp, MessageView};
+use crate::messaging::Messaging;
 use crate::models::message::SeqCursor;
 use crate::models::{attachment, conversation, member, message, user};
 
 pub struct DbChatStore {
     pub pool: DbPool,
-    pub writer: crate::writer::MessageWriter,
     pub jwt: JwtKeys,
-    pub limits: Limits,
-    pub metrics: crate::metrics::SendMetrics,
+    pub messaging: Messaging,
 }
 
 impl From<ApiError> for StoreError {
@@ -36,22 +31,6 @@ impl From<ApiError> for StoreError {
 
 fn store_error(err: impl Into<ApiError>) -> StoreError {
     StoreError::from(err.into())
-}
-
-impl DbChatStore {
-    /// Validates a message as the HTTP API does.
-    pub fn request(&self, message: NewMessage) -> Result<SendRequest, ApiError> {
-        Ok(SendRequest {
-            conversation_id: message.conversation_id,
-            sender_id: message.sender_id,
-            client_message_id: chat::validate_client_message_id(
-                &message.client_message_id,
-                &self.limits,
-            )?,
-            body: chat::validate_body(&message.body, &self.limits)?,
-            attachment_ids: chat::validate_attachment_ids(&message.attachment_ids, &self.limits)?,
-        })
-    }
 }
 
 impl ChatStore for DbChatStore {
@@ -78,17 +57,7 @@ impl ChatStore for DbChatStore {
     }
 
     async fn send(&self, message: NewMessage) -> Result<Committed, StoreError> {
-        let request = self.request(message)?;
-        let sent = chat::send_measured(&self.pool, &self.writer, &request, &self.metrics).await?;
-        let view = MessageView::new(&sent.message, &sent.attachments);
-        let json =
-            serde_json::to_string(&view).map_err(|e| StoreError::from(ApiError::internal(e)))?;
-        Ok(Committed {
-            conversation_id: sent.message.conversation_id,
-            seq: sent.message.seq,
-            message: Arc::from(json),
-            created: sent.created,
-        })
+        Ok(self.messaging.send(message).await?)
     }
 
     async fn mark(
@@ -151,8 +120,8 @@ impl ChatStore for DbChatStore {
             .iter()
             .map(|m| MessageView::new(m, &attachments))
             .collect();
-        let messages =
-            serde_json::to_string(&views).map_err(|e| StoreError::from(ApiError::internal(e)))?;
+        let messages = serde_json::value::to_raw_value(&views)
+            .map_err(|e| StoreError::from(ApiError::internal(e)))?;
         Ok(History { messages, has_more })
     }
 }

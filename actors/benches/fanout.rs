@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use confab_actors::chat::namespace::message_new_frame;
 use confab_actors::chat::Rooms;
 use confab_actors::engine::{Engine, EngineConfig, WsOut};
+use confab_actors::protocol::engineio::Frame;
+use confab_actors::protocol::socketio;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const MEMBERS: usize = 300;
@@ -59,7 +60,15 @@ fn fanout(c: &mut Criterion) {
                     let target = written.load(Ordering::Relaxed) + iters as usize * MEMBERS;
                     let started = Instant::now();
                     for _ in 0..iters {
-                        rooms.publish(conversation, message_new_frame(MESSAGE), None);
+                        rooms.publish(
+                            conversation,
+                            Frame::message(&socketio::encode_event_json(
+                                "/",
+                                "message:new",
+                                MESSAGE,
+                            )),
+                            None,
+                        );
                     }
                     settle(&written, target).await;
                     started.elapsed()

@@ -1,5 +1,6 @@
-//! Sending a message: validation and the write-through transaction, shared by the HTTP API
-//! and the socket layer. A message is committed before anyone is told it exists.
+//! The write-through commit of a validated send. A message is committed before anyone is told
+//! it exists; most sends take one statement shared with the sends around them, the rest a
+//! transaction that also finds out why a send is refused.
 
 use std::time::Duration;
 
@@ -8,11 +9,11 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::config::Limits;
+use super::SendError;
 use crate::db::DbPool;
-use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::error::is_unique_violation;
 use crate::models::attachment::{self, Attachment};
-use crate::models::message::{self, Message, NewMessage, CLIENT_ID_TAKEN};
+use crate::models::message::{self, Message, CLIENT_ID_TAKEN};
 use crate::models::{block, conversation, member};
 use crate::writer::MessageWriter;
 
@@ -37,59 +38,10 @@ pub struct Sent {
     pub created: bool,
 }
 
-/// Checks a message body: 1 to `limits.message_max_chars` characters once trimmed.
-/// Returns the trimmed body, which is what is stored.
-pub fn validate_body(body: &str, limits: &Limits) -> ApiResult<String> {
-    let trimmed = body.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 {
-        return Err(ApiError::invalid("body must not be empty"));
-    }
-    if chars > limits.message_max_chars {
-        return Err(ApiError::too_large(format!(
-            "body must be at most {} characters",
-            limits.message_max_chars
-        )));
-    }
-    Ok(trimmed.to_string())
-}
-
-/// Checks a client message id: 1 to `limits.client_message_id_max_chars` characters.
-pub fn validate_client_message_id(id: &str, limits: &Limits) -> ApiResult<String> {
-    let chars = id.chars().count();
-    if chars == 0 || chars > limits.client_message_id_max_chars || id.trim() != id {
-        return Err(ApiError::invalid(format!(
-            "clientMessageId must be 1-{} characters without surrounding spaces",
-            limits.client_message_id_max_chars
-        )));
-    }
-    Ok(id.to_string())
-}
-
-/// Checks attachment ids: at most `limits.max_attachments`, each a UUID, no repeats.
-pub fn validate_attachment_ids(ids: &[String], limits: &Limits) -> ApiResult<Vec<Uuid>> {
-    if ids.len() > limits.max_attachments {
-        return Err(ApiError::too_large(format!(
-            "at most {} attachments per message",
-            limits.max_attachments
-        )));
-    }
-    let mut parsed = Vec::with_capacity(ids.len());
-    for id in ids {
-        let id = Uuid::parse_str(id)
-            .map_err(|_| ApiError::invalid("attachmentIds must be attachment ids"))?;
-        if parsed.contains(&id) {
-            return Err(ApiError::invalid("attachmentIds must not repeat"));
-        }
-        parsed.push(id);
-    }
-    Ok(parsed)
-}
-
 /// Why the send transaction did not commit.
 enum Failure {
     Db(DieselError),
-    Refused(ApiError),
+    Refused(SendError),
 }
 
 impl From<DieselError> for Failure {
@@ -98,25 +50,16 @@ impl From<DieselError> for Failure {
     }
 }
 
-/// `send`, recording its latency and whether it committed a new message.
-pub async fn send_measured(
-    pool: &DbPool,
-    writer: &MessageWriter,
-    request: &SendRequest,
-    metrics: &crate::metrics::SendMetrics,
-) -> ApiResult<Sent> {
-    let started = std::time::Instant::now();
-    let sent = send(pool, writer, request).await?;
-    metrics.observe(started.elapsed(), sent.created);
-    Ok(sent)
-}
-
 /// Commits `request` (or finds the message an earlier try committed), retrying transient
 /// storage failures a bounded number of times; then `unavailable` with nothing stored.
 ///
 /// Most sends take one statement, shared with the sends around them (`writer`); attachments,
 /// retries and refusals take the full transaction.
-pub async fn send(pool: &DbPool, writer: &MessageWriter, request: &SendRequest) -> ApiResult<Sent> {
+pub async fn commit(
+    pool: &DbPool,
+    writer: &MessageWriter,
+    request: &SendRequest,
+) -> Result<Sent, SendError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -139,7 +82,7 @@ pub async fn send(pool: &DbPool, writer: &MessageWriter, request: &SendRequest) 
                 let mut conn = pool.get().await?;
                 return match find_earlier(&mut conn, request).await {
                     Ok(Some(sent)) => Ok(sent),
-                    Ok(None) => Err(ApiError::internal("client id taken but no message found")),
+                    Ok(None) => Err(SendError::internal("client id taken but no message found")),
                     Err(Failure::Refused(err)) => Err(err),
                     Err(Failure::Db(err)) => Err(err.into()),
                 };
@@ -150,9 +93,9 @@ pub async fn send(pool: &DbPool, writer: &MessageWriter, request: &SendRequest) 
             }
             Err(Failure::Db(err)) if is_transient(&err) => {
                 log::warn!(cause:% = err; "send failed after retries");
-                return Err(ApiError::unavailable());
+                return Err(SendError::Unavailable);
             }
-            Err(Failure::Db(err)) => return Err(ApiError::internal(err)),
+            Err(Failure::Db(err)) => return Err(SendError::internal(err)),
         }
     }
 }
@@ -175,9 +118,7 @@ async fn find_earlier(
         return Ok(None);
     };
     if message.conversation_id != request.conversation_id {
-        return Err(Failure::Refused(ApiError::conflict(
-            "clientMessageId was already used for a message in another conversation",
-        )));
+        return Err(Failure::Refused(SendError::ClientIdTaken));
     }
     let attachments = attachment::of_messages(conn, &[message.id]).await?;
     Ok(Some(Sent {
@@ -209,54 +150,33 @@ async fn try_fast_send(
     }))
 }
 
+/// The full send, in one transaction: the statement that decides for the common send decides
+/// here too (and stores), and the attachments are claimed with it. When it stores nothing,
+/// the refusal is explained.
 async fn try_send(conn: &mut AsyncPgConnection, request: &SendRequest) -> Result<Sent, Failure> {
     conn.transaction::<_, Failure, _>(async move |conn| {
-        if let Some(sent) = find_earlier(conn, request).await? {
-            return Ok(sent);
-        }
-        let Some((conversation, _)) =
-            conversation::find_for_member(conn, request.conversation_id, request.sender_id).await?
-        else {
-            return Err(Failure::Refused(ApiError::conversation_not_found()));
+        let new = message::Unsequenced {
+            conversation_id: request.conversation_id,
+            sender_id: request.sender_id,
+            client_message_id: &request.client_message_id,
+            body: &request.body,
+            created_at: Utc::now(),
         };
-        if conversation.is_dm() {
-            let members = member::user_ids(conn, conversation.id).await?;
-            if let Some(other) = members.into_iter().find(|id| *id != request.sender_id) {
-                if block::between(conn, request.sender_id, other).await? {
-                    return Err(Failure::Refused(ApiError::forbidden(
-                        "a block between you and this user forbids messages",
-                    )));
-                }
-            }
-        }
-        let now = Utc::now();
-        let seq = conversation::next_seq(conn, conversation.id, now).await?;
-        let message = message::insert(
-            conn,
-            &NewMessage {
-                conversation_id: conversation.id,
-                seq,
-                sender_id: request.sender_id,
-                client_message_id: &request.client_message_id,
-                body: &request.body,
-                created_at: now,
-            },
-        )
-        .await?;
+        let Some(message) = message::insert_if_allowed(conn, new).await? else {
+            return explain_refusal(conn, request).await;
+        };
         let mut attachments = Vec::new();
         if !request.attachment_ids.is_empty() {
             let claimed =
                 attachment::claim(conn, &request.attachment_ids, request.sender_id, message.id)
                     .await?;
             if claimed != request.attachment_ids.len() {
-                return Err(Failure::Refused(ApiError::not_found(
+                return Err(Failure::Refused(SendError::NotFound(
                     "attachment not found",
                 )));
             }
             attachments = attachment::of_messages(conn, &[message.id]).await?;
         }
-        // The sender has read what they wrote.
-        member::mark_read(conn, conversation.id, request.sender_id, seq).await?;
         Ok(Sent {
             message,
             attachments,
@@ -266,54 +186,32 @@ async fn try_send(conn: &mut AsyncPgConnection, request: &SendRequest) -> Result
     .await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits() -> Limits {
-        Limits {
-            message_max_chars: 10,
-            client_message_id_max_chars: 4,
-            max_attachments: 2,
-            group_max_members: 300,
-            page_max: 100,
-            send_rate_per_sec: 10.0,
-            send_burst: 20.0,
+/// Why `message::insert_if_allowed` stored nothing: a retry (the message stored the first
+/// time is the answer), or which of its conditions refused the send.
+async fn explain_refusal(
+    conn: &mut AsyncPgConnection,
+    request: &SendRequest,
+) -> Result<Sent, Failure> {
+    if let Some(sent) = find_earlier(conn, request).await? {
+        return Ok(sent);
+    }
+    let Some((conversation, _)) =
+        conversation::find_for_member(conn, request.conversation_id, request.sender_id).await?
+    else {
+        return Err(Failure::Refused(SendError::conversation_not_found()));
+    };
+    if conversation.is_dm() {
+        let members = member::user_ids(conn, conversation.id).await?;
+        if let Some(other) = members.into_iter().find(|id| *id != request.sender_id) {
+            if block::between(conn, request.sender_id, other).await? {
+                return Err(Failure::Refused(SendError::Blocked));
+            }
         }
     }
-
-    #[test]
-    fn bodies_are_trimmed_and_bounded_in_characters() {
-        assert_eq!(validate_body("  hi  ", &limits()).unwrap(), "hi");
-        assert_eq!(
-            validate_body("   ", &limits()).unwrap_err().code,
-            crate::error::ErrorCode::Invalid
-        );
-        assert_eq!(
-            validate_body("ééééééééééé", &limits()).unwrap_err().code,
-            crate::error::ErrorCode::TooLarge
-        );
-        assert!(validate_body(" éééééééééé ", &limits()).is_ok());
-    }
-
-    #[test]
-    fn client_ids_and_attachments_are_bounded() {
-        assert!(validate_client_message_id("abcd", &limits()).is_ok());
-        assert!(validate_client_message_id("", &limits()).is_err());
-        assert!(validate_client_message_id("abcde", &limits()).is_err());
-        let id = Uuid::new_v4().to_string();
-        assert_eq!(
-            validate_attachment_ids(std::slice::from_ref(&id), &limits())
-                .unwrap()
-                .len(),
-            1
-        );
-        assert!(validate_attachment_ids(&[id.clone(), id.clone()], &limits()).is_err());
-        let three = vec![Uuid::new_v4().to_string(); 3];
-        assert_eq!(
-            validate_attachment_ids(&three, &limits()).unwrap_err().code,
-            crate::error::ErrorCode::TooLarge
-        );
-        assert!(validate_attachment_ids(&["x".into()], &limits()).is_err());
-    }
+    // Allowed now, refused a moment ago (a membership or block changed in between): the
+    // caller tries again.
+    Err(Failure::Db(DieselError::DatabaseError(
+        DatabaseErrorKind::SerializationFailure,
+        Box::new("the send's conditions changed while it was checked".to_string()),
+    )))
 }

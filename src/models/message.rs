@@ -54,6 +54,20 @@ pub struct Unsequenced<'a> {
     pub created_at: DateTime<Utc>,
 }
 
+/// Whether the send of row `i` (`i.conv`, `i.sender`, `i.cid`) into conversation `c` is
+/// allowed: the sender is a member, no block stands between the two people of a DM, and the
+/// sender has not used the client id yet. The one statement of this rule: both send
+/// statements below use it, and a refusal is only explained afterwards
+/// (`messaging::commit`).
+const ALLOWED: &str = "EXISTS (SELECT 1 FROM conversation_members m \
+     WHERE m.conversation_id = c.id AND m.user_id = i.sender) \
+     AND NOT (c.kind = 'dm' AND EXISTS (SELECT 1 FROM conversation_members o \
+     JOIN blocks b ON (b.blocker_id = o.user_id OR b.blocked_id = o.user_id) \
+     WHERE o.conversation_id = c.id AND o.user_id <> i.sender \
+     AND (b.blocker_id = i.sender OR b.blocked_id = i.sender))) \
+     AND NOT EXISTS (SELECT 1 FROM messages e \
+     WHERE e.sender_id = i.sender AND e.client_message_id = i.cid)";
+
 /// The common send in one statement, so one round trip: when `new.sender_id` is a member of
 /// `new.conversation_id`, no block stands between the two people of a DM, and the sender has
 /// not used `new.client_message_id` yet, it takes the next seq, stores the message and moves
@@ -91,54 +105,36 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertIfAllowed<'_
     ) -> QueryResult<()> {
         use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
         let new = &self.0;
-        out.push_sql(
-            "WITH bumped AS (UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = ",
-        );
-        out.push_bind_param::<Timestamptz, _>(&new.created_at)?;
-        out.push_sql(" WHERE c.id = ");
+        out.push_sql("WITH input AS (SELECT ");
         out.push_bind_param::<SqlUuid, _>(&new.conversation_id)?;
-        out.push_sql(
-            " AND EXISTS (SELECT 1 FROM conversation_members m \
-             WHERE m.conversation_id = c.id AND m.user_id = ",
-        );
+        out.push_sql(" AS conv, ");
         out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
-        out.push_sql(
-            ") AND NOT (c.kind = 'dm' AND EXISTS (SELECT 1 FROM conversation_members o \
-             JOIN blocks b ON (b.blocker_id = o.user_id OR b.blocked_id = o.user_id) \
-             WHERE o.conversation_id = c.id AND o.user_id <> ",
-        );
-        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
-        out.push_sql(" AND (b.blocker_id = ");
-        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
-        out.push_sql(" OR b.blocked_id = ");
-        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
-        out.push_sql("))) AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.sender_id = ");
-        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
-        out.push_sql(" AND e.client_message_id = ");
+        out.push_sql(" AS sender, ");
         out.push_bind_param::<Text, _>(&new.client_message_id)?;
+        out.push_sql(" AS cid, ");
+        out.push_bind_param::<Text, _>(&new.body)?;
+        out.push_sql(" AS body, ");
+        out.push_bind_param::<Timestamptz, _>(&new.created_at)?;
+        out.push_sql(" AS at), ");
         out.push_sql(
-            ") RETURNING c.id, c.last_seq), \
+            "bumped AS (UPDATE conversations c SET last_seq = c.last_seq + 1, \
+             last_message_at = i.at FROM input i WHERE c.id = i.conv AND ",
+        );
+        out.push_sql(ALLOWED);
+        out.push_sql(
+            " RETURNING c.id, c.last_seq), \
              inserted AS (INSERT INTO messages \
              (conversation_id, seq, sender_id, client_message_id, body, created_at) \
-             SELECT id, last_seq, ",
-        );
-        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&new.client_message_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&new.body)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamptz, _>(&new.created_at)?;
-        out.push_sql(
-            " FROM bumped RETURNING id, conversation_id, seq, sender_id, client_message_id, \
+             SELECT b.id, b.last_seq, i.sender, i.cid, i.body, i.at FROM bumped b, input i \
+             RETURNING id, conversation_id, seq, sender_id, client_message_id, \
              body, created_at, edited_at, deleted_at), \
              marked AS (UPDATE conversation_members m \
              SET last_read_seq = GREATEST(m.last_read_seq, i.seq), \
              last_delivered_seq = GREATEST(m.last_delivered_seq, i.seq) \
-             FROM inserted i WHERE m.conversation_id = i.conversation_id AND m.user_id = ",
+             FROM inserted i WHERE m.conversation_id = i.conversation_id \
+             AND m.user_id = i.sender_id) \
+             SELECT * FROM inserted",
         );
-        out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
-        out.push_sql(") SELECT * FROM inserted");
         Ok(())
     }
 }
@@ -223,14 +219,11 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertBatchIfAllow
         out.push_sql(
             ") WITH ORDINALITY AS t(conv, sender, cid, body, at, ord)), \
              allowed AS (SELECT i.* FROM input i JOIN conversations c ON c.id = i.conv \
-             WHERE EXISTS (SELECT 1 FROM conversation_members m \
-             WHERE m.conversation_id = c.id AND m.user_id = i.sender) \
-             AND NOT (c.kind = 'dm' AND EXISTS (SELECT 1 FROM conversation_members o \
-             JOIN blocks b ON (b.blocker_id = o.user_id OR b.blocked_id = o.user_id) \
-             WHERE o.conversation_id = c.id AND o.user_id <> i.sender \
-             AND (b.blocker_id = i.sender OR b.blocked_id = i.sender))) \
-             AND NOT EXISTS (SELECT 1 FROM messages e \
-             WHERE e.sender_id = i.sender AND e.client_message_id = i.cid)), \
+             WHERE ",
+        );
+        out.push_sql(ALLOWED);
+        out.push_sql(
+            "), \
              numbered AS (SELECT a.*, \
              row_number() OVER (PARTITION BY a.conv ORDER BY a.ord) AS k, \
              count(*) OVER (PARTITION BY a.conv) AS n FROM allowed a), \

@@ -283,6 +283,34 @@ async fn bad_sends_get_the_contract_error_and_store_nothing() {
     assert_error(&app.get(&path, &eve.token).await, 404, "not_found");
 }
 
+/// HTTP sends go through the same send service as socket sends, metrics included.
+#[actix_web::test]
+async fn http_sends_count_in_the_send_metrics() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let group = app.group(&alice, "team", &[]).await;
+    let metric = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let scrape = || async {
+        let res = app.request("GET", "/metrics", None, None).await;
+        res.body.as_str().unwrap_or_default().to_string()
+    };
+    let before = scrape().await;
+    assert_eq!(app.send(&alice, &group, "m-1", "one").await.status, 201);
+    assert_eq!(app.send(&alice, &group, "m-2", "two").await.status, 201);
+    // A retry is timed but is not a new message.
+    assert_eq!(app.send(&alice, &group, "m-2", "two").await.status, 201);
+    let after = scrape().await;
+    let grew = |name| metric(&after, name) - metric(&before, name);
+    assert_eq!(grew("confab_messages_committed_total"), 2.0, "{after}");
+    assert_eq!(grew("confab_send_commit_seconds_count"), 3.0, "{after}");
+}
+
 /// The group-commit statement: one statement stores a batch in order, and leaves out, without
 /// failing the rest, every message its sender may not send.
 #[actix_web::test]
@@ -370,7 +398,7 @@ async fn one_batch_statement_stores_allowed_sends_in_order_and_skips_the_rest() 
 /// own answer, a repeated client id included.
 #[actix_web::test]
 async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
-    use confab::chat::{self, SendRequest};
+    use confab::messaging::{commit, SendRequest};
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
@@ -395,7 +423,7 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
     let results = join_all(
         requests
             .iter()
-            .map(|r| chat::send(&state.pool, &state.writer, r)),
+            .map(|r| commit(&state.pool, &state.writer, r)),
     )
     .await;
     let sent: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
@@ -416,7 +444,7 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
     let results = join_all(
         requests
             .iter()
-            .map(|r| chat::send(&state.pool, &state.writer, r)),
+            .map(|r| commit(&state.pool, &state.writer, r)),
     )
     .await;
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|s| s.created)));

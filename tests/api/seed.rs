@@ -80,7 +80,7 @@ fn the_seed_command_writes_users_and_tokens_to_a_file() {
     assert_eq!(json["users"].as_array().unwrap().len(), 12);
     assert_eq!(json["groups"].as_array().unwrap().len(), 3);
     let keys =
-        confab::auth::JwtKeys::new(&settings.jwt_secret(), std::time::Duration::from_secs(900));
+        confab::auth::JwtKeys::new(settings.jwt_secret(), std::time::Duration::from_secs(900));
     for user in json["users"].as_array().unwrap() {
         let id = keys.verify_access(user["token"].as_str().unwrap()).unwrap();
         assert_eq!(id.to_string(), user["id"].as_str().unwrap());

@@ -2,16 +2,20 @@
 //! one encoded frame out to their local sockets, the per-user send limiter, and the namespace
 //! handler that speaks the contract's events.
 
+mod events;
 pub mod limiter;
+mod membership;
 pub mod namespace;
 pub mod presence;
 pub mod rooms;
+mod socket_state;
 pub mod stats;
 pub mod store;
 pub mod time;
 
+pub use events::publish;
 pub use limiter::Limiter;
-pub use namespace::ChatNamespace;
+pub use namespace::{AckObserver, ChatNamespace, ChatParts, ChatTimers};
 pub use presence::PresenceDirectory;
 pub use rooms::{RoomBridge, Rooms};
 pub use stats::{ChatStats, PresenceTransition};

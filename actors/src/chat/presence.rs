@@ -9,19 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use futures_util::future::{BoxFuture, LocalBoxFuture};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::time::rfc3339_millis;
 use super::{PresenceTransition, Rooms};
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
-use crate::protocol::socketio;
-
-/// How long a user stays online after their last socket leaves.
-pub const OFFLINE_GRACE: Duration = Duration::from_secs(5);
-/// A `typing:start` not renewed within this is followed by `typing:stop`.
-pub const TYPING_TIMEOUT: Duration = Duration::from_secs(6);
+use crate::protocol::events::{self, PresenceUpdate, ServerEvent, TypingStart, TypingStop};
 
 #[derive(Default)]
 struct UserEntry {
@@ -76,14 +70,8 @@ impl PresenceActor {
     }
 
     /// Publishes an event to the rooms of `conversations`.
-    fn announce(
-        &self,
-        conversations: &[Uuid],
-        event: &str,
-        data: &serde_json::Value,
-        except: Option<&str>,
-    ) {
-        let Ok(text) = socketio::encode_event_with("/", event, data) else {
+    fn announce<E: ServerEvent>(&self, conversations: &[Uuid], event: &E, except: Option<&str>) {
+        let Ok(text) = events::encode("/", event) else {
             return;
         };
         let frame = Frame::message(&text);
@@ -93,10 +81,14 @@ impl PresenceActor {
     }
 }
 
-/// The `presence:update` data of `user` going offline, last seen `at`.
-pub fn offline_update(user: Uuid, at: SystemTime) -> serde_json::Value {
+/// The `presence:update` of `user` going offline, last seen `at`.
+pub fn offline_update(user: Uuid, at: SystemTime) -> PresenceUpdate {
     let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    json!({ "userId": user, "online": false, "lastSeenAt": rfc3339_millis(since_epoch) })
+    PresenceUpdate {
+        user_id: user,
+        online: false,
+        last_seen_at: Some(rfc3339_millis(since_epoch)),
+    }
 }
 
 impl Actor for PresenceActor {
@@ -134,8 +126,12 @@ impl Handler<Arrived> for PresenceActor {
             }
             self.rooms.stats().presence(PresenceTransition::Online);
             let conversations = entry.conversations.clone();
-            let update = json!({ "userId": msg.user, "online": true, "lastSeenAt": null });
-            self.announce(&conversations, "presence:update", &update, Some(&arriving));
+            let update = PresenceUpdate {
+                user_id: msg.user,
+                online: true,
+                last_seen_at: None,
+            };
+            self.announce(&conversations, &update, Some(&arriving));
         }
     }
 }
@@ -195,7 +191,7 @@ impl Handler<Departed> for PresenceActor {
                     if announce && !act.users.contains_key(&user) {
                         act.rooms.stats().presence(PresenceTransition::Offline);
                         let update = offline_update(user, at);
-                        act.announce(&conversations, "presence:update", &update, None);
+                        act.announce(&conversations, &update, None);
                     }
                 })
             }));
@@ -305,27 +301,29 @@ impl Handler<Typing> for PresenceActor {
             }
             None => false,
         };
-        let data = json!({ "conversationId": msg.conversation, "userId": msg.user });
+        let (conversation_id, user_id) = (msg.conversation, msg.user);
         if msg.typing {
-            self.announce(
-                &[msg.conversation],
-                "typing:start",
-                &data,
-                Some(&msg.socket_id),
-            );
+            let start = TypingStart {
+                conversation_id,
+                user_id,
+            };
+            self.announce(&[conversation_id], &start, Some(&msg.socket_id));
             let timer = ctx.run_later(self.typing_timeout, move |act, _| {
                 if act.typing.remove(&key).is_some() {
-                    act.announce(&[key.1], "typing:stop", &data, None);
+                    let stop = TypingStop {
+                        conversation_id,
+                        user_id,
+                    };
+                    act.announce(&[conversation_id], &stop, None);
                 }
             });
             self.typing.insert(key, timer);
         } else if was_typing {
-            self.announce(
-                &[msg.conversation],
-                "typing:stop",
-                &data,
-                Some(&msg.socket_id),
-            );
+            let stop = TypingStop {
+                conversation_id,
+                user_id,
+            };
+            self.announce(&[conversation_id], &stop, Some(&msg.socket_id));
         }
     }
 }

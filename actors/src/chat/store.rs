@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::ErrorCode;
@@ -51,7 +52,7 @@ pub struct NewMessage {
 pub struct Committed {
     pub conversation_id: Uuid,
     pub seq: i64,
-    pub message: Arc<str>,
+    pub message: Arc<RawValue>,
     /// False when a retry found the message stored the first time.
     pub created: bool,
 }
@@ -59,7 +60,7 @@ pub struct Committed {
 /// A page of history: `messages` is a JSON array of Message objects in ascending seq order.
 #[derive(Debug, Clone)]
 pub struct History {
-    pub messages: String,
+    pub messages: Box<RawValue>,
     pub has_more: bool,
 }
 
@@ -71,7 +72,8 @@ pub trait ChatStore: Send + Sync + 'static {
     /// The conversations `user` belongs to.
     fn memberships(&self, user: Uuid) -> impl Future<Output = Result<Vec<Membership>, StoreError>>;
 
-    /// Validates and commits a message (or returns the one a retry already stored).
+    /// The send service: validates a message, applies the sender's sending rate and commits it
+    /// (or returns the one a retry already stored).
     fn send(&self, message: NewMessage) -> impl Future<Output = Result<Committed, StoreError>>;
 
     /// Moves `user`'s delivered (and, with `read`, read) watermark in `conversation` up to

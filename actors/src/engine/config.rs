@@ -5,7 +5,7 @@ use serde::Deserialize;
 /// Every limit of the engine. The handshake values (`ping_interval`, `ping_timeout`,
 /// `max_payload`) are announced to clients in the open packet.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     /// How often the server pings (ms).
     pub ping_interval_ms: u64,

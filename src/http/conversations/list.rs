@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
-use crate::http::views::{ConversationListItem, ConversationView, MessageView};
+use crate::http::views::{ConversationListItem, ConversationView};
+use crate::messaging::view::MessageView;
 use crate::models::{attachment, conversation, member, message};
 use crate::state::AppState;
 

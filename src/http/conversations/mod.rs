@@ -39,7 +39,7 @@ pub async fn announce_added(
     users: &[Uuid],
     view: &ConversationView,
 ) {
-    let Ok(json) = serde_json::to_string(view) else {
+    let Ok(json) = serde_json::value::to_raw_value(view) else {
         return;
     };
     for user in users {

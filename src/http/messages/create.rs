@@ -1,13 +1,10 @@
 use actix_web::{web, HttpResponse};
+use confab_actors::chat::NewMessage;
 use serde::Deserialize;
 
-use confab_actors::chat::namespace::message_new_frame;
-
 use crate::auth::AuthUser;
-use crate::chat::{self, SendRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
-use crate::http::views::MessageView;
 use crate::state::AppState;
 
 /// The body of `message:send`; `conversationId` may be left out here since the path names it.
@@ -21,7 +18,8 @@ pub struct SendBody {
     attachment_ids: Vec<String>,
 }
 
-/// `POST /api/conversations/{id}/messages` → 201 the Message, once it is committed. A retry with
+/// `POST /api/conversations/{id}/messages` → 201 the Message, once it is committed; every
+/// subscribed socket of every member hears `message:new`, as for a socket send. A retry with
 /// the same `clientMessageId` returns the message stored the first time.
 pub async fn create(
     state: web::Data<AppState>,
@@ -30,6 +28,7 @@ pub async fn create(
     body: web::Json<SendBody>,
 ) -> ApiResult<HttpResponse> {
     let conversation_id = validate::path_id(&path, ApiError::conversation_not_found)?;
+    let body = body.into_inner();
     if let Some(named) = &body.conversation_id {
         if validate::uuid("conversationId", named)? != conversation_id {
             return Err(ApiError::invalid(
@@ -37,29 +36,22 @@ pub async fn create(
             ));
         }
     }
-    let limits = &state.settings.limits;
-    let request = SendRequest {
-        conversation_id,
-        sender_id: me.id,
-        client_message_id: chat::validate_client_message_id(&body.client_message_id, limits)?,
-        body: chat::validate_body(&body.body, limits)?,
-        attachment_ids: chat::validate_attachment_ids(&body.attachment_ids, limits)?,
-    };
-    if let Err(wait) = state.limiter.check(me.id) {
-        return Err(ApiError::rate_limited(
-            "sending too fast; retry later",
-            wait,
-        ));
-    }
-    let sent = chat::send(&state.pool, &state.writer, &request).await?;
-    let view = MessageView::new(&sent.message, &sent.attachments);
-    if sent.created {
-        // The same fan-out as a socket send: every subscribed socket of every member.
-        let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
-        let frame = message_new_frame(&json);
-        state
-            .rooms
-            .publish_message(conversation_id, sent.message.seq, frame, None);
-    }
-    Ok(HttpResponse::Created().json(view))
+    let committed = state
+        .messaging
+        .send(NewMessage {
+            conversation_id,
+            sender_id: me.id,
+            client_message_id: body.client_message_id,
+            body: body.body,
+            attachment_ids: body.attachment_ids,
+        })
+        .await?;
+    state.messaging.publish(&committed, None);
+    Ok(HttpResponse::Created()
+        .content_type(mime_json())
+        .body(committed.message.get().to_owned()))
+}
+
+fn mime_json() -> actix_web::http::header::ContentType {
+    actix_web::http::header::ContentType::json()
 }

@@ -6,7 +6,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
 use crate::http::validate;
-use crate::http::views::MessageView;
+use crate::messaging::view::MessageView;
 use crate::models::attachment;
 use crate::models::message::{self, SeqCursor};
 use crate::state::AppState;

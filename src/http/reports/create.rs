@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
-use crate::http::views::timestamp;
+use crate::messaging::view::timestamp;
 use crate::models::report::{self, NewReport};
 use crate::models::{message, user};
 use crate::state::AppState;

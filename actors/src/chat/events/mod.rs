@@ -1,0 +1,144 @@
+//! One handler per client event, and what they share: decoding once at the edge, the reply
+//! (an ack, or `request:error` when the client asked for none) and small checks.
+
+mod presence;
+mod receipt;
+mod send;
+mod sync;
+mod typing;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::namespace::Inner;
+use super::socket_state::SocketState;
+use super::store::{ChatStore, StoreError};
+use crate::engine::{Ack, Event, Socket};
+use crate::protocol::engineio::Frame;
+use crate::protocol::events::{self, AckError, ClientEvent, RequestError, ServerEvent};
+use crate::ErrorCode;
+
+pub use send::publish;
+
+/// What a handler answers: the ack's JSON, or why the request failed. A handler that acked
+/// on its own (a send, in its order with `message:sent`) answers `None`.
+type Reply = Result<Option<String>, StoreError>;
+
+/// Decodes `event`, runs its handler and answers it.
+pub(super) async fn handle<S: ChatStore>(inner: Arc<Inner<S>>, socket: Socket, event: Event) {
+    let received = std::time::Instant::now();
+    let Some(state) = socket.data::<SocketState>() else {
+        return;
+    };
+    let Event {
+        name,
+        payload,
+        mut ack,
+    } = event;
+    inner.rooms.stats().event(&name);
+    let reply = match ClientEvent::decode(&name, payload.args.first()) {
+        Ok(event) => dispatch(&inner, &socket, &state, event, &mut ack, received).await,
+        Err(err) => Err(StoreError::new(ErrorCode::Invalid, err.to_string())),
+    };
+    respond(&socket, &name, ack, reply);
+}
+
+async fn dispatch<S: ChatStore>(
+    inner: &Inner<S>,
+    socket: &Socket,
+    state: &SocketState,
+    event: ClientEvent,
+    ack: &mut Option<Ack>,
+    received: std::time::Instant,
+) -> Reply {
+    match event {
+        ClientEvent::MessageSend(send) => {
+            send::handle(inner, socket, state, send, ack).await?;
+            if let Some(observe) = &inner.on_acked {
+                observe(received.elapsed());
+            }
+            Ok(None)
+        }
+        ClientEvent::SyncRequest(request) => sync::handle(inner, state, request).await,
+        ClientEvent::TypingStart(typing) => typing::handle(inner, socket, state, typing, true),
+        ClientEvent::TypingStop(typing) => typing::handle(inner, socket, state, typing, false),
+        ClientEvent::ReceiptDelivered(receipt) => {
+            receipt::handle(inner, socket, state, receipt, false).await
+        }
+        ClientEvent::ReceiptRead(receipt) => {
+            receipt::handle(inner, socket, state, receipt, true).await
+        }
+        ClientEvent::PresenceQuery(query) => presence::handle(inner, query).await,
+    }
+}
+
+/// Acks the result; a failure without an ack becomes `request:error` on the socket.
+fn respond(socket: &Socket, event: &str, ack: Option<Ack>, reply: Reply) {
+    match (reply, ack) {
+        (Ok(Some(json)), Some(ack)) => ack.send_json(&json),
+        (Ok(_), _) => {}
+        (Err(err), Some(ack)) => {
+            let body = AckError::new(err.code, &err.message, err.retry_after_ms);
+            match serde_json::to_string(&body) {
+                Ok(json) => ack.send_json(&json),
+                Err(cause) => log::error!(cause:% = cause; "unserializable ack"),
+            }
+        }
+        (Err(err), None) => emit(
+            socket,
+            &RequestError {
+                event,
+                code: err.code,
+                message: &err.message,
+            },
+        ),
+    }
+}
+
+/// Emits a server event to one socket.
+pub(super) fn emit<E: ServerEvent>(socket: &Socket, event: &E) {
+    match frame(socket.namespace(), event) {
+        Ok(frame) => socket.send_frame(frame),
+        Err(err) => {
+            log::error!(event = E::NAME, cause = err.message.as_str(); "unserializable event")
+        }
+    }
+}
+
+/// The frame of a server event on `nsp`.
+pub(super) fn frame<E: ServerEvent>(nsp: &str, event: &E) -> Result<Frame, StoreError> {
+    events::encode(nsp, event)
+        .map(|text| Frame::message(&text))
+        .map_err(internal)
+}
+
+/// The JSON of a successful ack with `body`'s fields.
+fn ack_json<T: Serialize>(body: T) -> Reply {
+    serde_json::to_string(&events::Ack::ok(body))
+        .map(Some)
+        .map_err(internal)
+}
+
+fn internal(err: serde_json::Error) -> StoreError {
+    StoreError::new(ErrorCode::Internal, format!("unserializable reply: {err}"))
+}
+
+/// A conversation id from the client; one that is not even an id names no conversation.
+fn conversation_id(id: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(id).map_err(|_| StoreError::new(ErrorCode::NotFound, "conversation not found"))
+}
+
+/// A conversation the socket is subscribed to; any other is `not_found`.
+fn subscribed(state: &SocketState, id: &str) -> Result<Uuid, StoreError> {
+    let conversation = conversation_id(id)?;
+    if state.is_member(conversation) {
+        Ok(conversation)
+    } else {
+        Err(StoreError::new(
+            ErrorCode::NotFound,
+            "conversation not found",
+        ))
+    }
+}

@@ -1,0 +1,80 @@
+//! `message:send`: the store validates, applies the sending rate and commits; then, in the
+//! contract's order, the ack, `message:sent` to the sending socket, and `message:new` to every
+//! other subscribed socket (not again for a retry).
+
+use super::{conversation_id, frame, internal};
+use crate::chat::namespace::Inner;
+use crate::chat::socket_state::SocketState;
+use crate::chat::store::{ChatStore, Committed, NewMessage, StoreError};
+use crate::chat::Rooms;
+use crate::engine::{Ack, Socket};
+use crate::protocol::engineio::Frame;
+use crate::protocol::events::{self, MessageAck, MessageSend, MessageSent, MESSAGE_NEW};
+use crate::protocol::socketio;
+
+pub(super) async fn handle<S: ChatStore>(
+    inner: &Inner<S>,
+    socket: &Socket,
+    state: &SocketState,
+    payload: MessageSend,
+    ack: &mut Option<Ack>,
+) -> Result<(), StoreError> {
+    let conversation = conversation_id(&payload.conversation_id)?;
+    let committed = inner
+        .store
+        .send(NewMessage {
+            conversation_id: conversation,
+            sender_id: state.user,
+            client_message_id: payload.client_message_id.clone(),
+            body: payload.body,
+            attachment_ids: payload.attachment_ids,
+        })
+        .await;
+    if let Err(err) = &committed {
+        if err.code == crate::ErrorCode::RateLimited {
+            inner.rooms.stats().rate_limited();
+        }
+    }
+    let committed = committed?;
+    let mut frames = Vec::with_capacity(2);
+    if let Some(ack) = ack.take() {
+        let body = events::Ack::ok(MessageAck {
+            message: &committed.message,
+        });
+        frames.push(ack.frame_json(&serde_json::to_string(&body).map_err(internal)?));
+    }
+    let sent = MessageSent {
+        client_message_id: &payload.client_message_id,
+        message: &committed.message,
+    };
+    frames.push(frame(socket.namespace(), &sent)?);
+    if committed.created {
+        // The fan-out starts once the sender's session has handed its ack and `message:sent`
+        // to its transport: queued behind a room's worth of deliveries, they waited for all.
+        let rooms = inner.rooms.clone();
+        let sender = socket.id().to_string();
+        socket.session().send_then(frames, move || {
+            publish(&rooms, &committed, Some(&sender));
+        });
+    } else {
+        socket.session().send(frames);
+    }
+    Ok(())
+}
+
+/// Publishes `message:new` for a committed message to every subscribed socket of its
+/// conversation but `except`, on every node; a socket send and an HTTP send both end here.
+pub fn publish(rooms: &Rooms, committed: &Committed, except: Option<&str>) {
+    rooms.publish_message(
+        committed.conversation_id,
+        committed.seq,
+        message_new_frame(committed),
+        except,
+    );
+}
+
+/// The frame of `message:new` (its payload is the Message itself, encoded once).
+fn message_new_frame(committed: &Committed) -> Frame {
+    let text = socketio::encode_event_json("/", MESSAGE_NEW, committed.message.get());
+    Frame::message(&text)
+}

@@ -1,0 +1,175 @@
+//! Membership changes made outside the socket (over HTTP, or on another node): the user's
+//! live sockets join or leave the room and hear `conversation:added` / `conversation:removed`;
+//! and users whose node died are announced offline.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use super::events::{emit, frame};
+use super::namespace::ChatNamespace;
+use super::presence::{offline_update, Membership as PresenceMembership, Online, SocketsOf};
+use super::socket_state::SocketState;
+use super::store::ChatStore;
+use super::PresenceTransition;
+use crate::protocol::events::{ConversationAdded, ConversationRemoved};
+
+/// What one node tells the others about a user's membership (through the bridge).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RemoteMembership<'a> {
+    kind: Change,
+    conversation_id: Uuid,
+    /// The Conversation object, with `added`.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    conversation: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Change {
+    Added,
+    Removed,
+}
+
+impl<S: ChatStore> ChatNamespace<S> {
+    /// `user` joined `conversation` (described by `conversation_json`, the Conversation object):
+    /// their sockets on every node subscribe to it, then hear `conversation:added`.
+    pub async fn conversation_added(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        conversation_json: &RawValue,
+    ) {
+        self.added_here(user, conversation, conversation_json).await;
+        self.tell_other_nodes(user, Change::Added, conversation, Some(conversation_json));
+    }
+
+    /// `user` left `conversation`: their sockets on every node hear `conversation:removed` and
+    /// leave it.
+    pub async fn conversation_removed(&self, user: Uuid, conversation: Uuid) {
+        self.removed_here(user, conversation).await;
+        self.tell_other_nodes(user, Change::Removed, conversation, None);
+    }
+
+    fn tell_other_nodes(
+        &self,
+        user: Uuid,
+        kind: Change,
+        conversation_id: Uuid,
+        conversation: Option<&RawValue>,
+    ) {
+        let Some(bridge) = self.inner.rooms.bridge() else {
+            return;
+        };
+        let event = RemoteMembership {
+            kind,
+            conversation_id,
+            conversation,
+        };
+        match serde_json::to_string(&event) {
+            Ok(event) => bridge.publish_user(user, event),
+            Err(err) => log::error!(cause:% = err; "unserializable membership event"),
+        }
+    }
+
+    /// Applies a membership event another node published for `user` to this node's sockets.
+    pub async fn apply_remote(&self, user: Uuid, event: &str) {
+        let Ok(remote) = serde_json::from_str::<RemoteMembership>(event) else {
+            log::warn!("malformed membership event from another node");
+            return;
+        };
+        match (remote.kind, remote.conversation) {
+            (Change::Added, Some(json)) => {
+                self.added_here(user, remote.conversation_id, json).await
+            }
+            (Change::Removed, _) => self.removed_here(user, remote.conversation_id).await,
+            (Change::Added, None) => log::warn!("membership event without its conversation"),
+        }
+    }
+
+    async fn added_here(&self, user: Uuid, conversation: Uuid, conversation_json: &RawValue) {
+        let inner = &self.inner;
+        let sockets = inner
+            .presence
+            .send(SocketsOf { user })
+            .await
+            .unwrap_or_default();
+        let added = ConversationAdded {
+            conversation: conversation_json,
+        };
+        for socket in sockets {
+            if let Some(state) = socket.data::<SocketState>() {
+                if state.join(conversation) {
+                    inner.rooms.join(conversation, socket.clone(), None);
+                }
+            }
+            emit(&socket, &added);
+        }
+        inner.presence.do_send(PresenceMembership {
+            user,
+            conversation,
+            member: true,
+        });
+    }
+
+    async fn removed_here(&self, user: Uuid, conversation: Uuid) {
+        let inner = &self.inner;
+        let sockets = inner
+            .presence
+            .send(SocketsOf { user })
+            .await
+            .unwrap_or_default();
+        let removed = ConversationRemoved {
+            conversation_id: conversation,
+        };
+        for socket in sockets {
+            if let Some(state) = socket.data::<SocketState>() {
+                if state.leave(conversation) {
+                    inner.rooms.leave(conversation, socket.id());
+                }
+            }
+            emit(&socket, &removed);
+        }
+        inner.presence.do_send(PresenceMembership {
+            user,
+            conversation,
+            member: false,
+        });
+    }
+
+    /// `users` were online only on a node that died: stores when they were last seen (`at`) and
+    /// tells their conversations they went offline, unless they are back by now.
+    pub async fn users_gone(&self, users: Vec<Uuid>, at: std::time::SystemTime) {
+        let inner = &self.inner;
+        let online = inner
+            .presence
+            .send(Online {
+                users: users.clone(),
+            })
+            .await
+            .unwrap_or_default();
+        let gone = users
+            .into_iter()
+            .zip(online.into_iter().chain(std::iter::repeat(false)))
+            .filter(|(_, online)| !online)
+            .map(|(user, _)| user);
+        for user in gone {
+            if let Err(err) = inner.store.set_last_seen(user, at).await {
+                log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved");
+            }
+            let Ok(memberships) = inner.store.memberships(user).await else {
+                continue;
+            };
+            inner.rooms.stats().presence(PresenceTransition::Reaped);
+            let Ok(frame) = frame("/", &offline_update(user, at)) else {
+                continue;
+            };
+            for membership in memberships {
+                inner
+                    .rooms
+                    .publish(membership.conversation_id, frame.clone(), None);
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The chat namespace: authentication on CONNECT, `session:ready` and the room subscriptions
+//! of a connected socket, and each event decoded once and handed to its handler in
+//! `chat::events`. Membership changes made elsewhere arrive through `chat::membership`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt;
+use serde_json::{json, Value};
+
+use actix::{Actor, Addr};
+
+use super::events;
+use super::presence::{Arrived, Departed, PresenceActor, PresenceDirectory, WentOffline};
+use super::socket_state::SocketState;
+use super::store::ChatStore;
+use super::Rooms;
+use crate::engine::{ConnectError, DisconnectReason, Event, NamespaceHandler, Socket};
+use crate::protocol::events::{ReadyEntry, SessionReady};
+use crate::ErrorCode;
+
+/// Told how long each socket send took from its event arriving to its ack being queued.
+pub type AckObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
+/// The chat layer's timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatTimers {
+    /// A `typing:start` not renewed within this is followed by `typing:stop`.
+    pub typing_timeout: Duration,
+    /// How long a user stays online after their last socket left.
+    pub offline_grace: Duration,
+}
+
+impl Default for ChatTimers {
+    fn default() -> Self {
+        ChatTimers {
+            typing_timeout: Duration::from_secs(6),
+            offline_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a chat namespace is built from.
+pub struct ChatParts<S> {
+    /// Storage, identity and the send service.
+    pub store: S,
+    /// The node's rooms.
+    pub rooms: Rooms,
+    /// Who is online on the other nodes, in a cluster.
+    pub directory: Option<Arc<dyn PresenceDirectory>>,
+    pub timers: ChatTimers,
+    /// Where the time from a socket send's arrival to its ack goes (for metrics).
+    pub on_acked: Option<AckObserver>,
+}
+
+/// The chat namespace handler. Cloning shares it.
+pub struct ChatNamespace<S> {
+    pub(super) inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for ChatNamespace<S> {
+    fn clone(&self) -> Self {
+        ChatNamespace {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// What every event handler of the namespace shares.
+pub(super) struct Inner<S> {
+    pub(super) store: Arc<S>,
+    pub(super) rooms: Rooms,
+    pub(super) presence: Addr<PresenceActor>,
+    pub(super) on_acked: Option<AckObserver>,
+}
+
+impl<S: ChatStore> ChatNamespace<S> {
+    /// A namespace over `parts`. Starts the node's presence actor (call inside an actix
+    /// system).
+    pub fn new(parts: ChatParts<S>) -> Self {
+        let store = Arc::new(parts.store);
+        let saver = store.clone();
+        let went_offline: WentOffline = Box::new(move |user, at| {
+            let saver = saver.clone();
+            async move {
+                if let Err(err) = saver.set_last_seen(user, at).await {
+                    log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved");
+                }
+            }
+            .boxed_local()
+        });
+        let presence = PresenceActor::new(
+            parts.rooms.clone(),
+            parts.timers.offline_grace,
+            parts.timers.typing_timeout,
+            went_offline,
+            parts.directory,
+        )
+        .start();
+        ChatNamespace {
+            inner: Arc::new(Inner {
+                store,
+                rooms: parts.rooms,
+                presence,
+                on_acked: parts.on_acked,
+            }),
+        }
+    }
+
+    /// The node's rooms (the HTTP API publishes through them too).
+    pub fn rooms(&self) -> &Rooms {
+        &self.inner.rooms
+    }
+}
+
+fn refuse(code: ErrorCode) -> ConnectError {
+    ConnectError {
+        message: "unauthorized".into(),
+        data: Some(json!({ "code": code })),
+    }
+}
+
+impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
+    fn connect(
+        &self,
+        socket: Socket,
+        auth: Option<Value>,
+    ) -> LocalBoxFuture<'static, Result<(), ConnectError>> {
+        let token = auth
+            .as_ref()
+            .and_then(|auth| auth.get("token"))
+            .and_then(Value::as_str)
+            .or_else(|| socket.session().query_param("token"))
+            .map(str::to_string);
+        let inner = self.inner.clone();
+        async move {
+            let token = token.ok_or_else(|| refuse(ErrorCode::Unauthorized))?;
+            let user = inner.store.verify_token(&token).map_err(refuse)?;
+            let memberships = inner
+                .store
+                .memberships(user)
+                .await
+                .map_err(|err| ConnectError {
+                    message: err.code.as_str().into(),
+                    data: Some(json!({ "code": err.code })),
+                })?;
+            socket.set_data(Arc::new(SocketState::new(user, memberships)));
+            Ok(())
+        }
+        .boxed_local()
+    }
+
+    fn connected(&self, socket: &Socket) {
+        let Some(state) = socket.data::<SocketState>() else {
+            return;
+        };
+        let ready = SessionReady {
+            user_id: state.user,
+            session_id: socket.id(),
+            conversations: state
+                .memberships
+                .iter()
+                .map(|m| ReadyEntry {
+                    conversation_id: m.conversation_id,
+                    last_seq: m.last_seq,
+                    last_read_seq: m.last_read_seq,
+                })
+                .collect(),
+        };
+        events::emit(socket, &ready);
+        for membership in &state.memberships {
+            let conversation = membership.conversation_id;
+            if state.join(conversation) {
+                let last_seq = Some(membership.last_seq);
+                self.inner
+                    .rooms
+                    .join(conversation, socket.clone(), last_seq);
+            }
+        }
+        self.inner.presence.do_send(Arrived {
+            user: state.user,
+            socket: socket.clone(),
+            conversations: state
+                .memberships
+                .iter()
+                .map(|m| m.conversation_id)
+                .collect(),
+        });
+    }
+
+    fn disconnect(&self, socket: &Socket, _reason: DisconnectReason) {
+        let Some(state) = socket.data::<SocketState>() else {
+            return;
+        };
+        for conversation in state.take_joined() {
+            self.inner.rooms.leave(conversation, socket.id());
+        }
+        self.inner.presence.do_send(Departed {
+            user: state.user,
+            socket_id: socket.id().to_string(),
+        });
+    }
+
+    fn event(&self, socket: Socket, event: Event) -> LocalBoxFuture<'static, ()> {
+        events::handle(self.inner.clone(), socket, event).boxed_local()
+    }
+}

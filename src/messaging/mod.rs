@@ -1,0 +1,131 @@
+//! The one send service, used by `message:send` on sockets and by
+//! `POST /api/conversations/{id}/messages`: it validates, applies the sender's sending rate,
+//! commits (write-through), records the send's metrics, and publishes `message:new`. Its
+//! errors convert into both boundaries' error types; the Message view lives here too.
+
+mod commit;
+mod error;
+pub mod validate;
+pub mod view;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use confab_actors::chat::{self, Committed, Limiter, NewMessage, Rooms};
+use serde_json::value::RawValue;
+
+pub use commit::{commit, SendRequest, Sent};
+pub use error::SendError;
+
+use crate::config::Limits;
+use crate::db::DbPool;
+use crate::metrics::SendMetrics;
+use crate::writer::MessageWriter;
+use view::MessageView;
+
+/// The send service. Cloning shares it.
+#[derive(Clone)]
+pub struct Messaging {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: DbPool,
+    writer: MessageWriter,
+    limiter: Limiter,
+    limits: Limits,
+    metrics: SendMetrics,
+    rooms: Rooms,
+    /// Sends between their request and their commit (a draining node waits for them).
+    in_flight: AtomicUsize,
+}
+
+/// What the service is built from.
+pub struct MessagingParts {
+    pub pool: DbPool,
+    pub writer: MessageWriter,
+    pub limiter: Limiter,
+    pub limits: Limits,
+    pub metrics: SendMetrics,
+    pub rooms: Rooms,
+}
+
+impl Messaging {
+    pub fn new(parts: MessagingParts) -> Messaging {
+        Messaging {
+            inner: Arc::new(Inner {
+                pool: parts.pool,
+                writer: parts.writer,
+                limiter: parts.limiter,
+                limits: parts.limits,
+                metrics: parts.metrics,
+                rooms: parts.rooms,
+                in_flight: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Validates `message`, takes one token of its sender's sending rate, and commits it (or
+    /// finds the message a retry with the same client id stored). Invalid sends spend nothing.
+    pub async fn send(&self, message: NewMessage) -> Result<Committed, SendError> {
+        let inner = &*self.inner;
+        let request = SendRequest {
+            conversation_id: message.conversation_id,
+            sender_id: message.sender_id,
+            client_message_id: validate::client_message_id(
+                &message.client_message_id,
+                &inner.limits,
+            )?,
+            body: validate::body(&message.body, &inner.limits)?,
+            attachment_ids: validate::attachment_ids(&message.attachment_ids, &inner.limits)?,
+        };
+        if let Err(wait) = inner.limiter.check(request.sender_id) {
+            inner.rooms.stats().rate_limited();
+            return Err(SendError::RateLimited(wait));
+        }
+        let started = Instant::now();
+        let sent = {
+            let _in_flight = InFlight::enter(&inner.in_flight);
+            commit(&inner.pool, &inner.writer, &request).await?
+        };
+        inner.metrics.observe(started.elapsed(), sent.created);
+        let view = MessageView::new(&sent.message, &sent.attachments);
+        let json = serde_json::value::to_raw_value(&view).map_err(SendError::internal)?;
+        Ok(Committed {
+            conversation_id: sent.message.conversation_id,
+            seq: sent.message.seq,
+            message: Arc::<RawValue>::from(json),
+            created: sent.created,
+        })
+    }
+
+    /// Tells every subscribed socket of the conversation, on every node, about a new message
+    /// (`except` the sending socket, for a socket send); a retry found stored publishes nothing.
+    pub fn publish(&self, committed: &Committed, except: Option<&str>) {
+        if committed.created {
+            chat::publish(&self.inner.rooms, committed, except);
+        }
+    }
+
+    /// Sends waiting for their commit.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::Acquire)
+    }
+}
+
+/// Counts a send as in flight until dropped (also when its future is dropped mid-way).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}

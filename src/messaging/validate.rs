@@ -1,0 +1,108 @@
+//! What a message must be before it is stored: checked once, for the HTTP API and the sockets.
+
+use uuid::Uuid;
+
+use super::SendError;
+use crate::config::Limits;
+
+/// Checks a message body: 1 to `limits.message_max_chars` characters once trimmed.
+/// Returns the trimmed body, which is what is stored.
+pub fn body(body: &str, limits: &Limits) -> Result<String, SendError> {
+    let trimmed = body.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 {
+        return Err(SendError::Invalid("body must not be empty".into()));
+    }
+    if chars > limits.message_max_chars {
+        return Err(SendError::TooLarge(format!(
+            "body must be at most {} characters",
+            limits.message_max_chars
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Checks a client message id: 1 to `limits.client_message_id_max_chars` characters.
+pub fn client_message_id(id: &str, limits: &Limits) -> Result<String, SendError> {
+    let chars = id.chars().count();
+    if chars == 0 || chars > limits.client_message_id_max_chars || id.trim() != id {
+        return Err(SendError::Invalid(format!(
+            "clientMessageId must be 1-{} characters without surrounding spaces",
+            limits.client_message_id_max_chars
+        )));
+    }
+    Ok(id.to_string())
+}
+
+/// Checks attachment ids: at most `limits.max_attachments`, each a UUID, no repeats.
+pub fn attachment_ids(ids: &[String], limits: &Limits) -> Result<Vec<Uuid>, SendError> {
+    if ids.len() > limits.max_attachments {
+        return Err(SendError::TooLarge(format!(
+            "at most {} attachments per message",
+            limits.max_attachments
+        )));
+    }
+    let mut parsed = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = Uuid::parse_str(id)
+            .map_err(|_| SendError::Invalid("attachmentIds must be attachment ids".into()))?;
+        if parsed.contains(&id) {
+            return Err(SendError::Invalid("attachmentIds must not repeat".into()));
+        }
+        parsed.push(id);
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confab_actors::ErrorCode;
+
+    fn limits() -> Limits {
+        Limits {
+            message_max_chars: 10,
+            client_message_id_max_chars: 4,
+            max_attachments: 2,
+            group_max_members: 300,
+            page_max: 100,
+            send_rate_per_sec: 10.0,
+            send_burst: 20.0,
+        }
+    }
+
+    #[test]
+    fn bodies_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(body("  hi  ", &limits()).unwrap(), "hi");
+        assert_eq!(
+            body("   ", &limits()).unwrap_err().code(),
+            ErrorCode::Invalid
+        );
+        assert_eq!(
+            body("ééééééééééé", &limits()).unwrap_err().code(),
+            ErrorCode::TooLarge
+        );
+        assert!(body(" éééééééééé ", &limits()).is_ok());
+    }
+
+    #[test]
+    fn client_ids_and_attachments_are_bounded() {
+        assert!(client_message_id("abcd", &limits()).is_ok());
+        assert!(client_message_id("", &limits()).is_err());
+        assert!(client_message_id("abcde", &limits()).is_err());
+        let id = Uuid::new_v4().to_string();
+        assert_eq!(
+            attachment_ids(std::slice::from_ref(&id), &limits())
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(attachment_ids(&[id.clone(), id.clone()], &limits()).is_err());
+        let three = vec![Uuid::new_v4().to_string(); 3];
+        assert_eq!(
+            attachment_ids(&three, &limits()).unwrap_err().code(),
+            ErrorCode::TooLarge
+        );
+        assert!(attachment_ids(&["x".into()], &limits()).is_err());
+    }
+}
