@@ -3,5 +3,7 @@
 
 pub mod chat;
 pub mod engine;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub use confab_protocol as protocol;
 pub use confab_protocol::{error_code, ErrorCode};

@@ -13,6 +13,9 @@ pub mod stats;
 pub mod store;
 pub mod time;
 
+#[cfg(test)]
+mod tests;
+
 pub use events::publish;
 pub use limiter::Limiter;
 pub use namespace::{AckObserver, ChatNamespace, ChatParts, ChatTimers};
