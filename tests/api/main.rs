@@ -11,5 +11,6 @@ mod messages;
 mod migrations;
 mod ops;
 mod seed;
+mod send_rule;
 mod sockets;
 mod users;
