@@ -1,6 +1,12 @@
 //! Two server processes sharing PostgreSQL and Redis behave like one server: the JavaScript
 //! tests in tests/js/cluster put users on different nodes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly where its setup does"
+)]
+
 mod common;
 
 use std::process::Command;

@@ -2,6 +2,12 @@
 //! protocol behaviour the public Engine.IO / Socket.IO suites check, over raw WebSockets and
 //! HTTP) run against the real engine, served here on a free port.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly where its setup does"
+)]
+
 mod common;
 
 #[actix_web::test]

@@ -1,6 +1,12 @@
 //! Durability: the server is killed with SIGKILL in the middle of a stream of sends; after a
 //! restart every acknowledged message is in PostgreSQL exactly once, with gapless seqs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly where its setup does"
+)]
+
 mod common;
 
 use std::cell::RefCell;

@@ -1,6 +1,12 @@
 //! A short run of the load tool against a real node: a few dozen users, a few seconds. It
 //! asserts what the tool counts (every message delivered once, in order), never how fast.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly where its setup does"
+)]
+
 mod common;
 
 use std::path::Path;

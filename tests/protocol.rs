@@ -1,6 +1,12 @@
 //! Every case of the public Engine.IO v4 and Socket.IO v5 protocol test suites, reproduced
 //! against the conformance server over real HTTP requests and WebSockets.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly where its setup does"
+)]
+
 mod common;
 
 use std::time::Duration;

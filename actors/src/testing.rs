@@ -265,7 +265,9 @@ impl ChatStore for MemoryStore {
 /// What a [`MemoryBridge`] was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BridgeCall {
+    /// A room's first local subscriber arrived.
     Subscribe(Uuid),
+    /// A room's last local subscriber left.
     Unsubscribe(Uuid),
     /// A frame published to a room, with its seq for `message:new`.
     Publish(Uuid, String, Option<i64>),
@@ -414,11 +416,17 @@ impl Handler<WsOut> for Recorder {
 
 /// One node's chat layer on the doubles. Start it inside an actix system.
 pub struct TestNode {
+    /// The node's store.
     pub store: MemoryStore,
+    /// What it asked of the other nodes.
     pub bridge: Arc<MemoryBridge>,
+    /// Who is online elsewhere.
     pub directory: Arc<MemoryDirectory>,
+    /// The namespace under test.
     pub chat: ChatNamespace<MemoryStore>,
+    /// The node's rooms.
     pub rooms: Rooms,
+    /// Every frame its clients received.
     pub log: FrameLog,
     engine: Engine,
     clients: AtomicU64,

@@ -16,6 +16,10 @@ const MAX_MICROS: u64 = 120_000_000;
 const SHARDS: usize = 16;
 
 /// A histogram of microseconds up to two minutes.
+#[allow(
+    clippy::expect_used,
+    reason = "constant bounds: 1 ≤ 2 × 1 ≤ MAX_MICROS and 3 significant figures"
+)]
 pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds")
 }

@@ -33,10 +33,13 @@ pub enum Packet {
 /// Why a packet or payload could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// An empty frame or record.
     #[error("empty packet")]
     Empty,
+    /// A packet type digit that Engine.IO v4 does not have.
     #[error("unknown packet type {0:?}")]
     UnknownType(char),
+    /// A `b` record whose base64 does not decode.
     #[error("invalid base64 in a binary packet")]
     Base64,
 }
@@ -108,7 +111,9 @@ pub fn push_payload(payload: &mut String, frame: &Frame) {
 /// fanned out to many sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
+    /// A text frame: a whole Engine.IO packet.
     Text(ByteString),
+    /// A binary frame: a raw binary message.
     Binary(Bytes),
 }
 
@@ -137,6 +142,7 @@ impl Frame {
         }
     }
 
+    /// Whether the frame carries no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

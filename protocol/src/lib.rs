@@ -2,6 +2,8 @@
 //! Socket.IO v5 codec and the error codes of PROTOCOL.md. No actix types here, so the load
 //! generator reuses it.
 
+#![warn(missing_docs)]
+
 pub mod engineio;
 pub mod error_code;
 pub mod events;

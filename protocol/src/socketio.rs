@@ -18,14 +18,22 @@ const RESERVED_EVENTS: [&str; 6] = [
 /// Longest ack id accepted, in digits.
 const MAX_ACK_ID_DIGITS: usize = 15;
 
+/// The Socket.IO v5 packet types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketType {
+    /// `0`: connect to a namespace (or accepted).
     Connect,
+    /// `1`: leave a namespace.
     Disconnect,
+    /// `2`: an event.
     Event,
+    /// `3`: an ack.
     Ack,
+    /// `4`: a refused CONNECT.
     ConnectError,
+    /// `5`: an event with binary attachments.
     BinaryEvent,
+    /// `6`: an ack with binary attachments.
     BinaryAck,
 }
 
@@ -55,6 +63,7 @@ impl PacketType {
         }
     }
 
+    /// Whether binary attachments follow the packet.
     pub fn is_binary(self) -> bool {
         matches!(self, PacketType::BinaryEvent | PacketType::BinaryAck)
     }
@@ -64,27 +73,40 @@ impl PacketType {
 /// messages; the session collects them before the packet is complete.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packet {
+    /// The packet type.
     pub kind: PacketType,
+    /// The namespace (`/` when none is written).
     pub nsp: String,
+    /// The ack id, when there is one.
     pub id: Option<u64>,
+    /// The JSON data, when there is any.
     pub data: Option<Value>,
+    /// How many binary attachments follow.
     pub attachments: usize,
 }
 
+/// Why a Socket.IO packet could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// An empty message.
     #[error("empty packet")]
     Empty,
+    /// A type digit Socket.IO v5 does not have.
     #[error("unknown packet type")]
     UnknownType,
+    /// A malformed attachment count or placeholder.
     #[error("illegal attachments")]
     IllegalAttachments,
+    /// More attachments than allowed.
     #[error("too many attachments")]
     TooManyAttachments,
+    /// An ack id that is not a number of at most 15 digits.
     #[error("invalid ack id")]
     InvalidAckId,
+    /// Data that is not JSON.
     #[error("invalid JSON payload")]
     InvalidJson,
+    /// Data of the wrong shape for the packet type.
     #[error("invalid payload for the packet type")]
     InvalidPayload,
 }
@@ -93,9 +115,13 @@ pub enum ParseError {
 /// events reads, without building JSON values for the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
+    /// The packet type.
     pub kind: PacketType,
+    /// The namespace (`/` when none is written).
     pub nsp: &'a str,
+    /// The ack id, when there is one.
     pub id: Option<u64>,
+    /// How many binary attachments follow.
     pub attachments: usize,
     /// The JSON text after the header (empty when the packet has no data).
     pub data: &'a str,
@@ -217,11 +243,14 @@ fn placeholders_valid(value: &Value, count: usize) -> bool {
 /// Event arguments, with the binary attachments their placeholders point to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Payload {
+    /// The event's arguments, placeholders included.
     pub args: Vec<Value>,
+    /// The binary attachments, in order.
     pub binary: Vec<Bytes>,
 }
 
 impl Payload {
+    /// Arguments without attachments.
     pub fn json(args: Vec<Value>) -> Payload {
         Payload {
             args,

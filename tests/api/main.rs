@@ -1,5 +1,11 @@
 //! Integration tests: the real server on port 0, each test with a PostgreSQL database of its own.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly where its setup does"
+)]
+
 mod auth;
 mod blocks_reports;
 #[path = "../common/mod.rs"]

@@ -49,6 +49,7 @@ pub struct ChatParts<S> {
     pub rooms: Rooms,
     /// Who is online on the other nodes, in a cluster.
     pub directory: Option<Arc<dyn PresenceDirectory>>,
+    /// The typing and presence timers.
     pub timers: ChatTimers,
     /// Where the time from a socket send's arrival to its ack goes (for metrics).
     pub on_acked: Option<AckObserver>,

@@ -36,6 +36,7 @@ pub trait PresenceDirectory: Send + Sync + 'static {
     fn online_elsewhere(&self, users: Vec<Uuid>) -> BoxFuture<'static, Vec<bool>>;
 }
 
+/// The node's presence: its users' sockets, grace timers and typing timers.
 pub struct PresenceActor {
     rooms: Rooms,
     directory: Option<Arc<dyn PresenceDirectory>>,
@@ -51,6 +52,7 @@ pub struct PresenceActor {
 pub type WentOffline = Box<dyn Fn(Uuid, SystemTime) -> LocalBoxFuture<'static, ()>>;
 
 impl PresenceActor {
+    /// A presence actor announcing through `rooms`; `went_offline` stores last-seen times and `directory`, in a cluster, knows the other nodes.
     pub fn new(
         rooms: Rooms,
         grace: Duration,
@@ -99,8 +101,11 @@ impl Actor for PresenceActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Arrived {
+    /// The user.
     pub user: Uuid,
+    /// Their new socket.
     pub socket: Socket,
+    /// The conversations it is subscribed to.
     pub conversations: Vec<Uuid>,
 }
 
@@ -140,7 +145,9 @@ impl Handler<Arrived> for PresenceActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Departed {
+    /// The user.
     pub user: Uuid,
+    /// The socket that left.
     pub socket_id: String,
 }
 
@@ -204,8 +211,11 @@ impl Handler<Departed> for PresenceActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Membership {
+    /// The user.
     pub user: Uuid,
+    /// The conversation.
     pub conversation: Uuid,
+    /// A member now (`true`), or no longer.
     pub member: bool,
 }
 
@@ -226,6 +236,7 @@ impl Handler<Membership> for PresenceActor {
 #[derive(Message)]
 #[rtype(result = "Vec<Socket>")]
 pub struct SocketsOf {
+    /// The user.
     pub user: Uuid,
 }
 
@@ -246,6 +257,7 @@ impl Handler<SocketsOf> for PresenceActor {
 #[derive(Message)]
 #[rtype(result = "Vec<bool>")]
 pub struct Online {
+    /// The users asked about.
     pub users: Vec<Uuid>,
 }
 
@@ -282,8 +294,11 @@ impl Handler<Online> for PresenceActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Typing {
+    /// Who is typing.
     pub user: Uuid,
+    /// Where.
     pub conversation: Uuid,
+    /// Started (`true`) or stopped.
     pub typing: bool,
     /// The socket that said so (it is not told its own typing).
     pub socket_id: String,

@@ -85,7 +85,9 @@ impl Actor for RoomActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Join {
+    /// The socket.
     pub socket: Socket,
+    /// The last seq it has seen, for the first socket of a new room.
     pub last_seq: Option<i64>,
 }
 
@@ -93,6 +95,7 @@ pub struct Join {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Leave {
+    /// The socket's id.
     pub socket_id: String,
 }
 
@@ -100,8 +103,11 @@ pub struct Leave {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Publish {
+    /// The frame, encoded once.
     pub frame: Frame,
+    /// The socket not to send it to.
     pub except: Option<String>,
+    /// The seq of a `message:new`, delivered in seq order.
     pub seq: Option<i64>,
 }
 

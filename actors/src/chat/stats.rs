@@ -31,6 +31,7 @@ pub enum PresenceTransition {
 }
 
 impl PresenceTransition {
+    /// Every transition, in label order.
     pub const ALL: [PresenceTransition; 4] = [
         PresenceTransition::Online,
         PresenceTransition::Offline,
@@ -49,6 +50,7 @@ impl PresenceTransition {
     }
 }
 
+/// The chat layer's counters, read by the metrics collector.
 #[derive(Debug, Default)]
 pub struct ChatStats {
     events: [AtomicU64; EVENTS.len()],

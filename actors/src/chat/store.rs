@@ -12,13 +12,16 @@ use crate::ErrorCode;
 /// A refused or failed storage request, with the contract's code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
+    /// The contract's code.
     pub code: ErrorCode,
+    /// What went wrong, safe to show to the client.
     pub message: String,
     /// With `rate_limited`: how long to wait.
     pub retry_after_ms: Option<u64>,
 }
 
 impl StoreError {
+    /// An error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         StoreError {
             code,
@@ -31,18 +34,26 @@ impl StoreError {
 /// A user's membership of one conversation, for `session:ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
+    /// The conversation.
     pub conversation_id: Uuid,
+    /// Its latest message's seq.
     pub last_seq: i64,
+    /// The user's read watermark in it.
     pub last_read_seq: i64,
 }
 
 /// A `message:send` as the client gave it (validated by the store).
 #[derive(Debug, Clone)]
 pub struct NewMessage {
+    /// Where it goes.
     pub conversation_id: Uuid,
+    /// Who sends it (the socket's user).
     pub sender_id: Uuid,
+    /// The client's id for it.
     pub client_message_id: String,
+    /// The text as sent.
     pub body: String,
+    /// Attachment ids as sent.
     pub attachment_ids: Vec<String>,
 }
 
@@ -50,8 +61,11 @@ pub struct NewMessage {
 /// by the ack, `message:sent` and every `message:new`.
 #[derive(Debug, Clone)]
 pub struct Committed {
+    /// The conversation.
     pub conversation_id: Uuid,
+    /// Its seq there.
     pub seq: i64,
+    /// The Message, as JSON.
     pub message: Arc<RawValue>,
     /// False when a retry found the message stored the first time.
     pub created: bool,
@@ -60,7 +74,9 @@ pub struct Committed {
 /// A page of history: `messages` is a JSON array of Message objects in ascending seq order.
 #[derive(Debug, Clone)]
 pub struct History {
+    /// A JSON array of Messages.
     pub messages: Box<RawValue>,
+    /// Whether more follow.
     pub has_more: bool,
 }
 

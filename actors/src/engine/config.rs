@@ -44,18 +44,22 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// `ping_interval_ms` as a duration.
     pub fn ping_interval(&self) -> Duration {
         Duration::from_millis(self.ping_interval_ms)
     }
 
+    /// `ping_timeout_ms` as a duration.
     pub fn ping_timeout(&self) -> Duration {
         Duration::from_millis(self.ping_timeout_ms)
     }
 
+    /// `connect_timeout_ms` as a duration.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
     }
 
+    /// `upgrade_timeout_ms` as a duration.
     pub fn upgrade_timeout(&self) -> Duration {
         Duration::from_millis(self.upgrade_timeout_ms)
     }

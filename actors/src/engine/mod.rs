@@ -155,10 +155,12 @@ impl Engine {
         ws::serve(self.shared.clone(), req, framed, answered).await
     }
 
+    /// The engine's limits.
     pub fn config(&self) -> &EngineConfig {
         &self.shared.config
     }
 
+    /// The engine's counters.
     pub fn stats(&self) -> &EngineStats {
         &self.shared.stats
     }

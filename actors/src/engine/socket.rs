@@ -36,21 +36,27 @@ pub trait NamespaceHandler: Send + Sync + 'static {
 
 /// Handles a raw Engine.IO session (no Socket.IO on top): every message it receives.
 pub trait RawHandler: Send + Sync + 'static {
+    /// A message from the session's client.
     fn message(&self, session: &SessionHandle, frame: Frame);
 }
 
 /// A refused CONNECT: `{"message": message, "data": data}`.
 #[derive(Debug, Clone)]
 pub struct ConnectError {
+    /// The CONNECT_ERROR's message.
     pub message: String,
+    /// Its data, when any.
     pub data: Option<Value>,
 }
 
 /// An event with its name, arguments and, when the client asked for one, its ack.
 #[derive(Debug)]
 pub struct Event {
+    /// The event's name.
     pub name: String,
+    /// Its arguments.
     pub payload: Payload,
+    /// The ack the client asked for, if it did.
     pub ack: Option<Ack>,
 }
 
@@ -80,6 +86,7 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// The reason as the official server names it.
     pub fn as_str(self) -> &'static str {
         match self {
             DisconnectReason::TransportClose => "transport close",
@@ -105,6 +112,7 @@ pub struct SessionHandle {
 }
 
 impl SessionHandle {
+    /// The Engine.IO session id.
     pub fn id(&self) -> &str {
         &self.sid
     }
@@ -196,6 +204,7 @@ impl Socket {
         &self.inner.id
     }
 
+    /// The namespace the socket is on.
     pub fn namespace(&self) -> &str {
         &self.inner.nsp
     }

@@ -8,9 +8,13 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageSend {
+    /// The conversation to send to.
     pub conversation_id: String,
+    /// The sender's own id for the message (a retry repeats it).
     pub client_message_id: String,
+    /// The text, trimmed before it is stored.
     pub body: String,
+    /// Uploads to attach, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachment_ids: Vec<String>,
 }
@@ -19,8 +23,11 @@ pub struct MessageSend {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRequest {
+    /// The conversation to catch up on.
     pub conversation_id: String,
+    /// Messages after this seq are returned.
     pub after_seq: i64,
+    /// At most this many (1–100, default 100).
     pub limit: Option<i64>,
 }
 
@@ -28,6 +35,7 @@ pub struct SyncRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationRef {
+    /// The conversation meant.
     pub conversation_id: String,
 }
 
@@ -35,7 +43,9 @@ pub struct ConversationRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
+    /// The conversation of the watermark.
     pub conversation_id: String,
+    /// Everything up to this seq.
     pub seq: i64,
 }
 
@@ -43,6 +53,7 @@ pub struct Receipt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceQuery {
+    /// The users asked about (at most 200).
     pub user_ids: Vec<String>,
 }
 
@@ -51,18 +62,25 @@ pub struct PresenceQuery {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "event", content = "data")]
 pub enum ClientEvent {
+    /// `message:send`.
     #[serde(rename = "message:send")]
     MessageSend(MessageSend),
+    /// `sync:request`.
     #[serde(rename = "sync:request")]
     SyncRequest(SyncRequest),
+    /// `typing:start`.
     #[serde(rename = "typing:start")]
     TypingStart(ConversationRef),
+    /// `typing:stop`.
     #[serde(rename = "typing:stop")]
     TypingStop(ConversationRef),
+    /// `receipt:delivered`.
     #[serde(rename = "receipt:delivered")]
     ReceiptDelivered(Receipt),
+    /// `receipt:read`.
     #[serde(rename = "receipt:read")]
     ReceiptRead(Receipt),
+    /// `presence:query`.
     #[serde(rename = "presence:query")]
     PresenceQuery(PresenceQuery),
 }
@@ -70,10 +88,13 @@ pub enum ClientEvent {
 /// Why an event could not be decoded; each is the contract's `invalid`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
+    /// No client event has this name.
     #[error("unknown event {0:?}")]
     Unknown(String),
+    /// The first argument is missing or not an object.
     #[error("the payload must be an object")]
     NotAnObject,
+    /// A field is missing or has the wrong type.
     #[error("invalid payload: {0}")]
     Invalid(String),
 }

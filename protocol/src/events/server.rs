@@ -36,8 +36,11 @@ macro_rules! server_event {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadyEntry {
+    /// The conversation.
     pub conversation_id: Uuid,
+    /// Its latest message's seq.
     pub last_seq: i64,
+    /// The user's read watermark in it.
     pub last_read_seq: i64,
 }
 
@@ -45,8 +48,11 @@ pub struct ReadyEntry {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReady<'a> {
+    /// The signed-in user.
     pub user_id: Uuid,
+    /// The socket's id.
     pub session_id: &'a str,
+    /// Every conversation the socket is subscribed to.
     pub conversations: Vec<ReadyEntry>,
 }
 server_event!("session:ready", SessionReady<'a>);
@@ -55,7 +61,9 @@ server_event!("session:ready", SessionReady<'a>);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageSent<'a> {
+    /// The id the client gave the send.
     pub client_message_id: &'a str,
+    /// The Message as stored.
     pub message: &'a RawValue,
 }
 server_event!("message:sent", MessageSent<'a>);
@@ -64,7 +72,9 @@ server_event!("message:sent", MessageSent<'a>);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TypingStart {
+    /// Where the user is typing.
     pub conversation_id: Uuid,
+    /// Who is typing.
     pub user_id: Uuid,
 }
 server_event!("typing:start", TypingStart);
@@ -73,7 +83,9 @@ server_event!("typing:start", TypingStart);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TypingStop {
+    /// Where the user stopped typing.
     pub conversation_id: Uuid,
+    /// Who stopped.
     pub user_id: Uuid,
 }
 server_event!("typing:stop", TypingStop);
@@ -82,9 +94,13 @@ server_event!("typing:stop", TypingStop);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptUpdated {
+    /// The conversation.
     pub conversation_id: Uuid,
+    /// The member whose watermarks moved.
     pub user_id: Uuid,
+    /// Their delivered watermark.
     pub last_delivered_seq: i64,
+    /// Their read watermark.
     pub last_read_seq: i64,
 }
 server_event!("receipt:updated", ReceiptUpdated);
@@ -93,8 +109,11 @@ server_event!("receipt:updated", ReceiptUpdated);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceUpdate {
+    /// The user.
     pub user_id: Uuid,
+    /// Whether any of their sockets is connected, on any node.
     pub online: bool,
+    /// When they were last seen (offline only).
     pub last_seen_at: Option<String>,
 }
 server_event!("presence:update", PresenceUpdate);
@@ -102,6 +121,7 @@ server_event!("presence:update", PresenceUpdate);
 /// `conversation:added`: the user joined `conversation` (the Conversation object).
 #[derive(Debug, Clone, Serialize)]
 pub struct ConversationAdded<'a> {
+    /// The Conversation object.
     pub conversation: &'a RawValue,
 }
 server_event!("conversation:added", ConversationAdded<'a>);
@@ -110,6 +130,7 @@ server_event!("conversation:added", ConversationAdded<'a>);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationRemoved {
+    /// The conversation left.
     pub conversation_id: Uuid,
 }
 server_event!("conversation:removed", ConversationRemoved);
@@ -118,7 +139,9 @@ server_event!("conversation:removed", ConversationRemoved);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationUpdated {
+    /// The conversation.
     pub conversation_id: Uuid,
+    /// Its latest message's seq.
     pub last_seq: i64,
 }
 server_event!("conversation:updated", ConversationUpdated);
@@ -127,8 +150,11 @@ server_event!("conversation:updated", ConversationUpdated);
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestError<'a> {
+    /// The client event that failed.
     pub event: &'a str,
+    /// Why, as the contract's code.
     pub code: ErrorCode,
+    /// What went wrong, for people.
     pub message: &'a str,
 }
 server_event!("request:error", RequestError<'a>);
@@ -181,6 +207,7 @@ impl<'a> AckError<'a> {
 /// The ack body of `message:send`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageAck<'a> {
+    /// The Message as stored.
     pub message: &'a RawValue,
 }
 
@@ -188,7 +215,9 @@ pub struct MessageAck<'a> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryAck<'a> {
+    /// The Messages, in ascending seq order.
     pub messages: &'a RawValue,
+    /// Whether more follow the page.
     pub has_more: bool,
 }
 
@@ -196,7 +225,9 @@ pub struct HistoryAck<'a> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptAck {
+    /// The delivered watermark now.
     pub last_delivered_seq: i64,
+    /// The read watermark now.
     pub last_read_seq: i64,
 }
 
@@ -204,14 +235,18 @@ pub struct ReceiptAck {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceEntry {
+    /// The user.
     pub user_id: Uuid,
+    /// Whether they are online on any node.
     pub online: bool,
+    /// When they were last seen (offline only).
     pub last_seen_at: Option<String>,
 }
 
 /// The ack body of `presence:query`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PresenceAck {
+    /// One entry per user asked about, in order.
     pub presence: Vec<PresenceEntry>,
 }
 

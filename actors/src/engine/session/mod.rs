@@ -50,6 +50,7 @@ struct Probe {
     timer: SpawnHandle,
 }
 
+/// One Engine.IO session, whatever its transport, with its Socket.IO namespaces.
 pub struct SessionActor {
     sid: Arc<str>,
     /// The query string of the handshake request.
