@@ -7,6 +7,7 @@
 //! ```
 
 mod config;
+mod handshake;
 mod polling;
 mod session;
 mod socket;
@@ -23,13 +24,13 @@ use base64::Engine as _;
 use rand::RngCore;
 
 pub use config::EngineConfig;
+pub use handshake::respond;
 pub use session::{SessionActor, WsOut};
 pub use socket::{
     Ack, ConnectError, DisconnectReason, Event, NamespaceHandler, RawHandler, SessionHandle, Socket,
 };
 pub(crate) use stats::TransportKind;
 pub use stats::{EngineStats, REASONS};
-pub use ws::respond;
 
 use session::CloseSession;
 
