@@ -7,6 +7,9 @@
 //!
 //! `cargo run --release --example conformance -- --port 3000`
 
+#[path = "../tests/common/conformance.rs"]
+mod conformance;
+
 use actix_web::{web, App};
 use clap::Parser;
 use confab::server::Options;
@@ -30,10 +33,10 @@ struct Args {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let mut config = confab::conformance::suite_config();
+    let mut config = conformance::suite_config();
     config.ping_interval_ms = args.ping_interval_ms.unwrap_or(config.ping_interval_ms);
     config.ping_timeout_ms = args.ping_timeout_ms.unwrap_or(config.ping_timeout_ms);
-    let (raw, io) = confab::conformance::engines(config);
+    let (raw, io) = conformance::engines(config);
     eprintln!("conformance server on http://{}:{}", args.host, args.port);
     let listener = std::net::TcpListener::bind((args.host.as_str(), args.port))?;
     let options = Options {
@@ -41,12 +44,12 @@ async fn main() -> std::io::Result<()> {
         tcp_nodelay: true,
         shutdown_timeout_secs: 30,
     };
-    let mounted = confab::conformance::mounted(&raw, &io);
+    let mounted = conformance::mounted(&raw, &io);
     confab::server::serve(listener, &options, mounted, None, move || {
         let engines = (raw.clone(), io.clone());
         App::new()
-            .service(raw.service(confab::conformance::RAW_PATH))
-            .service(io.service(confab::conformance::IO_PATH))
+            .service(raw.service(conformance::RAW_PATH))
+            .service(io.service(conformance::IO_PATH))
             .route("/stats", web::get().to(move || stats(engines.clone())))
     })?
     .await

@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn exports_sessions_upgrades_packets_and_reasons() {
-        let (_, io) = crate::conformance::engines(crate::conformance::suite_config());
+        let io = confab_actors::engine::Engine::socket_io(Default::default(), Vec::new());
         let registry = Registry::new();
         registry
             .register(Box::new(EngineCollector::new(io).unwrap()))

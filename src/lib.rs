@@ -7,7 +7,6 @@ pub mod auth;
 pub mod bridge;
 pub mod cli;
 pub mod config;
-pub mod conformance;
 pub mod db;
 pub mod engine_metrics;
 pub mod error;

@@ -685,7 +685,7 @@ async fn a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
         ping_interval_ms: 25_000,
         ping_timeout_ms: 20_000,
         max_buffered_bytes: 64 * 1024,
-        ..confab::conformance::suite_config()
+        ..common::conformance::suite_config()
     });
     // A small receive buffer, so that the echoes back up on the server soon.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();

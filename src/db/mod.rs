@@ -141,15 +141,6 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Drops the database named in `url`, disconnecting its sessions (used by tests).
-pub async fn drop_database(url: &str) -> anyhow::Result<()> {
-    let (admin_url, name) = split_database_name(url)?;
-    let mut conn = AsyncPgConnection::establish(&admin_url).await?;
-    conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    Ok(())
-}
-
 /// The advisory lock that lets one node at a time migrate (nodes may start together).
 const MIGRATION_LOCK: i64 = 0x636f_6e66_6162; // "confab"
 

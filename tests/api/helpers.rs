@@ -35,7 +35,7 @@ pub fn drop_database_blocking(url: String) {
             .enable_all()
             .build()
             .unwrap();
-        if let Err(err) = rt.block_on(confab::db::drop_database(&url)) {
+        if let Err(err) = rt.block_on(crate::common::drop_database(&url)) {
             eprintln!("could not drop test database: {err}");
         }
     })

@@ -16,7 +16,7 @@ async fn health_and_ready_answer_when_everything_is_up() {
 async fn ready_is_503_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
     assert_eq!(app.request("GET", "/ready", None, None).await.status, 200);
-    confab::db::drop_database(&app.db_url).await.unwrap();
+    crate::common::drop_database(&app.db_url).await.unwrap();
     let ready = app.request("GET", "/ready", None, None).await;
     assert_eq!(ready.status, 503, "{:?}", ready.body);
     assert_eq!(ready.body["database"], "down");

@@ -85,7 +85,7 @@ async fn a_send_without_storage_is_unavailable() {
     ws.text(&send(1)).await;
     frame_starting(&mut ws, r#"431[{"ok":true"#).await;
 
-    confab::db::drop_database(&app.db_url).await.unwrap();
+    crate::common::drop_database(&app.db_url).await.unwrap();
     ws.text(&send(2)).await;
     let ack = frame_starting(&mut ws, "432[").await;
     let ack: serde_json::Value = serde_json::from_str(&ack[3..]).unwrap();

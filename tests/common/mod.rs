@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod conformance;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -25,7 +27,7 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: EngineConfig) -> Server {
-        let (raw, io) = confab::conformance::engines(config);
+        let (raw, io) = conformance::engines(config);
         let engines = (raw.clone(), io.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -34,11 +36,11 @@ impl Server {
             tcp_nodelay: true,
             shutdown_timeout_secs: 30,
         };
-        let mounted = confab::conformance::mounted(&raw, &io);
+        let mounted = conformance::mounted(&raw, &io);
         let server = confab::server::serve(listener, &options, mounted, None, move || {
             App::new()
-                .service(raw.service(confab::conformance::RAW_PATH))
-                .service(io.service(confab::conformance::IO_PATH))
+                .service(raw.service(conformance::RAW_PATH))
+                .service(io.service(conformance::IO_PATH))
         })
         .unwrap();
         let handle = server.handle();
@@ -55,7 +57,7 @@ impl Server {
     pub fn suite() -> Server {
         Self::start(EngineConfig {
             upgrade_timeout_ms: 1_000,
-            ..confab::conformance::suite_config()
+            ..conformance::suite_config()
         })
     }
 
@@ -348,7 +350,7 @@ impl Drop for DropDatabase {
                 .enable_all()
                 .build()
                 .unwrap();
-            let _ = rt.block_on(confab::db::drop_database(&url));
+            let _ = rt.block_on(drop_database(&url));
         })
         .join();
     }
@@ -385,4 +387,14 @@ pub async fn run_node_tests(files: &[&str], env: &[(&str, &str)]) -> String {
     );
     assert!(report.contains("ℹ fail 0"), "no test summary in:\n{report}");
     report
+}
+
+/// Drops the database named in `url`, disconnecting its sessions.
+pub async fn drop_database(url: &str) -> anyhow::Result<()> {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let (admin_url, name) = confab::db::split_database_name(url)?;
+    let mut conn = AsyncPgConnection::establish(&admin_url).await?;
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    Ok(())
 }

@@ -1,5 +1,5 @@
 //! The server the public Engine.IO and Socket.IO protocol test suites expect, shared by the
-//! `conformance` example and the compatibility tests:
+//! `conformance` example and the compatibility tests (never part of the library):
 //!
 //! - a raw Engine.IO engine that echoes every text and binary message;
 //! - a Socket.IO engine with namespaces `/` and `/custom` that emits `auth` with the CONNECT
@@ -35,8 +35,8 @@ pub const RAW_PATH: &str = "/engine.io/";
 pub const IO_PATH: &str = "/socket.io/";
 
 /// The engines of [`engines`] at their paths, for their WebSocket handover.
-pub fn mounted(raw: &Engine, io: &Engine) -> crate::server::Engines {
-    crate::server::Engines::new([
+pub fn mounted(raw: &Engine, io: &Engine) -> confab::server::Engines {
+    confab::server::Engines::new([
         (RAW_PATH.to_string(), raw.clone()),
         (IO_PATH.to_string(), io.clone()),
     ])
