@@ -25,6 +25,42 @@ pub struct SendMetrics {
 }
 
 impl SendMetrics {
+    /// The send metrics, registered in `registry`.
+    fn new(registry: &Registry) -> prometheus::Result<SendMetrics> {
+        let send_buckets = vec![
+            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ];
+        let send = SendMetrics {
+            committed: prometheus::IntCounter::with_opts(
+                Opts::new(
+                    "messages_committed_total",
+                    "Messages committed (retries not counted)",
+                )
+                .namespace(NAMESPACE),
+            )?,
+            latency: prometheus::Histogram::with_opts(
+                HistogramOpts::new(
+                    "send_commit_seconds",
+                    "Time from a send request to its commit",
+                )
+                .namespace(NAMESPACE)
+                .buckets(send_buckets.clone()),
+            )?,
+            ack_latency: prometheus::Histogram::with_opts(
+                HistogramOpts::new(
+                    "send_ack_seconds",
+                    "Time from a socket's message:send arriving to its ack, message:sent and message:new being queued",
+                )
+                .namespace(NAMESPACE)
+                .buckets(send_buckets),
+            )?,
+        };
+        registry.register(Box::new(send.committed.clone()))?;
+        registry.register(Box::new(send.latency.clone()))?;
+        registry.register(Box::new(send.ack_latency.clone()))?;
+        Ok(send)
+    }
+
     /// Records a socket send whose ack was queued `elapsed` after its event arrived.
     pub fn acked(&self, elapsed: std::time::Duration) {
         self.ack_latency.observe(elapsed.as_secs_f64());
@@ -92,34 +128,7 @@ impl Metrics {
                 .namespace(NAMESPACE),
         )?;
         db_pool_max.set(pool_max as i64);
-        let send_buckets = vec![
-            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-        ];
-        let send = SendMetrics {
-            committed: prometheus::IntCounter::with_opts(
-                Opts::new(
-                    "messages_committed_total",
-                    "Messages committed (retries not counted)",
-                )
-                .namespace(NAMESPACE),
-            )?,
-            latency: prometheus::Histogram::with_opts(
-                HistogramOpts::new(
-                    "send_commit_seconds",
-                    "Time from a send request to its commit",
-                )
-                .namespace(NAMESPACE)
-                .buckets(send_buckets.clone()),
-            )?,
-            ack_latency: prometheus::Histogram::with_opts(
-                HistogramOpts::new(
-                    "send_ack_seconds",
-                    "Time from a socket's message:send arriving to its ack, message:sent and message:new being queued",
-                )
-                .namespace(NAMESPACE)
-                .buckets(send_buckets),
-            )?,
-        };
+        let send = SendMetrics::new(&registry)?;
         let send_batch_size = prometheus::Histogram::with_opts(
             HistogramOpts::new(
                 "send_batch_size",
@@ -129,9 +138,6 @@ impl Metrics {
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
         )?;
         registry.register(Box::new(send_batch_size.clone()))?;
-        registry.register(Box::new(send.committed.clone()))?;
-        registry.register(Box::new(send.latency.clone()))?;
-        registry.register(Box::new(send.ack_latency.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_request_duration.clone()))?;
         registry.register(Box::new(db_pool_size.clone()))?;

@@ -88,9 +88,8 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
         })
         .collect();
 
-    let group_size = args.group_size as usize;
     let groups: Vec<SeededGroup> = ids
-        .chunks(group_size)
+        .chunks(args.group_size as usize)
         .map(|chunk| SeededGroup {
             id: Uuid::now_v7(),
             member_ids: chunk.to_vec(),
@@ -110,19 +109,7 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
             created_by: g.member_ids[0],
         })
         .collect();
-    let memberships: Vec<NewMember> = groups
-        .iter()
-        .flat_map(|g| {
-            g.member_ids
-                .iter()
-                .enumerate()
-                .map(|(i, &user_id)| NewMember {
-                    conversation_id: g.id,
-                    user_id,
-                    role: if i == 0 { OWNER } else { MEMBER },
-                })
-        })
-        .collect();
+    let memberships = memberships(&groups);
 
     conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
         user::insert_many(conn, &new_users).await?;
@@ -152,4 +139,21 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
         groups,
         token_expires_at: crate::messaging::view::timestamp(&expires),
     })
+}
+
+/// Every member of every group; the first member owns it.
+fn memberships(groups: &[SeededGroup]) -> Vec<NewMember<'static>> {
+    groups
+        .iter()
+        .flat_map(|g| {
+            g.member_ids
+                .iter()
+                .enumerate()
+                .map(|(i, &user_id)| NewMember {
+                    conversation_id: g.id,
+                    user_id,
+                    role: if i == 0 { OWNER } else { MEMBER },
+                })
+        })
+        .collect()
 }

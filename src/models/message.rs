@@ -105,7 +105,12 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertIfAllowed<'_
     ) -> QueryResult<()> {
         use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
         let new = &self.0;
-        out.push_sql("WITH input AS (SELECT ");
+        // The send's values as a subquery in FROM, not a CTE: the planner pulls it up, so the
+        // rule's lookups run on the bound values by index (a CTE would be scanned and joined).
+        out.push_sql(
+            "WITH bumped AS (UPDATE conversations c SET last_seq = c.last_seq + 1, \
+             last_message_at = i.at FROM (SELECT ",
+        );
         out.push_bind_param::<SqlUuid, _>(&new.conversation_id)?;
         out.push_sql(" AS conv, ");
         out.push_bind_param::<SqlUuid, _>(&new.sender_id)?;
@@ -115,17 +120,13 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertIfAllowed<'_
         out.push_bind_param::<Text, _>(&new.body)?;
         out.push_sql(" AS body, ");
         out.push_bind_param::<Timestamptz, _>(&new.created_at)?;
-        out.push_sql(" AS at), ");
-        out.push_sql(
-            "bumped AS (UPDATE conversations c SET last_seq = c.last_seq + 1, \
-             last_message_at = i.at FROM input i WHERE c.id = i.conv AND ",
-        );
+        out.push_sql(" AS at) i WHERE c.id = i.conv AND ");
         out.push_sql(ALLOWED);
         out.push_sql(
-            " RETURNING c.id, c.last_seq), \
+            " RETURNING c.id, c.last_seq, i.sender, i.cid, i.body, i.at), \
              inserted AS (INSERT INTO messages \
              (conversation_id, seq, sender_id, client_message_id, body, created_at) \
-             SELECT b.id, b.last_seq, i.sender, i.cid, i.body, i.at FROM bumped b, input i \
+             SELECT id, last_seq, sender, cid, body, at FROM bumped \
              RETURNING id, conversation_id, seq, sender_id, client_message_id, \
              body, created_at, edited_at, deleted_at), \
              marked AS (UPDATE conversation_members m \
