@@ -30,6 +30,19 @@ pub struct SendRequest {
     pub attachment_ids: Vec<Uuid>,
 }
 
+impl SendRequest {
+    /// The message to store, stamped now.
+    fn unsequenced(&self) -> message::Unsequenced<'_> {
+        message::Unsequenced {
+            conversation_id: self.conversation_id,
+            sender_id: self.sender_id,
+            client_message_id: &self.client_message_id,
+            body: &self.body,
+            created_at: Utc::now(),
+        }
+    }
+}
+
 /// A committed message. `created` is false when a retry found the message stored earlier.
 #[derive(Debug, Clone)]
 pub struct Sent {
@@ -136,18 +149,14 @@ async fn try_fast_send(
     if !request.attachment_ids.is_empty() {
         return Ok(None);
     }
-    let new = message::Unsequenced {
-        conversation_id: request.conversation_id,
-        sender_id: request.sender_id,
-        client_message_id: &request.client_message_id,
-        body: &request.body,
-        created_at: Utc::now(),
-    };
-    Ok(writer.insert_if_allowed(new).await?.map(|message| Sent {
-        message,
-        attachments: Vec::new(),
-        created: true,
-    }))
+    Ok(writer
+        .insert_if_allowed(request.unsequenced())
+        .await?
+        .map(|message| Sent {
+            message,
+            attachments: Vec::new(),
+            created: true,
+        }))
 }
 
 /// The full send, in one transaction: the statement that decides for the common send decides
@@ -155,14 +164,7 @@ async fn try_fast_send(
 /// the refusal is explained.
 async fn try_send(conn: &mut AsyncPgConnection, request: &SendRequest) -> Result<Sent, Failure> {
     conn.transaction::<_, Failure, _>(async move |conn| {
-        let new = message::Unsequenced {
-            conversation_id: request.conversation_id,
-            sender_id: request.sender_id,
-            client_message_id: &request.client_message_id,
-            body: &request.body,
-            created_at: Utc::now(),
-        };
-        let Some(message) = message::insert_if_allowed(conn, new).await? else {
+        let Some(message) = message::insert_if_allowed(conn, request.unsequenced()).await? else {
             return explain_refusal(conn, request).await;
         };
         let mut attachments = Vec::new();

@@ -12,6 +12,7 @@ use super::presence::{offline_update, Membership as PresenceMembership, Online, 
 use super::socket_state::SocketState;
 use super::store::ChatStore;
 use super::PresenceTransition;
+use crate::engine::Socket;
 use crate::protocol::events::{ConversationAdded, ConversationRemoved};
 
 /// What one node tells the others about a user's membership (through the bridge).
@@ -89,52 +90,50 @@ impl<S: ChatStore> ChatNamespace<S> {
     }
 
     async fn added_here(&self, user: Uuid, conversation: Uuid, conversation_json: &RawValue) {
-        let inner = &self.inner;
-        let sockets = inner
-            .presence
-            .send(SocketsOf { user })
-            .await
-            .unwrap_or_default();
         let added = ConversationAdded {
             conversation: conversation_json,
         };
-        for socket in sockets {
-            if let Some(state) = socket.data::<SocketState>() {
-                if state.join(conversation) {
-                    inner.rooms.join(conversation, socket.clone(), None);
-                }
-            }
-            emit(&socket, &added);
-        }
-        inner.presence.do_send(PresenceMembership {
-            user,
-            conversation,
-            member: true,
-        });
+        self.apply_here(user, conversation, true, |socket| emit(socket, &added))
+            .await;
     }
 
     async fn removed_here(&self, user: Uuid, conversation: Uuid) {
+        let removed = ConversationRemoved {
+            conversation_id: conversation,
+        };
+        self.apply_here(user, conversation, false, |socket| emit(socket, &removed))
+            .await;
+    }
+
+    /// Moves `user`'s sockets here into (`member`) or out of `conversation`'s room, tells each
+    /// with `tell`, and keeps presence's view of the user's conversations in step.
+    async fn apply_here(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        member: bool,
+        tell: impl Fn(&Socket),
+    ) {
         let inner = &self.inner;
         let sockets = inner
             .presence
             .send(SocketsOf { user })
             .await
             .unwrap_or_default();
-        let removed = ConversationRemoved {
-            conversation_id: conversation,
-        };
         for socket in sockets {
             if let Some(state) = socket.data::<SocketState>() {
-                if state.leave(conversation) {
+                if member && state.join(conversation) {
+                    inner.rooms.join(conversation, socket.clone(), None);
+                } else if !member && state.leave(conversation) {
                     inner.rooms.leave(conversation, socket.id());
                 }
             }
-            emit(&socket, &removed);
+            tell(&socket);
         }
         inner.presence.do_send(PresenceMembership {
             user,
             conversation,
-            member: false,
+            member,
         });
     }
 

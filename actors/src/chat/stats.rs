@@ -3,19 +3,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The client events counted by name; anything else counts as `other`.
-pub const EVENTS: [&str; 10] = [
-    "message:send",
-    "sync:request",
-    "typing:start",
-    "typing:stop",
-    "receipt:delivered",
-    "receipt:read",
-    "presence:query",
-    "message:edit",
-    "message:delete",
-    "other",
-];
+use crate::protocol::events::ClientEvent;
+
+/// The client events are counted by name (`ClientEvent::NAMES`); anything else counts under
+/// this label, so that no client can add a series.
+const OTHER: &str = "other";
+
+/// How many event names are counted: the client events and `other`.
+const COUNTED: usize = ClientEvent::NAMES.len() + 1;
 
 /// What became of a user's presence on this node, as counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +48,7 @@ impl PresenceTransition {
 /// The chat layer's counters, read by the metrics collector.
 #[derive(Debug, Default)]
 pub struct ChatStats {
-    events: [AtomicU64; EVENTS.len()],
+    events: [AtomicU64; COUNTED],
     presence: [AtomicU64; PresenceTransition::ALL.len()],
     rate_limited: AtomicU64,
     deliveries: AtomicU64,
@@ -61,10 +56,10 @@ pub struct ChatStats {
 
 impl ChatStats {
     pub(crate) fn event(&self, name: &str) {
-        let i = EVENTS
+        let i = ClientEvent::NAMES
             .iter()
             .position(|e| *e == name)
-            .unwrap_or(EVENTS.len() - 1);
+            .unwrap_or(COUNTED - 1);
         self.events[i].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -91,8 +86,9 @@ impl ChatStats {
 
     /// `(event name, count)` for every counted name.
     pub fn events(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        EVENTS
+        ClientEvent::NAMES
             .iter()
+            .chain([&OTHER])
             .zip(&self.events)
             .map(|(name, n)| (*name, n.load(Ordering::Relaxed)))
     }

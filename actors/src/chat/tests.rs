@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::chat::{ChatTimers, Limiter};
-use crate::testing::{first_arg, is_ack, is_event, BridgeCall, TestNode};
+use crate::testing::{first_arg, is_ack, is_event, BridgeCall, TestClient, TestNode};
 
 fn node() -> TestNode {
     TestNode::start(Limiter::new(1000.0, 1000.0), ChatTimers::default())
@@ -14,6 +14,30 @@ fn node() -> TestNode {
 
 fn send(conversation: uuid::Uuid, client_id: &str, body: &str) -> serde_json::Value {
     json!({ "conversationId": conversation, "clientMessageId": client_id, "body": body })
+}
+
+/// Alice and Bob in one conversation, each with a connected client.
+struct Pair {
+    alice: uuid::Uuid,
+    conversation: uuid::Uuid,
+    a: TestClient,
+    b: TestClient,
+}
+
+impl Pair {
+    async fn connect(node: &TestNode) -> Pair {
+        let (alice, alice_token) = node.store.user();
+        let (bob, bob_token) = node.store.user();
+        let conversation = node.store.conversation(&[alice, bob]);
+        let a = node.connect(&alice_token).await.unwrap();
+        let b = node.connect(&bob_token).await.unwrap();
+        Pair {
+            alice,
+            conversation,
+            a,
+            b,
+        }
+    }
 }
 
 /// The index in the log of the first frame of `client` that `is`.
@@ -24,11 +48,9 @@ fn position(frames: &[(usize, String)], client: usize, is: impl Fn(&str) -> bool
 #[actix::test]
 async fn a_send_is_acked_then_sent_to_its_socket_then_fanned_out() {
     let node = node();
-    let (alice, alice_token) = node.store.user();
-    let (bob, bob_token) = node.store.user();
-    let conversation = node.store.conversation(&[alice, bob]);
-    let a = node.connect(&alice_token).await.unwrap();
-    let b = node.connect(&bob_token).await.unwrap();
+    let Pair {
+        conversation, a, b, ..
+    } = Pair::connect(&node).await;
     let id = a
         .emit("message:send", send(conversation, "c1", " hi "))
         .await;
@@ -62,11 +84,9 @@ async fn a_send_is_acked_then_sent_to_its_socket_then_fanned_out() {
 #[actix::test]
 async fn a_retried_send_returns_the_first_message_and_emits_no_second_message_new() {
     let node = node();
-    let (alice, alice_token) = node.store.user();
-    let (bob, bob_token) = node.store.user();
-    let conversation = node.store.conversation(&[alice, bob]);
-    let a = node.connect(&alice_token).await.unwrap();
-    let b = node.connect(&bob_token).await.unwrap();
+    let Pair {
+        conversation, a, b, ..
+    } = Pair::connect(&node).await;
     let first = a
         .emit("message:send", send(conversation, "same", "one"))
         .await;
@@ -208,11 +228,9 @@ async fn members_added_and_removed_join_and_leave_the_room_on_every_node() {
 #[actix::test]
 async fn bad_events_get_invalid_and_other_sockets_hear_nothing() {
     let node = node();
-    let (alice, alice_token) = node.store.user();
-    let (bob, bob_token) = node.store.user();
-    let conversation = node.store.conversation(&[alice, bob]);
-    let a = node.connect(&alice_token).await.unwrap();
-    let b = node.connect(&bob_token).await.unwrap();
+    let Pair {
+        conversation, a, b, ..
+    } = Pair::connect(&node).await;
     let cases = [
         a.emit("message:sned", json!({})).await,
         a.emit("message:send", json!([1, 2])).await,
@@ -268,11 +286,13 @@ async fn typing_is_relayed_and_stops_by_itself_after_the_configured_timeout() {
         ..ChatTimers::default()
     };
     let node = TestNode::start(Limiter::new(10.0, 10.0), timers);
-    let (alice, alice_token) = node.store.user();
-    let (bob, bob_token) = node.store.user();
-    let conversation = node.store.conversation(&[alice, bob]);
-    let a = node.connect(&alice_token).await.unwrap();
-    let b = node.connect(&bob_token).await.unwrap();
+    let Pair {
+        alice,
+        conversation,
+        a,
+        b,
+        ..
+    } = Pair::connect(&node).await;
     a.emit("typing:start", json!({ "conversationId": conversation }))
         .await;
     node.log

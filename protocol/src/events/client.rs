@@ -99,22 +99,22 @@ pub enum EventError {
     Invalid(String),
 }
 
-/// The event names a client may send.
-const NAMES: &[&str] = &[
-    "message:send",
-    "sync:request",
-    "typing:start",
-    "typing:stop",
-    "receipt:delivered",
-    "receipt:read",
-    "presence:query",
-];
-
 impl ClientEvent {
+    /// The event names a client may send.
+    pub const NAMES: &[&str] = &[
+        "message:send",
+        "sync:request",
+        "typing:start",
+        "typing:stop",
+        "receipt:delivered",
+        "receipt:read",
+        "presence:query",
+    ];
+
     /// Decodes the event `name` whose first argument is `arg` (further arguments are ignored,
     /// as the official server's handlers ignore them). The payload is read in place.
     pub fn decode(name: &str, arg: Option<&Value>) -> Result<ClientEvent, EventError> {
-        if !NAMES.contains(&name) {
+        if !Self::NAMES.contains(&name) {
             return Err(EventError::Unknown(name.to_string()));
         }
         let Some(arg @ Value::Object(_)) = arg else {
@@ -266,7 +266,7 @@ mod tests {
     fn every_listed_name_decodes_to_its_variant() {
         let any = json!({ "conversationId": "c", "clientMessageId": "m", "body": "b",
             "afterSeq": 0, "seq": 0, "userIds": [] });
-        for name in NAMES {
+        for name in ClientEvent::NAMES {
             assert_eq!(ClientEvent::decode(name, Some(&any)).unwrap().name(), *name);
         }
     }
