@@ -206,6 +206,24 @@ pub async fn track(
     Ok(res)
 }
 
+/// The method as a metric label: any method outside HTTP's standard set is `other`, so that
+/// no client can add a series by inventing methods.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Counts, times and logs an answered request: through [`track`], or, for a WebSocket upgrade,
 /// which the HTTP dispatcher hands to the engine before any middleware sees it, from the server.
 pub fn record(state: &AppState, answered: Answered) {
@@ -218,11 +236,12 @@ pub fn record(state: &AppState, answered: Answered) {
         elapsed,
     } = answered;
     let m = &state.metrics;
+    let method_label = method_label(&method);
     m.http_requests
-        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .with_label_values(&[method_label, &route, status.as_str()])
         .inc();
     m.http_request_duration
-        .with_label_values(&[method.as_str(), &route])
+        .with_label_values(&[method_label, &route])
         .observe(elapsed.as_secs_f64());
     let peer = peer.map(|a| a.ip().to_string()).unwrap_or_default();
     log::info!(

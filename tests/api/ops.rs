@@ -88,6 +88,32 @@ async fn metrics_count_requests_by_route_and_status() {
     }
 }
 
+/// No client can add a metric series: invented methods and unknown paths share one label.
+#[actix_web::test]
+async fn metric_labels_stay_bounded_whatever_the_requests() {
+    let app = TestApp::spawn().await;
+    for i in 0..20 {
+        app.request(&format!("XM{i}"), "/health", None, None).await;
+        app.request("GET", &format!("/nothing-{i}"), None, None)
+            .await;
+    }
+    let metrics = app.request("GET", "/metrics", None, None).await;
+    let text = metrics.body.as_str().unwrap_or_default().to_string();
+    assert!(!text.contains("XM1"), "{text}");
+    assert!(!text.contains("nothing-"), "{text}");
+    let folded = text
+        .lines()
+        .find(|l| l.starts_with(r#"confab_http_requests_total{method="other",route="/health""#))
+        .unwrap_or_else(|| panic!("no folded method in\n{text}"));
+    assert!(folded.ends_with(" 20"), "{folded}");
+    assert!(
+        text.contains(
+            r#"confab_http_requests_total{method="GET",route="unmatched",status="404"} 20"#
+        ),
+        "{text}"
+    );
+}
+
 #[actix_web::test]
 async fn unknown_routes_get_a_json_not_found() {
     let app = TestApp::spawn().await;
