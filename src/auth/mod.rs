@@ -40,8 +40,7 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     let token = header
         .to_str()
         .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(bearer_token)
         .filter(|token| !token.is_empty())
         .ok_or_else(|| {
             ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
@@ -53,5 +52,27 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
             "access token expired",
         )),
         Err(TokenError::Invalid) => Err(ApiError::unauthorized("invalid access token")),
+    }
+}
+
+/// The token of an `Authorization` value in the `Bearer` scheme, whose name is
+/// case-insensitive (RFC 7235, section 2.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_scheme_name_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER  abc ", " bEaReR abc"] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearerabc", "abc", ""] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
     }
 }

@@ -438,3 +438,28 @@ async fn missing_garbled_foreign_and_expired_access_tokens_are_refused() {
         .unwrap();
     assert_eq!(basic.status().as_u16(), 401);
 }
+
+/// The `Bearer` scheme's name is case-insensitive (RFC 7235); other schemes are refused.
+#[actix_web::test]
+async fn the_bearer_scheme_is_matched_in_any_case() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let res = app
+            .client
+            .get(format!("{}/api/me", app.base))
+            .insert_header(("Authorization", format!("{scheme} {}", alice.token)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{scheme}");
+    }
+    let res = app
+        .client
+        .get(format!("{}/api/me", app.base))
+        .insert_header(("Authorization", format!("Basic {}", alice.token)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+}
