@@ -160,6 +160,10 @@ async fn sends_over_the_rate_are_refused_with_a_wait_and_store_nothing() {
         (error["event"].as_str(), error["code"].as_str()),
         (Some("message:send"), Some("rate_limited"))
     );
+    assert!(
+        error["retryAfterMs"].as_u64().is_some_and(|ms| ms >= 1),
+        "{error}"
+    );
     assert_eq!(node.store.stored(conversation), 2);
     assert_eq!(node.rooms.stats().rate_limited_total(), 2);
 }

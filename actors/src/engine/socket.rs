@@ -239,15 +239,6 @@ impl Socket {
             .send(with_attachments(&text, payload.binary));
     }
 
-    /// Emits `event` with one argument that is already JSON text (no re-serialization).
-    pub fn emit_json(&self, event: &str, json: &str) {
-        self.send_frame(Frame::message(&socketio::encode_event_json(
-            &self.inner.nsp,
-            event,
-            json,
-        )));
-    }
-
     /// Sends an already encoded frame (one encoding fanned out to many sockets).
     pub fn send_frame(&self, frame: Frame) {
         self.inner.session.send(vec![frame]);

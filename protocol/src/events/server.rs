@@ -156,6 +156,9 @@ pub struct RequestError<'a> {
     pub code: ErrorCode,
     /// What went wrong, for people.
     pub message: &'a str,
+    /// With `rate_limited`: how long to wait before trying again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 server_event!("request:error", RequestError<'a>);
 

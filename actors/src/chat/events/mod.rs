@@ -92,6 +92,7 @@ fn respond(socket: &Socket, event: &str, ack: Option<Ack>, reply: Reply) {
                 event,
                 code: err.code,
                 message: &err.message,
+                retry_after_ms: err.retry_after_ms,
             },
         ),
     }
