@@ -95,3 +95,56 @@ async fn a_send_without_storage_is_unavailable() {
     ws.text(r#"42["presence:query",{"userIds":"bad"}]"#).await;
     frame_starting(&mut ws, r#"42["request:error""#).await;
 }
+
+/// A WebSocket to `app`'s engine, past the open packet.
+async fn open_socket(app: &TestApp) -> crate::common::Ws {
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.base.replacen("http", "ws", 1)
+    );
+    let mut ws = crate::common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await; // open
+    ws
+}
+
+/// A session whose CONNECT was refused is closed unless another CONNECT follows within the
+/// connect timeout: no client keeps sessions it cannot use.
+#[actix_web::test]
+async fn a_refused_connect_closes_the_session_after_the_connect_timeout() {
+    let app = TestApp::spawn_with(|s| s.engine.connect_timeout_ms = 300).await;
+    let mut ws = open_socket(&app).await;
+    ws.text(r#"40{"token":"not a token"}"#).await;
+    let refused = frame_starting(&mut ws, "44").await;
+    assert!(refused.contains("unauthorized"), "{refused}");
+    ws.closed().await;
+    assert_eq!(app.state.engine.session_count(), 0);
+
+    // A second CONNECT in time, with a good token, keeps the session.
+    let alice = app.register("alice").await;
+    let mut ws = open_socket(&app).await;
+    ws.text(r#"40{"token":"not a token"}"#).await;
+    frame_starting(&mut ws, "44").await;
+    ws.text(&format!(r#"40{{"token":"{}"}}"#, alice.token))
+        .await;
+    frame_starting(&mut ws, r#"42["session:ready""#).await;
+    // Past the connect timeout, the session still answers.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    ws.text(r#"421["presence:query",{"userIds":[]}]"#).await;
+    let ack = frame_starting(&mut ws, "431[").await;
+    assert!(ack.contains(r#""ok":true"#), "{ack}");
+}
+
+/// A client that leaves its last namespace has its session closed after the connect timeout,
+/// unless it connects again.
+#[actix_web::test]
+async fn leaving_the_last_namespace_closes_the_session() {
+    let app = TestApp::spawn_with(|s| s.engine.connect_timeout_ms = 300).await;
+    let alice = app.register("alice").await;
+    let mut ws = open_socket(&app).await;
+    ws.text(&format!(r#"40{{"token":"{}"}}"#, alice.token))
+        .await;
+    frame_starting(&mut ws, r#"42["session:ready""#).await;
+    ws.text("41").await;
+    ws.closed().await;
+    assert_eq!(app.state.engine.session_count(), 0);
+}

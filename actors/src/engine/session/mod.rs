@@ -195,6 +195,26 @@ impl SessionActor {
         ctx.stop();
     }
 
+    /// A Socket.IO session with no namespace connected or connecting is closed unless a
+    /// CONNECT arrives within the connect timeout: at the start, after a refused CONNECT, and
+    /// after the client left its last namespace. No client holds a session it does not use.
+    fn await_connect(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.sockets.is_empty() && self.connecting.is_empty();
+        if !matches!(self.shared.role, Role::SocketIo(_)) || !idle || self.closed {
+            return;
+        }
+        if let Some(timer) = self.connect_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let timer = ctx.run_later(self.shared.config.connect_timeout(), |act, ctx| {
+            act.connect_timer = None;
+            if act.sockets.is_empty() && act.connecting.is_empty() {
+                act.close(ctx, DisconnectReason::ConnectTimeout, Farewell::Close);
+            }
+        });
+        self.connect_timer = Some(timer);
+    }
+
     fn transport_kind(&self) -> TransportKind {
         match self.transport {
             Transport::Polling => TransportKind::Polling,
@@ -251,14 +271,7 @@ impl Actor for SessionActor {
             self.send(ctx, vec![Frame::of(&Packet::Open(open.into()))]);
         }
         self.schedule_ping(ctx);
-        if matches!(self.shared.role, Role::SocketIo(_)) {
-            let timer = ctx.run_later(self.shared.config.connect_timeout(), |act, ctx| {
-                if act.sockets.is_empty() && act.connecting.is_empty() {
-                    act.close(ctx, DisconnectReason::ConnectTimeout, Farewell::Close);
-                }
-            });
-            self.connect_timer = Some(timer);
-        }
+        self.await_connect(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

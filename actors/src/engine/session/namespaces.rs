@@ -82,6 +82,7 @@ impl SessionActor {
                     if let Some(handler) = self.shared.namespace(&nsp) {
                         socket.release(&*handler, DisconnectReason::ClientNamespaceDisconnect);
                     }
+                    self.await_connect(ctx);
                 }
                 Ok(())
             }
@@ -192,6 +193,7 @@ impl Handler<ConnectDecided> for SessionActor {
                 let text =
                     socketio::encode_connect_error(&msg.nsp, &err.message, err.data.as_ref());
                 self.send(ctx, vec![Frame::message(&text)]);
+                self.await_connect(ctx);
             }
         }
     }
