@@ -201,6 +201,7 @@ fn realtime(
         rooms: rooms.clone(),
         directory: cluster.map(|c| c.presence.clone() as Arc<dyn PresenceDirectory>),
         timers: settings.chat.timers(),
+        events: settings.chat.event_bounds(),
         on_acked: Some(on_acked),
     });
     if let Some(cluster) = cluster {

@@ -69,6 +69,12 @@ pub struct Settings {
 pub struct ChatSettings {
     /// A `typing:start` not renewed within this is followed by `typing:stop`.
     pub typing_timeout_ms: u64,
+    /// A user's renewed `typing:start` reaches the others at most once per this.
+    pub typing_relay_ms: u64,
+    /// How many events of one socket are handled at once.
+    pub max_events_in_flight: usize,
+    /// How many more may wait their turn; past those, `rate_limited`.
+    pub max_events_waiting: usize,
     /// How long a user stays online after their last socket left.
     pub presence_grace_ms: u64,
     /// How often a node tells the cluster (Redis) it is alive; silent for three, it is dead.
@@ -80,6 +86,14 @@ impl ChatSettings {
         confab_actors::chat::ChatTimers {
             typing_timeout: Duration::from_millis(self.typing_timeout_ms),
             offline_grace: Duration::from_millis(self.presence_grace_ms),
+            typing_relay_every: Duration::from_millis(self.typing_relay_ms),
+        }
+    }
+
+    pub fn event_bounds(&self) -> confab_actors::chat::EventBounds {
+        confab_actors::chat::EventBounds {
+            in_flight: self.max_events_in_flight,
+            waiting: self.max_events_waiting,
         }
     }
 
@@ -271,6 +285,9 @@ impl Settings {
             bail!("limits.send_rate_per_sec must be positive and limits.send_burst at least 1");
         }
         let chat = &self.chat;
+        if chat.max_events_in_flight == 0 {
+            bail!("chat.max_events_in_flight must be at least 1");
+        }
         if chat.typing_timeout_ms == 0 || chat.presence_heartbeat_ms == 0 {
             bail!("chat.typing_timeout_ms and chat.presence_heartbeat_ms must be positive");
         }

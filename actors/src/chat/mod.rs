@@ -18,7 +18,7 @@ mod tests;
 
 pub use events::publish;
 pub use limiter::Limiter;
-pub use namespace::{AckObserver, ChatNamespace, ChatParts, ChatTimers};
+pub use namespace::{AckObserver, ChatNamespace, ChatParts, ChatTimers, EventBounds};
 pub use presence::PresenceDirectory;
 pub use rooms::{RoomBridge, Rooms};
 pub use stats::{ChatStats, PresenceTransition};

@@ -30,6 +30,8 @@ pub struct ChatTimers {
     pub typing_timeout: Duration,
     /// How long a user stays online after their last socket left.
     pub offline_grace: Duration,
+    /// A user's renewed `typing:start` reaches the others at most once per this.
+    pub typing_relay_every: Duration,
 }
 
 impl Default for ChatTimers {
@@ -37,6 +39,7 @@ impl Default for ChatTimers {
         ChatTimers {
             typing_timeout: Duration::from_secs(6),
             offline_grace: Duration::from_secs(5),
+            typing_relay_every: Duration::from_secs(3),
         }
     }
 }
@@ -51,6 +54,9 @@ pub struct ChatParts<S> {
     pub directory: Option<Arc<dyn PresenceDirectory>>,
     /// The typing and presence timers.
     pub timers: ChatTimers,
+    /// How many events of one socket are handled at once, and how many more may wait their
+    /// turn; past those, `rate_limited`.
+    pub events: EventBounds,
     /// Where the time from a socket send's arrival to its ack goes (for metrics).
     pub on_acked: Option<AckObserver>,
 }
@@ -74,6 +80,25 @@ pub(super) struct Inner<S> {
     pub(super) rooms: Rooms,
     pub(super) presence: Addr<PresenceActor>,
     pub(super) on_acked: Option<AckObserver>,
+    pub(super) events: EventBounds,
+}
+
+/// Bounds on one socket's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventBounds {
+    /// Handled at once.
+    pub in_flight: usize,
+    /// Waiting for one of those to finish.
+    pub waiting: usize,
+}
+
+impl Default for EventBounds {
+    fn default() -> Self {
+        EventBounds {
+            in_flight: 16,
+            waiting: 64,
+        }
+    }
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
@@ -93,8 +118,7 @@ impl<S: ChatStore> ChatNamespace<S> {
         });
         let presence = PresenceActor::new(
             parts.rooms.clone(),
-            parts.timers.offline_grace,
-            parts.timers.typing_timeout,
+            parts.timers,
             went_offline,
             parts.directory,
         )
@@ -105,6 +129,7 @@ impl<S: ChatStore> ChatNamespace<S> {
                 rooms: parts.rooms,
                 presence,
                 on_acked: parts.on_acked,
+                events: parts.events,
             }),
         }
     }
@@ -146,7 +171,8 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
                     message: err.code.as_str().into(),
                     data: Some(json!({ "code": err.code })),
                 })?;
-            socket.set_data(Arc::new(SocketState::new(user, memberships)));
+            let state = SocketState::new(user, memberships, inner.events.in_flight);
+            socket.set_data(Arc::new(state));
             Ok(())
         }
         .boxed_local()

@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use uuid::Uuid;
 
 use super::time::rfc3339_millis;
-use super::{PresenceTransition, Rooms};
+use super::{ChatTimers, PresenceTransition, Rooms};
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
 use crate::protocol::events::{self, PresenceUpdate, ServerEvent, TypingStart, TypingStop};
@@ -42,10 +42,19 @@ pub struct PresenceActor {
     directory: Option<Arc<dyn PresenceDirectory>>,
     grace: Duration,
     typing_timeout: Duration,
+    typing_relay_every: Duration,
     users: HashMap<Uuid, UserEntry>,
-    typing: HashMap<(Uuid, Uuid), SpawnHandle>,
+    typing: HashMap<(Uuid, Uuid), Typist>,
     /// Persists a user's last-seen time; the offline announcement waits for it.
     went_offline: WentOffline,
+}
+
+/// A user typing in a conversation.
+struct Typist {
+    /// Sends `typing:stop` unless renewed.
+    timer: SpawnHandle,
+    /// When their `typing:start` was last relayed.
+    relayed: Instant,
 }
 
 /// Persists `(user, last seen)`; resolves when stored (or given up).
@@ -55,16 +64,16 @@ impl PresenceActor {
     /// A presence actor announcing through `rooms`; `went_offline` stores last-seen times and `directory`, in a cluster, knows the other nodes.
     pub fn new(
         rooms: Rooms,
-        grace: Duration,
-        typing_timeout: Duration,
+        timers: ChatTimers,
         went_offline: WentOffline,
         directory: Option<Arc<dyn PresenceDirectory>>,
     ) -> Self {
         PresenceActor {
             rooms,
             directory,
-            grace,
-            typing_timeout,
+            grace: timers.offline_grace,
+            typing_timeout: timers.typing_timeout,
+            typing_relay_every: timers.typing_relay_every,
             users: HashMap::new(),
             typing: HashMap::new(),
             went_offline,
@@ -309,20 +318,27 @@ impl Handler<Typing> for PresenceActor {
 
     fn handle(&mut self, msg: Typing, ctx: &mut Context<Self>) {
         let key = (msg.user, msg.conversation);
-        let was_typing = match self.typing.remove(&key) {
-            Some(timer) => {
-                ctx.cancel_future(timer);
-                true
-            }
-            None => false,
-        };
+        let previous = self.typing.remove(&key);
+        if let Some(typist) = &previous {
+            ctx.cancel_future(typist.timer);
+        }
         let (conversation_id, user_id) = (msg.conversation, msg.user);
         if msg.typing {
-            let start = TypingStart {
-                conversation_id,
-                user_id,
+            // A renewal extends the timer; the others hear of it at most once per period.
+            let now = Instant::now();
+            let relayed = match previous {
+                Some(typist) if now.duration_since(typist.relayed) < self.typing_relay_every => {
+                    typist.relayed
+                }
+                _ => {
+                    let start = TypingStart {
+                        conversation_id,
+                        user_id,
+                    };
+                    self.announce(&[conversation_id], &start, Some(&msg.socket_id));
+                    now
+                }
             };
-            self.announce(&[conversation_id], &start, Some(&msg.socket_id));
             let timer = ctx.run_later(self.typing_timeout, move |act, _| {
                 if act.typing.remove(&key).is_some() {
                     let stop = TypingStop {
@@ -332,8 +348,8 @@ impl Handler<Typing> for PresenceActor {
                     act.announce(&[conversation_id], &stop, None);
                 }
             });
-            self.typing.insert(key, timer);
-        } else if was_typing {
+            self.typing.insert(key, Typist { timer, relayed });
+        } else if previous.is_some() {
             let stop = TypingStop {
                 conversation_id,
                 user_id,

@@ -1,7 +1,10 @@
 //! What the chat layer keeps on each socket: whose it is, and which rooms it has joined.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use uuid::Uuid;
 
@@ -14,15 +17,37 @@ pub(super) struct SocketState {
     pub(super) memberships: Vec<Membership>,
     /// The conversations whose rooms this socket has joined.
     joined: Mutex<HashSet<Uuid>>,
+    /// One permit per event this socket may have handled at once.
+    handling: Semaphore,
+    /// Events waiting for a permit.
+    waiting: AtomicUsize,
 }
 
 impl SocketState {
-    pub(super) fn new(user: Uuid, memberships: Vec<Membership>) -> SocketState {
+    pub(super) fn new(user: Uuid, memberships: Vec<Membership>, in_flight: usize) -> SocketState {
         SocketState {
             user,
             memberships,
             joined: Mutex::new(HashSet::new()),
+            handling: Semaphore::new(in_flight.max(1)),
+            waiting: AtomicUsize::new(0),
         }
+    }
+
+    /// A permit to handle one event, held until dropped. Past the socket's events in flight,
+    /// an event waits its turn, in order; past `max_waiting` waiting, `None`: the socket is
+    /// sending faster than it is answered.
+    pub(super) async fn handle(&self, max_waiting: usize) -> Option<SemaphorePermit<'_>> {
+        if let Ok(permit) = self.handling.try_acquire() {
+            return Some(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let permit = self.handling.acquire().await.ok();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        permit
     }
 
     fn joined(&self) -> MutexGuard<'_, HashSet<Uuid>> {

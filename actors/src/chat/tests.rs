@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::chat::{ChatTimers, Limiter};
+use crate::chat::{ChatTimers, EventBounds, Limiter};
 use crate::testing::{first_arg, is_ack, is_event, BridgeCall, TestClient, TestNode};
 
 fn node() -> TestNode {
@@ -369,4 +369,71 @@ async fn receipts_move_watermarks_and_presence_counts_other_nodes() {
         .collect();
     assert_eq!(online, [json!(true), json!(true), json!(false)]);
     assert!(node.directory.told().contains(&(alice, true)));
+}
+
+#[actix::test]
+async fn renewed_typing_reaches_the_others_once_per_period() {
+    let node = node();
+    let Pair {
+        conversation, a, b, ..
+    } = Pair::connect(&node).await;
+    let typing = json!({ "conversationId": conversation });
+    for _ in 0..5 {
+        a.emit("typing:start", typing.clone()).await;
+    }
+    a.emit("typing:stop", typing).await;
+    node.log
+        .wait_for("typing:stop", |f| {
+            position(f, b.index, |f| is_event(f, "typing:stop")).is_some()
+        })
+        .await;
+    let starts = node
+        .log
+        .all()
+        .iter()
+        .filter(|(c, f)| *c == b.index && is_event(f, "typing:start"))
+        .count();
+    assert_eq!(starts, 1);
+}
+
+#[actix::test]
+async fn a_socket_sending_faster_than_it_is_answered_is_told_to_wait() {
+    let bounds = EventBounds {
+        in_flight: 2,
+        waiting: 3,
+    };
+    let node = TestNode::start_with(Limiter::new(1000.0, 1000.0), ChatTimers::default(), bounds);
+    let Pair { a, .. } = Pair::connect(&node).await;
+    let query = json!({ "userIds": [] });
+    let ids =
+        futures_util::future::join_all((0..10).map(|_| a.emit("presence:query", query.clone())))
+            .await;
+    node.log
+        .wait_for("every ack", |f| {
+            ids.iter()
+                .all(|id| position(f, a.index, |f| is_ack(f, *id)).is_some())
+        })
+        .await;
+    let frames = node.log.all();
+    let acks: Vec<_> = ids
+        .iter()
+        .map(|id| first_arg(&frames[position(&frames, a.index, |f| is_ack(f, *id)).unwrap()].1))
+        .collect();
+    let busy: Vec<_> = acks.iter().filter(|ack| ack["ok"] == false).collect();
+    // Two handled at once, three waiting their turn, the other five told to wait.
+    assert_eq!(busy.len(), 5, "{acks:?}");
+    for ack in busy {
+        assert_eq!(ack["error"]["code"], "rate_limited");
+        assert!(ack["error"]["retryAfterMs"].as_u64().is_some());
+    }
+    // Once they are done, the socket may send again.
+    let later = a.emit("presence:query", query).await;
+    node.log
+        .wait_for("the later ack", |f| {
+            position(f, a.index, |f| is_ack(f, later)).is_some()
+        })
+        .await;
+    let frames = node.log.all();
+    let at = position(&frames, a.index, |f| is_ack(f, later)).unwrap();
+    assert_eq!(first_arg(&frames[at].1)["ok"], true);
 }

@@ -17,7 +17,7 @@ mod store;
 pub use ports::{BridgeCall, MemoryBridge, MemoryDirectory};
 pub use store::MemoryStore;
 
-use crate::chat::{ChatNamespace, ChatParts, ChatTimers, Limiter, Rooms};
+use crate::chat::{ChatNamespace, ChatParts, ChatTimers, EventBounds, Limiter, Rooms};
 use crate::engine::{
     Ack, ConnectError, Engine, EngineConfig, Event, NamespaceHandler, Socket, WsOut,
 };
@@ -118,6 +118,11 @@ pub struct TestNode {
 impl TestNode {
     /// A node whose users may send at `limiter`'s rate.
     pub fn start(limiter: Limiter, timers: ChatTimers) -> TestNode {
+        Self::start_with(limiter, timers, EventBounds::default())
+    }
+
+    /// A node whose sockets' events are bounded by `events`.
+    pub fn start_with(limiter: Limiter, timers: ChatTimers, events: EventBounds) -> TestNode {
         let store = MemoryStore::new(limiter);
         let bridge = Arc::new(MemoryBridge::default());
         let directory = Arc::new(MemoryDirectory::default());
@@ -127,6 +132,7 @@ impl TestNode {
             rooms: rooms.clone(),
             directory: Some(directory.clone()),
             timers,
+            events,
             on_acked: None,
         });
         let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());

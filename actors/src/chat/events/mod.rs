@@ -22,6 +22,9 @@ use crate::ErrorCode;
 
 pub use send::publish;
 
+/// How long a socket with too many events waiting is asked to wait.
+const BUSY_RETRY_MS: u64 = 100;
+
 /// What a handler answers: the ack's JSON, or why the request failed. A handler that acked
 /// on its own (a send, in its order with `message:sent`) answers `None`.
 type Reply = Result<Option<String>, StoreError>;
@@ -38,6 +41,17 @@ pub(super) async fn handle<S: ChatStore>(inner: Arc<Inner<S>>, socket: Socket, e
         mut ack,
     } = event;
     inner.rooms.stats().event(&name);
+    let Some(_handling) = state.handle(inner.events.waiting).await else {
+        inner.rooms.stats().rate_limited();
+        let busy = StoreError {
+            retry_after_ms: Some(BUSY_RETRY_MS),
+            ..StoreError::new(
+                ErrorCode::RateLimited,
+                "too many requests at once; retry later",
+            )
+        };
+        return respond(&socket, &name, ack, Err(busy));
+    };
     let reply = match ClientEvent::decode(&name, payload.args.first()) {
         Ok(event) => dispatch(&inner, &socket, &state, event, &mut ack, received).await,
         Err(err) => Err(StoreError::new(ErrorCode::Invalid, err.to_string())),
