@@ -17,6 +17,5 @@ mod messages;
 mod migrations;
 mod ops;
 mod seed;
-mod send_rule;
 mod sockets;
 mod users;
