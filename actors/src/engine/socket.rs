@@ -128,16 +128,7 @@ impl SessionHandle {
 
     /// Sends frames in order, with nothing interleaved.
     pub fn send(&self, frames: Vec<Frame>) {
-        self.addr.do_send(Emit { frames, then: None });
-    }
-
-    /// Sends frames in order, then runs `then` once the session has handed them to its
-    /// transport: whatever `then` sends elsewhere cannot overtake them.
-    pub fn send_then(&self, frames: Vec<Frame>, then: impl FnOnce() + Send + 'static) {
-        self.addr.do_send(Emit {
-            frames,
-            then: Some(Box::new(then)),
-        });
+        self.addr.do_send(Emit { frames });
     }
 
     /// Closes the whole session: every namespace of it, and its transport.
@@ -282,12 +273,11 @@ impl Ack {
         let frame = self.frame_json(json);
         session.do_send(Emit {
             frames: vec![frame],
-            then: None,
         });
     }
 
     /// The frame that acks with one argument that is already JSON text, to send with others
-    /// through [`Socket::send_then`] (the socket of the event this ack answers).
+    /// through `SessionHandle::send` (the session of the event this ack answers).
     pub fn frame_json(self, json: &str) -> Frame {
         Frame::message(&socketio::encode_ack_json(&self.nsp, self.id, json))
     }
@@ -297,7 +287,6 @@ impl Ack {
         let text = socketio::encode_ack(&self.nsp, self.id, &payload.args, payload.binary.len());
         self.session.do_send(Emit {
             frames: with_attachments(&text, payload.binary),
-            then: None,
         });
     }
 }

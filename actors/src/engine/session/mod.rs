@@ -284,13 +284,11 @@ impl Actor for SessionActor {
     }
 }
 
-/// Socket handles → session: frames for the client, in order, nothing interleaved; then
-/// `then` runs, once the frames are with the transport (or dropped, if the session is closed).
+/// Socket handles → session: frames for the client, in order, nothing interleaved.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Emit {
     pub frames: Vec<Frame>,
-    pub then: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Handler<Emit> for SessionActor {
@@ -298,9 +296,6 @@ impl Handler<Emit> for SessionActor {
 
     fn handle(&mut self, msg: Emit, ctx: &mut Context<Self>) {
         self.send(ctx, msg.frames);
-        if let Some(then) = msg.then {
-            then();
-        }
     }
 }
 
