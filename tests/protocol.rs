@@ -328,13 +328,14 @@ async fn a_pending_poll_ends_when_the_probe_arrives_and_queued_packets_move_to_t
     let pending = server.poll(EIO, &sid);
     let upgrade = async {
         sleep(20).await;
-        let mut ws = probe(&server, &sid).await;
+        let ws = probe(&server, &sid).await;
         assert_eq!(server.push(EIO, &sid, "4queued").await.0, 200);
-        ws.text("5").await;
         ws
     };
+    // As a client does, the upgrade completes once the pending poll has ended.
     let (pending, mut ws) = tokio::join!(pending, upgrade);
     assert_eq!(pending, (200, "6".into()));
+    ws.text("5").await;
     assert_eq!(ws.data().await, text("4queued"));
     ws.close().await;
 }
@@ -720,4 +721,118 @@ async fn a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     let stats = server.raw.stats();
     assert_eq!(stats.closed_with(DisconnectReason::SlowConsumer), 1);
     assert_eq!(server.raw.session_count(), 0);
+}
+
+// ---- Races: the suites' timing cases, 50 times in a row with a core kept busy ----
+
+/// Keeps one core busy until dropped, so that timers and tasks run late as on a loaded node.
+struct Busy(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Busy {
+    fn start() -> Busy {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            let mut x = 0u64;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        });
+        Busy(stop)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+const RACE_RUNS: usize = 50;
+
+/// A GET exactly `pingInterval + pingTimeout` after the handshake finds the session closed,
+/// however late the server's timers fire: the deadline is kept on one clock.
+#[actix_web::test]
+async fn race_a_poll_at_the_pong_deadline_finds_the_session_closed() {
+    let _busy = Busy::start();
+    let server = Server::suite();
+    // Ten sessions at a time, each timed on its own: more timers due at once, more lateness.
+    for _ in 0..RACE_RUNS / 10 {
+        let runs = (0..10).map(|_| async {
+            let sid = server.open_polling(EIO).await;
+            sleep(PING_INTERVAL + PING_TIMEOUT).await;
+            server.poll(EIO, &sid).await.0
+        });
+        let statuses = futures_util::future::join_all(runs).await;
+        assert!(statuses.iter().all(|&s| s == 400), "{statuses:?}");
+    }
+}
+
+/// After `2probe` and `5` were sent over the WebSocket, a GET with the same sid is refused,
+/// whichever the server reads first.
+#[actix_web::test]
+async fn race_a_poll_sent_after_the_upgrade_is_refused() {
+    let _busy = Busy::start();
+    let server = Server::suite();
+    for run in 0..RACE_RUNS {
+        let sid = server.open_polling(EIO).await;
+        let mut ws = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
+        ws.text("2probe").await;
+        ws.text("5").await;
+        assert_eq!(server.poll(EIO, &sid).await.0, 400, "run {run}");
+        assert_eq!(ws.data().await, text("3probe"), "run {run}");
+        ws.text("4hello").await;
+        assert_eq!(ws.data().await, text("4hello"), "run {run}");
+        ws.close().await;
+    }
+}
+
+/// A GET and a POST of `1` sent together: the GET ends with a noop, then the session is gone.
+#[actix_web::test]
+async fn race_a_poll_sent_with_the_close_ends_with_a_noop() {
+    let _busy = Busy::start();
+    let server = Server::suite();
+    for run in 0..RACE_RUNS {
+        let sid = server.open_polling(EIO).await;
+        let (pull, close) = tokio::join!(server.poll(EIO, &sid), server.push(EIO, &sid, "1"));
+        assert_eq!(pull, (200, "6".into()), "run {run}");
+        assert_eq!(close.0, 200, "run {run}");
+        assert_eq!(server.poll(EIO, &sid).await.0, 400, "run {run}");
+    }
+}
+
+// ---- Bounds on half-received binary packets ----
+
+/// Attachments adding up to more than `maxPayload` close the session, each one accepted alone.
+#[actix_web::test]
+async fn binary_attachments_over_max_payload_close_the_session() {
+    let (_server, mut ws) = connected().await;
+    ws.text(r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+        .await;
+    let half = vec![7u8; 600_000];
+    ws.binary(&half).await;
+    ws.binary(&half).await;
+    assert_eq!(ws.closed().await, Some(1002));
+}
+
+/// A binary packet whose attachments never come expires with the connect timeout (1 s here),
+/// even on a connected session that keeps answering pings.
+#[actix_web::test]
+async fn an_incomplete_binary_packet_expires() {
+    let (_server, mut ws) = connected().await;
+    ws.text(r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+        .await;
+    ws.binary(&[1, 2, 3]).await;
+    // Pongs keep the heartbeat alive (a ping timeout would close without a code).
+    loop {
+        match ws.next().await {
+            In::Text(ping) if ping == "2" => ws.text("3").await,
+            In::Text(close) if close == "1" => {}
+            In::Closed(code) => {
+                assert_eq!(code, Some(1002));
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

@@ -139,7 +139,7 @@ async fn poll(session: Addr<SessionActor>) -> HttpResponse {
     let (reply, answer) = tokio::sync::oneshot::channel();
     match session.send(Poll { reply }).await {
         Ok(Ok(())) => {}
-        Ok(Err(PollRefused::WrongTransport | PollRefused::Duplicate)) => {
+        Ok(Err(PollRefused::WrongTransport | PollRefused::Duplicate | PollRefused::Expired)) => {
             return Refusal::BadRequest.response()
         }
         Err(_) => return Refusal::SessionIdUnknown.response(),

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -48,6 +49,9 @@ struct Probe {
     /// `2probe` received and answered: polls get `6` until the upgrade completes.
     probed: bool,
     timer: SpawnHandle,
+    /// After `2probe`, ends the pending poll with a noop every 100 ms, as the official server
+    /// does, so the client can pause polling and send `5`.
+    noop: Option<SpawnHandle>,
 }
 
 /// One Engine.IO session, whatever its transport, with its Socket.IO namespaces.
@@ -61,13 +65,21 @@ pub struct SessionActor {
     outbox: VecDeque<Frame>,
     outbox_bytes: usize,
     poll: Option<oneshot::Sender<ByteString>>,
-    ping_deadline: Option<SpawnHandle>,
+    /// When the next ping is due; pings follow one clock, so timers firing late never
+    /// push a deadline back.
+    next_ping: Instant,
+    /// The pending ping's pong deadline, and the timer that enforces it.
+    ping_deadline: Option<(Instant, SpawnHandle)>,
     connect_timer: Option<SpawnHandle>,
     sockets: HashMap<Arc<str>, Socket>,
     connecting: HashMap<Arc<str>, Socket>,
     partial: Option<namespaces::Partial>,
     closed: bool,
 }
+
+/// How long a polling session closed by its client stays known, so that a GET sent together
+/// with the close (`1`) still ends with a noop instead of an unknown sid.
+const CLOSED_LINGER: Duration = Duration::from_secs(1);
 
 impl SessionActor {
     /// A session that will talk over long-polling (`websocket: false`) or over a WebSocket that
@@ -78,6 +90,7 @@ impl SessionActor {
         websocket: bool,
         query: Arc<str>,
     ) -> SessionActor {
+        let next_ping = Instant::now() + shared.config.ping_interval();
         SessionActor {
             sid,
             query,
@@ -91,6 +104,7 @@ impl SessionActor {
             outbox: VecDeque::new(),
             outbox_bytes: 0,
             poll: None,
+            next_ping,
             ping_deadline: None,
             connect_timer: None,
             sockets: HashMap::new(),
@@ -108,14 +122,31 @@ impl SessionActor {
         }
     }
 
+    /// Pings at `next_ping`; the pong is due `ping_timeout` after that instant, however late
+    /// the timer fires.
     fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_later(self.shared.config.ping_interval(), |act, ctx| {
+        let due = self.next_ping;
+        ctx.run_later(due.saturating_duration_since(Instant::now()), move |act, ctx| {
             act.send(ctx, vec![Frame::Text("2".into())]);
-            let deadline = ctx.run_later(act.shared.config.ping_timeout(), |act, ctx| {
+            let deadline = due + act.shared.config.ping_timeout();
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let timer = ctx.run_later(wait, |act, ctx| {
                 act.close(ctx, DisconnectReason::PingTimeout, Farewell::Close);
             });
-            act.ping_deadline = Some(deadline);
+            act.ping_deadline = Some((deadline, timer));
         });
+    }
+
+    /// Closes the session if its pong deadline has passed, even when the timer that enforces
+    /// it has not fired yet: a request that arrives after the deadline finds the session gone.
+    fn check_ping_deadline(&mut self, ctx: &mut Context<Self>) -> bool {
+        let late = self
+            .ping_deadline
+            .is_some_and(|(deadline, _)| Instant::now() >= deadline);
+        if late {
+            self.close(ctx, DisconnectReason::PingTimeout, Farewell::Close);
+        }
+        late
     }
 
     /// Queues or writes frames to the client, in order and unsplit.
@@ -165,6 +196,7 @@ impl SessionActor {
     /// forgets the sid and the actor stops.
     fn close(&mut self, ctx: &mut Context<Self>, reason: DisconnectReason, farewell: Farewell) {
         if self.closed {
+            self.finish(ctx);
             return;
         }
         self.closed = true;
@@ -174,6 +206,7 @@ impl SessionActor {
                 socket.release(&*handler, reason);
             }
         }
+        let answered_poll = self.poll.is_some();
         if let Some(poll) = self.poll.take() {
             let _ = poll.send(match farewell {
                 Farewell::Close => "1".into(),
@@ -191,6 +224,18 @@ impl SessionActor {
             probe.ws.do_send(WsOut::Close(None));
         }
         self.shared.stats.closed(self.transport_kind(), reason);
+        let lingers = matches!(farewell, Farewell::Noop)
+            && matches!(self.transport, Transport::Polling)
+            && !answered_poll;
+        if lingers {
+            ctx.run_later(CLOSED_LINGER, |act, ctx| act.finish(ctx));
+        } else {
+            self.finish(ctx);
+        }
+    }
+
+    /// Forgets a closed session and stops the actor.
+    fn finish(&mut self, ctx: &mut Context<Self>) {
         self.shared.remove(&self.sid);
         ctx.stop();
     }
@@ -227,8 +272,9 @@ impl SessionActor {
         self.shared.stats.packet_in();
         match packet {
             Packet::Pong(_) => {
-                if let Some(deadline) = self.ping_deadline.take() {
-                    ctx.cancel_future(deadline);
+                if let Some((_, timer)) = self.ping_deadline.take() {
+                    ctx.cancel_future(timer);
+                    self.next_ping = Instant::now() + self.shared.config.ping_interval();
                     self.schedule_ping(ctx);
                 }
                 Ok(())

@@ -12,10 +12,13 @@ use crate::engine::Role;
 use crate::protocol::engineio::Frame;
 use crate::protocol::socketio::{self, PacketType, Payload};
 
-/// A BINARY_EVENT or BINARY_ACK waiting for its attachments.
+/// A BINARY_EVENT or BINARY_ACK waiting for its attachments. A session holds at most one,
+/// of at most `max_payload` bytes with its header, for at most the connect timeout.
 pub(super) struct Partial {
     packet: socketio::Packet,
     binary: Vec<bytes::Bytes>,
+    bytes: usize,
+    expiry: SpawnHandle,
 }
 
 impl SessionActor {
@@ -35,10 +38,22 @@ impl SessionActor {
             }
             Role::SocketIo(_) => match message {
                 Incoming::Binary(data) => {
+                    let max_payload = self.shared.config.max_payload;
                     let partial = self.partial.as_mut().ok_or(())?;
+                    partial.bytes += data.len();
+                    if partial.bytes > max_payload {
+                        log::debug!(sid = &*self.sid; "binary packet over maxPayload");
+                        return Err(());
+                    }
                     partial.binary.push(data);
                     if partial.binary.len() == partial.packet.attachments {
-                        let Partial { packet, binary } = self.partial.take().ok_or(())?;
+                        let Partial {
+                            packet,
+                            binary,
+                            expiry,
+                            ..
+                        } = self.partial.take().ok_or(())?;
+                        ctx.cancel_future(expiry);
                         self.dispatch(ctx, packet, binary)?;
                     }
                     Ok(())
@@ -51,9 +66,16 @@ impl SessionActor {
                     let packet = socketio::decode(&text, self.shared.config.max_attachments)
                         .map_err(|err| log::debug!(sid = &*self.sid, cause:% = err; "bad socket.io packet"))?;
                     if packet.attachments > 0 {
+                        // Attachments that never come must not hold the session's memory.
+                        let expiry = ctx.run_later(self.shared.config.connect_timeout(), |act, ctx| {
+                            log::debug!(sid = &*act.sid; "binary packet incomplete in time");
+                            act.close(ctx, DisconnectReason::ParseError, super::Farewell::Close);
+                        });
                         self.partial = Some(Partial {
                             packet,
                             binary: Vec::new(),
+                            bytes: text.len(),
+                            expiry,
                         });
                         Ok(())
                     } else {

@@ -22,21 +22,34 @@ pub enum PollRefused {
     WrongTransport,
     /// A GET arrived while another was pending: the session is closed.
     Duplicate,
+    /// The pong was due before this GET came: the session is closed.
+    Expired,
 }
 
 impl Handler<Poll> for SessionActor {
     type Result = Result<(), PollRefused>;
 
     fn handle(&mut self, msg: Poll, ctx: &mut Context<Self>) -> Self::Result {
+        if self.closed {
+            // Closed by the client, with this GET sent alongside: it ends with a noop, and
+            // the session is forgotten.
+            let _ = msg.reply.send("6".into());
+            self.finish(ctx);
+            return Ok(());
+        }
         if !matches!(self.transport, Transport::Polling) {
             return Err(PollRefused::WrongTransport);
+        }
+        if self.check_ping_deadline(ctx) {
+            return Err(PollRefused::Expired);
         }
         if self.poll.is_some() {
             self.close(ctx, DisconnectReason::TransportError, Farewell::Close);
             return Err(PollRefused::Duplicate);
         }
         if self.probe.as_ref().is_some_and(|p| p.probed) {
-            let _ = msg.reply.send("6".into());
+            // Ended by the next noop of the upgrade, unless the upgrade completes first.
+            self.poll = Some(msg.reply);
         } else if !self.outbox.is_empty() {
             let _ = msg.reply.send(self.drain_payload());
         } else {
@@ -74,6 +87,9 @@ impl Handler<Posted> for SessionActor {
 
     fn handle(&mut self, msg: Posted, ctx: &mut Context<Self>) -> Self::Result {
         if !matches!(self.transport, Transport::Polling) || self.closed {
+            return Err(());
+        }
+        if self.check_ping_deadline(ctx) {
             return Err(());
         }
         for packet in msg.packets {

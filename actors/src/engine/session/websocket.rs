@@ -3,9 +3,23 @@
 
 use actix::prelude::*;
 
+use std::time::Duration;
+
 use super::{Farewell, Probe, SessionActor, Transport, WsOut};
 use crate::engine::socket::DisconnectReason;
 use crate::protocol::engineio::{Frame, Packet};
+
+/// How often a probed upgrade ends the pending poll with a noop.
+const UPGRADE_NOOP_EVERY: Duration = Duration::from_millis(100);
+
+impl Probe {
+    fn cancel_timers(&self, ctx: &mut Context<SessionActor>) {
+        ctx.cancel_future(self.timer);
+        if let Some(noop) = self.noop {
+            ctx.cancel_future(noop);
+        }
+    }
+}
 
 /// WebSocket transport → session: a WebSocket opened for this session, either as its
 /// transport (the WebSocket handshake) or as an upgrade probe.
@@ -32,9 +46,12 @@ impl Handler<WsAttach> for SessionActor {
                 Ok(())
             }
             Transport::Polling if self.probe.is_none() && !self.closed => {
-                let timer = ctx.run_later(self.shared.config.upgrade_timeout(), |act, _| {
+                let timer = ctx.run_later(self.shared.config.upgrade_timeout(), |act, ctx| {
                     // An upgrade that never completes: drop the probe, stay on polling.
                     if let Some(probe) = act.probe.take() {
+                        if let Some(noop) = probe.noop {
+                            ctx.cancel_future(noop);
+                        }
                         probe.ws.do_send(WsOut::Close(None));
                     }
                 });
@@ -43,6 +60,7 @@ impl Handler<WsAttach> for SessionActor {
                     ws: msg.ws,
                     probed: false,
                     timer,
+                    noop: None,
                 });
                 Ok(())
             }
@@ -71,6 +89,9 @@ impl Handler<WsIn> for SessionActor {
             return;
         }
         let current = matches!(self.transport, Transport::WebSocket { id, .. } if id == msg.id);
+        if current && self.check_ping_deadline(ctx) {
+            return;
+        }
         if current && self.on_packet(ctx, msg.packet).is_err() {
             self.close(ctx, DisconnectReason::ParseError, Farewell::Close);
         }
@@ -88,19 +109,22 @@ impl SessionActor {
                 probe
                     .ws
                     .do_send(WsOut::Frames(vec![Frame::Text("3probe".into())]));
-                // Pending and later polls end at once with a noop while the upgrade completes.
-                if let Some(poll) = self.poll.take() {
-                    let _ = poll.send("6".into());
-                }
+                // Polls end with a noop while the upgrade completes, the first one 100 ms from
+                // now: a GET sent together with `5` is refused once the upgrade is done.
+                let noop = ctx.run_interval(UPGRADE_NOOP_EVERY, |act, _| {
+                    if let Some(poll) = act.poll.take() {
+                        let _ = poll.send("6".into());
+                    }
+                });
+                probe.noop = Some(noop);
             }
             Packet::Upgrade if probe.probed => {
                 let Some(probe) = self.probe.take() else {
                     return;
                 };
-                ctx.cancel_future(probe.timer);
-                if let Some(poll) = self.poll.take() {
-                    let _ = poll.send("6".into());
-                }
+                probe.cancel_timers(ctx);
+                // A GET still pending is on the old transport: refused (its sender dropped).
+                self.poll = None;
                 self.transport = Transport::WebSocket {
                     id: probe.id,
                     ws: probe.ws,
@@ -115,7 +139,7 @@ impl SessionActor {
             _ => {
                 // Anything else on a probe is not an upgrade: drop the probe only.
                 if let Some(probe) = self.probe.take() {
-                    ctx.cancel_future(probe.timer);
+                    probe.cancel_timers(ctx);
                     probe.ws.do_send(WsOut::Close(Some(1002)));
                 }
             }
@@ -137,7 +161,7 @@ impl Handler<WsGone> for SessionActor {
     fn handle(&mut self, msg: WsGone, ctx: &mut Context<Self>) {
         if self.probe.as_ref().is_some_and(|p| p.id == msg.id) {
             if let Some(probe) = self.probe.take() {
-                ctx.cancel_future(probe.timer);
+                probe.cancel_timers(ctx);
             }
             return;
         }
