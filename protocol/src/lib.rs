@@ -8,5 +8,6 @@ pub mod engineio;
 pub mod error_code;
 pub mod events;
 pub mod socketio;
+pub mod text;
 
 pub use error_code::ErrorCode;

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod blocks;
 pub mod conversations;
+pub mod extract;
 pub mod me;
 pub mod members;
 pub mod messages;

@@ -18,4 +18,5 @@ mod migrations;
 mod ops;
 mod seed;
 mod sockets;
+mod text;
 mod users;

@@ -49,7 +49,7 @@ async fn chat_events_pass_over_the_official_client() {
 }
 
 /// The next text frame that starts with `prefix` (other events in between are skipped).
-async fn frame_starting(ws: &mut crate::common::Ws, prefix: &str) -> String {
+pub async fn frame_starting(ws: &mut crate::common::Ws, prefix: &str) -> String {
     loop {
         match ws.data().await {
             crate::common::In::Text(text) if text.starts_with(prefix) => return text,
@@ -96,8 +96,16 @@ async fn a_send_without_storage_is_unavailable() {
     frame_starting(&mut ws, r#"42["request:error""#).await;
 }
 
+/// A WebSocket connected to `/` with `token`, past `session:ready`.
+pub async fn socket_of(app: &TestApp, token: &str) -> crate::common::Ws {
+    let mut ws = open_socket(app).await;
+    ws.text(&format!(r#"40{{"token":"{token}"}}"#)).await;
+    frame_starting(&mut ws, r#"42["session:ready""#).await;
+    ws
+}
+
 /// A WebSocket to `app`'s engine, past the open packet.
-async fn open_socket(app: &TestApp) -> crate::common::Ws {
+pub async fn open_socket(app: &TestApp) -> crate::common::Ws {
     let ws_url = format!(
         "{}/socket.io/?EIO=4&transport=websocket",
         app.base.replacen("http", "ws", 1)

@@ -97,6 +97,9 @@ pub enum EventError {
     /// A field is missing or has the wrong type.
     #[error("invalid payload: {0}")]
     Invalid(String),
+    /// A string field holds a NUL or an unpaired surrogate.
+    #[error("{0} {not_allowed}", not_allowed = crate::text::NOT_ALLOWED)]
+    BadText(String),
 }
 
 impl ClientEvent {
@@ -120,6 +123,9 @@ impl ClientEvent {
         let Some(arg @ Value::Object(_)) = arg else {
             return Err(EventError::NotAnObject);
         };
+        if let Some(field) = crate::text::find_nul(arg) {
+            return Err(EventError::BadText(field));
+        }
         ClientEvent::deserialize(EventArray { name, arg })
             .map_err(|err| EventError::Invalid(err.to_string()))
     }

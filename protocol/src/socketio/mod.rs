@@ -192,7 +192,8 @@ pub fn decode(text: &str, max_attachments: usize) -> Result<Packet, ParseError> 
     let data = if rest.is_empty() {
         None
     } else {
-        Some(serde_json::from_str::<Value>(rest).map_err(|_| ParseError::InvalidJson)?)
+        // An unpaired surrogate is the sender's text, refused by name later, not a broken packet.
+        Some(crate::text::parse_json(rest).map_err(|_| ParseError::InvalidJson)?)
     };
 
     let valid = match kind {

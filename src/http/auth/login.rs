@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use crate::http::extract::Json;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
@@ -22,7 +23,7 @@ pub struct LoginBody {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: Json<LoginBody>,
 ) -> ApiResult<HttpResponse> {
     let login = validate::text("login", &body.login, 1, 254)?.to_lowercase();
     if body.password.is_empty() || body.password.len() > 1024 {

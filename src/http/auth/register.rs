@@ -1,3 +1,4 @@
+use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -21,7 +22,7 @@ pub struct RegisterBody {
 /// `POST /api/auth/register` → 201 `{ user, accessToken }` and the refresh cookie.
 pub async fn register(
     state: web::Data<AppState>,
-    body: web::Json<RegisterBody>,
+    body: Json<RegisterBody>,
 ) -> ApiResult<HttpResponse> {
     let email = validate::email(&body.email)?;
     let username = validate::username(&body.username)?;

@@ -1,3 +1,4 @@
+use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
@@ -31,7 +32,7 @@ pub enum CreateBody {
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,
-    body: web::Json<CreateBody>,
+    body: Json<CreateBody>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     match body.into_inner() {

@@ -1,3 +1,4 @@
+use crate::http::extract::Query;
 use actix_web::web;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -25,7 +26,7 @@ pub struct ListQuery {
 pub async fn list(
     state: web::Data<AppState>,
     me: AuthUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> ApiResult<web::Json<Value>> {
     let limit = validate::limit(query.limit, 20, state.settings.limits.page_max)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;

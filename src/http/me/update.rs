@@ -1,3 +1,4 @@
+use crate::http::extract::Json;
 use actix_web::web;
 use serde::{Deserialize, Deserializer};
 
@@ -25,7 +26,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 pub async fn update(
     state: web::Data<AppState>,
     me: AuthUser,
-    body: web::Json<UpdateBody>,
+    body: Json<UpdateBody>,
 ) -> ApiResult<web::Json<MeView>> {
     let changes = UserChanges {
         display_name: body

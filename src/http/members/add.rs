@@ -1,3 +1,4 @@
+use crate::http::extract::Json;
 use actix_web::web;
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
@@ -24,7 +25,7 @@ pub async fn add(
     state: web::Data<AppState>,
     me: AuthUser,
     path: web::Path<String>,
-    body: web::Json<AddBody>,
+    body: Json<AddBody>,
 ) -> ApiResult<web::Json<ConversationView>> {
     let max = state.settings.limits.group_max_members;
     if body.user_ids.is_empty() || body.user_ids.len() > max {

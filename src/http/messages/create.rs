@@ -1,3 +1,4 @@
+use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use confab_actors::chat::NewMessage;
 use serde::Deserialize;
@@ -25,7 +26,7 @@ pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,
     path: web::Path<String>,
-    body: web::Json<SendBody>,
+    body: Json<SendBody>,
 ) -> ApiResult<HttpResponse> {
     let conversation_id = validate::path_id(&path, ApiError::conversation_not_found)?;
     let body = body.into_inner();

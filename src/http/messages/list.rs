@@ -1,3 +1,4 @@
+use crate::http::extract::Query;
 use actix_web::web;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -25,7 +26,7 @@ pub async fn list(
     state: web::Data<AppState>,
     me: AuthUser,
     path: web::Path<String>,
-    query: web::Query<HistoryQuery>,
+    query: Query<HistoryQuery>,
 ) -> ApiResult<web::Json<Value>> {
     let limit = validate::limit(query.limit, 50, state.settings.limits.page_max)?;
     let cursor = match (query.before_seq, query.after_seq) {

@@ -1,3 +1,4 @@
+use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -24,7 +25,7 @@ pub struct ReportBody {
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,
-    body: web::Json<ReportBody>,
+    body: Json<ReportBody>,
 ) -> ApiResult<HttpResponse> {
     let reason = validate::text("reason", &body.reason, 1, 1000)?;
     let user_id = body

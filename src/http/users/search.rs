@@ -1,3 +1,4 @@
+use crate::http::extract::Query;
 use actix_web::web;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -20,7 +21,7 @@ pub struct SearchQuery {
 pub async fn search(
     state: web::Data<AppState>,
     _me: AuthUser,
-    query: web::Query<SearchQuery>,
+    query: Query<SearchQuery>,
 ) -> ApiResult<web::Json<Value>> {
     let prefix = validate::text("q", &query.q, 1, 64)?;
     let limit = validate::limit(query.limit, 20, 50)?;

@@ -126,15 +126,18 @@ impl SessionActor {
     /// the timer fires.
     fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
         let due = self.next_ping;
-        ctx.run_later(due.saturating_duration_since(Instant::now()), move |act, ctx| {
-            act.send(ctx, vec![Frame::Text("2".into())]);
-            let deadline = due + act.shared.config.ping_timeout();
-            let wait = deadline.saturating_duration_since(Instant::now());
-            let timer = ctx.run_later(wait, |act, ctx| {
-                act.close(ctx, DisconnectReason::PingTimeout, Farewell::Close);
-            });
-            act.ping_deadline = Some((deadline, timer));
-        });
+        ctx.run_later(
+            due.saturating_duration_since(Instant::now()),
+            move |act, ctx| {
+                act.send(ctx, vec![Frame::Text("2".into())]);
+                let deadline = due + act.shared.config.ping_timeout();
+                let wait = deadline.saturating_duration_since(Instant::now());
+                let timer = ctx.run_later(wait, |act, ctx| {
+                    act.close(ctx, DisconnectReason::PingTimeout, Farewell::Close);
+                });
+                act.ping_deadline = Some((deadline, timer));
+            },
+        );
     }
 
     /// Closes the session if its pong deadline has passed, even when the timer that enforces

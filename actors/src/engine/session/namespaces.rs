@@ -36,53 +36,55 @@ impl SessionActor {
                 handler.clone().message(&self.session_handle(ctx), frame);
                 Ok(())
             }
-            Role::SocketIo(_) => match message {
-                Incoming::Binary(data) => {
-                    let max_payload = self.shared.config.max_payload;
-                    let partial = self.partial.as_mut().ok_or(())?;
-                    partial.bytes += data.len();
-                    if partial.bytes > max_payload {
-                        log::debug!(sid = &*self.sid; "binary packet over maxPayload");
-                        return Err(());
+            Role::SocketIo(_) => {
+                match message {
+                    Incoming::Binary(data) => {
+                        let max_payload = self.shared.config.max_payload;
+                        let partial = self.partial.as_mut().ok_or(())?;
+                        partial.bytes += data.len();
+                        if partial.bytes > max_payload {
+                            log::debug!(sid = &*self.sid; "binary packet over maxPayload");
+                            return Err(());
+                        }
+                        partial.binary.push(data);
+                        if partial.binary.len() == partial.packet.attachments {
+                            let Partial {
+                                packet,
+                                binary,
+                                expiry,
+                                ..
+                            } = self.partial.take().ok_or(())?;
+                            ctx.cancel_future(expiry);
+                            self.dispatch(ctx, packet, binary)?;
+                        }
+                        Ok(())
                     }
-                    partial.binary.push(data);
-                    if partial.binary.len() == partial.packet.attachments {
-                        let Partial {
-                            packet,
-                            binary,
-                            expiry,
-                            ..
-                        } = self.partial.take().ok_or(())?;
-                        ctx.cancel_future(expiry);
-                        self.dispatch(ctx, packet, binary)?;
-                    }
-                    Ok(())
-                }
-                Incoming::Text(text) => {
-                    // Attachments follow their header with nothing in between.
-                    if self.partial.is_some() {
-                        return Err(());
-                    }
-                    let packet = socketio::decode(&text, self.shared.config.max_attachments)
+                    Incoming::Text(text) => {
+                        // Attachments follow their header with nothing in between.
+                        if self.partial.is_some() {
+                            return Err(());
+                        }
+                        let packet = socketio::decode(&text, self.shared.config.max_attachments)
                         .map_err(|err| log::debug!(sid = &*self.sid, cause:% = err; "bad socket.io packet"))?;
-                    if packet.attachments > 0 {
-                        // Attachments that never come must not hold the session's memory.
-                        let expiry = ctx.run_later(self.shared.config.connect_timeout(), |act, ctx| {
+                        if packet.attachments > 0 {
+                            // Attachments that never come must not hold the session's memory.
+                            let expiry = ctx.run_later(self.shared.config.connect_timeout(), |act, ctx| {
                             log::debug!(sid = &*act.sid; "binary packet incomplete in time");
                             act.close(ctx, DisconnectReason::ParseError, super::Farewell::Close);
                         });
-                        self.partial = Some(Partial {
-                            packet,
-                            binary: Vec::new(),
-                            bytes: text.len(),
-                            expiry,
-                        });
-                        Ok(())
-                    } else {
-                        self.dispatch(ctx, packet, Vec::new())
+                            self.partial = Some(Partial {
+                                packet,
+                                binary: Vec::new(),
+                                bytes: text.len(),
+                                expiry,
+                            });
+                            Ok(())
+                        } else {
+                            self.dispatch(ctx, packet, Vec::new())
+                        }
                     }
                 }
-            },
+            }
         }
     }
 
