@@ -75,6 +75,9 @@ pub struct ChatSettings {
     pub max_events_in_flight: usize,
     /// How many more may wait their turn; past those, `rate_limited`.
     pub max_events_waiting: usize,
+    /// Every event of a user on this node, per second, with bursts of `events_burst`.
+    pub events_per_sec: f64,
+    pub events_burst: f64,
     /// How long a user stays online after their last socket left.
     pub presence_grace_ms: u64,
     /// How often a node tells the cluster (Redis) it is alive; silent for three, it is dead.
@@ -94,6 +97,8 @@ impl ChatSettings {
         confab_actors::chat::EventBounds {
             in_flight: self.max_events_in_flight,
             waiting: self.max_events_waiting,
+            per_user_rate: self.events_per_sec,
+            per_user_burst: self.events_burst,
         }
     }
 
@@ -287,6 +292,9 @@ impl Settings {
         let chat = &self.chat;
         if chat.max_events_in_flight == 0 {
             bail!("chat.max_events_in_flight must be at least 1");
+        }
+        if chat.events_per_sec <= 0.0 || chat.events_burst < 1.0 {
+            bail!("chat.events_per_sec must be positive and chat.events_burst at least 1");
         }
         if chat.typing_timeout_ms == 0 || chat.presence_heartbeat_ms == 0 {
             bail!("chat.typing_timeout_ms and chat.presence_heartbeat_ms must be positive");

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use actix::{Actor, Addr};
 
 use super::events;
+use super::limiter::Limiter;
 use super::presence::{Arrived, Departed, PresenceActor, PresenceDirectory, WentOffline};
 use super::socket_state::SocketState;
 use super::store::ChatStore;
@@ -81,15 +82,21 @@ pub(super) struct Inner<S> {
     pub(super) presence: Addr<PresenceActor>,
     pub(super) on_acked: Option<AckObserver>,
     pub(super) events: EventBounds,
+    /// Every user's budget for all events.
+    pub(super) event_budget: Limiter,
 }
 
-/// Bounds on one socket's events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Bounds on one socket's events, and on all of a user's.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventBounds {
-    /// Handled at once.
+    /// Handled at once, per socket.
     pub in_flight: usize,
-    /// Waiting for one of those to finish.
+    /// Waiting for one of those to finish, per socket.
     pub waiting: usize,
+    /// Events per second of one user, all sockets on this node together.
+    pub per_user_rate: f64,
+    /// The burst of those.
+    pub per_user_burst: f64,
 }
 
 impl Default for EventBounds {
@@ -97,6 +104,8 @@ impl Default for EventBounds {
         EventBounds {
             in_flight: 16,
             waiting: 64,
+            per_user_rate: 50.0,
+            per_user_burst: 100.0,
         }
     }
 }
@@ -130,6 +139,7 @@ impl<S: ChatStore> ChatNamespace<S> {
                 presence,
                 on_acked: parts.on_acked,
                 events: parts.events,
+                event_budget: Limiter::new(parts.events.per_user_rate, parts.events.per_user_burst),
             }),
         }
     }

@@ -401,6 +401,7 @@ async fn a_socket_sending_faster_than_it_is_answered_is_told_to_wait() {
     let bounds = EventBounds {
         in_flight: 2,
         waiting: 3,
+        ..EventBounds::default()
     };
     let node = TestNode::start_with(Limiter::new(1000.0, 1000.0), ChatTimers::default(), bounds);
     let Pair { a, .. } = Pair::connect(&node).await;
@@ -436,4 +437,69 @@ async fn a_socket_sending_faster_than_it_is_answered_is_told_to_wait() {
     let frames = node.log.all();
     let at = position(&frames, a.index, |f| is_ack(f, later)).unwrap();
     assert_eq!(first_arg(&frames[at].1)["ok"], true);
+}
+
+#[actix::test]
+async fn every_event_of_a_user_spends_one_budget_across_their_sockets() {
+    let bounds = EventBounds {
+        per_user_rate: 0.001,
+        per_user_burst: 4.0,
+        ..EventBounds::default()
+    };
+    let node = TestNode::start_with(Limiter::new(1000.0, 1000.0), ChatTimers::default(), bounds);
+    let (_, alice_token) = node.store.user();
+    let (_, bob_token) = node.store.user();
+    let a = node.connect(&alice_token).await.unwrap();
+    let second = node.connect(&alice_token).await.unwrap();
+    let b = node.connect(&bob_token).await.unwrap();
+    let query = json!({ "userIds": [] });
+    // Four events of one kind or another from a's two sockets use the burst up...
+    let mut ids = vec![
+        (a.index, a.emit("presence:query", query.clone()).await),
+        (
+            second.index,
+            second.emit("presence:query", query.clone()).await,
+        ),
+        (
+            a.index,
+            a.emit(
+                "typing:stop",
+                json!({ "conversationId": uuid::Uuid::nil() }),
+            )
+            .await,
+        ),
+        (
+            second.index,
+            second
+                .emit(
+                    "sync:request",
+                    json!({ "conversationId": uuid::Uuid::nil(), "afterSeq": 0 }),
+                )
+                .await,
+        ),
+    ];
+    // ...so the fifth, on either socket, is told when to retry; b's budget is its own.
+    ids.push((
+        second.index,
+        second.emit("presence:query", query.clone()).await,
+    ));
+    let other = b.emit("presence:query", query).await;
+    node.log
+        .wait_for("every ack", |f| {
+            ids.iter()
+                .all(|(client, id)| position(f, *client, |f| is_ack(f, *id)).is_some())
+                && position(f, b.index, |f| is_ack(f, other)).is_some()
+        })
+        .await;
+    let frames = node.log.all();
+    let ack = |client: usize, id: u64| {
+        first_arg(&frames[position(&frames, client, |f| is_ack(f, id)).unwrap()].1)
+    };
+    for (client, id) in &ids[..4] {
+        assert_ne!(ack(*client, *id)["error"]["code"], "rate_limited");
+    }
+    let (client, id) = ids[4];
+    assert_eq!(ack(client, id)["error"]["code"], "rate_limited");
+    assert!(ack(client, id)["error"]["retryAfterMs"].as_u64().unwrap() > 0);
+    assert_eq!(ack(b.index, other)["ok"], true);
 }

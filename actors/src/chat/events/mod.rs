@@ -41,6 +41,14 @@ pub(super) async fn handle<S: ChatStore>(inner: Arc<Inner<S>>, socket: Socket, e
         mut ack,
     } = event;
     inner.rooms.stats().event(&name);
+    if let Err(wait) = inner.event_budget.check(state.user) {
+        inner.rooms.stats().rate_limited();
+        let over = StoreError {
+            retry_after_ms: Some(wait.as_millis().max(1) as u64),
+            ..StoreError::new(ErrorCode::RateLimited, "too many events; retry later")
+        };
+        return respond(&socket, &name, ack, Err(over));
+    }
     let Some(_handling) = state.handle(inner.events.waiting).await else {
         inner.rooms.stats().rate_limited();
         let busy = StoreError {
