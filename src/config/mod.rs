@@ -157,6 +157,9 @@ pub struct AuthSettings {
     pub refresh_cookie_secure: bool,
     pub login_max_failures: u32,
     pub login_window_secs: u64,
+    /// Registration attempts per client address within `register_window_secs`.
+    pub register_max_per_address: u32,
+    pub register_window_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -275,8 +278,8 @@ impl Settings {
         if !(1..=1000).contains(&self.database.write_batch_max) {
             bail!("database.write_batch_max must be 1..=1000");
         }
-        if self.auth.login_max_failures == 0 {
-            bail!("auth.login_max_failures must be at least 1");
+        if self.auth.login_max_failures == 0 || self.auth.register_max_per_address == 0 {
+            bail!("auth.login_max_failures and auth.register_max_per_address must be at least 1");
         }
         let engine = &self.engine;
         if engine.ping_interval_ms == 0 || engine.ping_timeout_ms == 0 || engine.max_payload < 1024

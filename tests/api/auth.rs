@@ -463,3 +463,82 @@ async fn the_bearer_scheme_is_matched_in_any_case() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
 }
+
+/// Parallel wrong passwords for one account: the limit is checked and recorded atomically, so
+/// exactly the limit's worth reach the password check and the rest get 429.
+#[actix_web::test]
+async fn parallel_failures_never_get_more_checks_than_the_limit() {
+    let app = TestApp::spawn_with(|s| s.server.trust_proxy_headers = true).await;
+    app.register("alice").await;
+    let app = &app;
+    let attempts = (0..100).map(|i| {
+        // Each from its own address, so only the account's limit applies.
+        let ip = format!("10.1.{}.{}", i / 200, i % 200 + 1);
+        async move { app.login_from(&ip, "alice", "wrong password").await.status }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!((checked, limited), (5, 95), "{statuses:?}");
+}
+
+/// An account counts once whatever login string names it: failures by username and by email
+/// share one limit.
+#[actix_web::test]
+async fn username_and_email_failures_count_against_one_account() {
+    let app = TestApp::spawn_with(|s| s.server.trust_proxy_headers = true).await;
+    app.register("alice").await;
+    for (i, login) in [
+        "alice",
+        "ALICE@example.com",
+        "alice@example.com",
+        "Alice",
+        "alice",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ip = format!("10.2.0.{}", i + 1);
+        assert_error(
+            &app.login_from(&ip, login, "wrong password").await,
+            401,
+            "unauthorized",
+        );
+    }
+    let res = app
+        .login_from("10.2.0.9", "alice@example.com", "correct horse battery")
+        .await;
+    assert_error(&res, 429, "rate_limited");
+}
+
+/// Registrations from one address are limited; another address is not affected.
+#[actix_web::test]
+async fn registrations_are_limited_per_address() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.register_max_per_address = 3;
+        s.server.trust_proxy_headers = true;
+    })
+    .await;
+    let register = |ip: &'static str, name: String| {
+        let req = app
+            .client
+            .post(format!("{}/api/auth/register", app.base))
+            .insert_header(("X-Forwarded-For", ip));
+        async move {
+            let res = req
+                .send_json(&json!({
+                    "email": format!("{name}@example.com"),
+                    "username": name,
+                    "password": "correct horse battery",
+                }))
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }
+    };
+    for i in 0..3 {
+        assert_eq!(register("10.3.0.1", format!("user{i}")).await, 201);
+    }
+    assert_eq!(register("10.3.0.1", "user3".into()).await, 429);
+    assert_eq!(register("10.3.0.2", "user4".into()).await, 201);
+}

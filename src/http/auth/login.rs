@@ -32,31 +32,29 @@ pub async fn login(
     let auth = &state.settings.auth;
     let window = chrono::Duration::seconds(auth.login_window_secs as i64);
     let since = Utc::now() - window;
-    let account_key = format!("account:{login}");
     let ip_key = format!(
         "ip:{}",
         client_ip(&req, state.settings.server.trust_proxy_headers)
     );
 
     let mut conn = state.pool.get().await?;
-    for key in [&account_key, &ip_key] {
-        let recent =
-            login_failure::recent(&mut conn, key, since, auth.login_max_failures as i64).await?;
-        if recent.len() as u32 >= auth.login_max_failures {
-            // The limit lifts when the oldest of the newest `max` failures leaves the window.
-            let lifts_at = recent[recent.len() - 1] + window;
-            let wait = (lifts_at - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::from_secs(1));
-            log::warn!(key = key.split(':').next().unwrap_or(""); "login rate limited");
-            return Err(ApiError::rate_limited(
+    let user = user::find_by_login(&mut conn, &login).await?;
+    // The account is counted as one, whether its email or its username named it.
+    let account_key = match &user {
+        Some(user) => format!("account:{}", user.id),
+        None => format!("login:{login}"),
+    };
+    let max = i64::from(auth.login_max_failures);
+    let claim = match login_failure::claim(&mut conn, &[&account_key, &ip_key], since, max).await? {
+        Ok(claim) => claim,
+        Err(over) => {
+            log::warn!(key = over.key.split(':').next().unwrap_or(""); "login rate limited");
+            return Err(too_many(
+                over.oldest + window,
                 "too many failed logins; try again later",
-                wait,
             ));
         }
-    }
-
-    let user = user::find_by_login(&mut conn, &login).await?;
+    };
     // Without an account, check against a dummy hash all the same: the time taken does not
     // tell whether the account exists.
     let hash = user
@@ -65,11 +63,10 @@ pub async fn login(
     let matched = password::verify(body.password.clone(), hash).await?;
     let user = match user {
         Some(user) if matched => user,
-        _ => {
-            login_failure::record(&mut conn, &[&account_key, &ip_key], since).await?;
-            return Err(ApiError::unauthorized("wrong login or password"));
-        }
+        // The claimed attempt stays: it was a failure.
+        _ => return Err(ApiError::unauthorized("wrong login or password")),
     };
+    login_failure::release(&mut conn, claim).await?;
     login_failure::clear(&mut conn, &account_key).await?;
     let (access_token, cookie) = issue_tokens(&state, &mut conn, user.id, None).await?;
     log::info!(user_id:% = user.id; "user logged in");
@@ -77,4 +74,12 @@ pub async fn login(
         user: (&user).into(),
         access_token,
     }))
+}
+
+/// `rate_limited`, lifting at `lifts_at`.
+pub(super) fn too_many(lifts_at: chrono::DateTime<Utc>, message: &str) -> ApiError {
+    let wait = (lifts_at - Utc::now())
+        .to_std()
+        .unwrap_or(Duration::from_secs(1));
+    ApiError::rate_limited(message, wait)
 }

@@ -1,12 +1,14 @@
 use crate::http::extract::Json;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{issue_tokens, SessionBody};
 use crate::auth::password;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
-use crate::http::validate;
+use crate::http::{client_ip, validate};
+use crate::models::login_failure;
 use crate::models::user::{self, NewUser, EMAIL_TAKEN, USERNAME_TAKEN};
 use crate::state::AppState;
 
@@ -19,9 +21,11 @@ pub struct RegisterBody {
     display_name: Option<String>,
 }
 
-/// `POST /api/auth/register` → 201 `{ user, accessToken }` and the refresh cookie.
+/// `POST /api/auth/register` → 201 `{ user, accessToken }` and the refresh cookie; 429 past
+/// `register_max_per_address` attempts from one address in the window.
 pub async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<RegisterBody>,
 ) -> ApiResult<HttpResponse> {
     let email = validate::email(&body.email)?;
@@ -31,9 +35,24 @@ pub async fn register(
         Some(name) => validate::text("displayName", name, 1, 64)?,
         None => username.clone(),
     };
-    let password_hash = password::hash(password, state.settings.auth.bcrypt_cost).await?;
-
+    let auth = &state.settings.auth;
     let mut conn = state.pool.get().await?;
+    // Every attempt counts, taken or not: each costs a bcrypt hash.
+    let window = chrono::Duration::seconds(auth.register_window_secs as i64);
+    let key = format!(
+        "register:{}",
+        client_ip(&req, state.settings.server.trust_proxy_headers)
+    );
+    let max = i64::from(auth.register_max_per_address);
+    if let Err(over) = login_failure::claim(&mut conn, &[&key], Utc::now() - window, max).await? {
+        log::warn!("registration rate limited");
+        return Err(super::login::too_many(
+            over.oldest + window,
+            "too many registrations from this address; try again later",
+        ));
+    }
+    let password_hash = password::hash(password, auth.bcrypt_cost).await?;
+
     let new = NewUser {
         id: Uuid::now_v7(),
         email: &email,
