@@ -1,7 +1,9 @@
 //! The diesel implementation of the chat layer's store: identity from access tokens, the
 //! same models as the HTTP API, and its send service.
 
-use confab_actors::chat::{ChatStore, Committed, History, Membership, NewMessage, StoreError};
+use confab_actors::chat::{
+    ChatStore, Committed, Credentials, History, Membership, NewMessage, StoreError,
+};
 use confab_actors::ErrorCode;
 use uuid::Uuid;
 
@@ -34,11 +36,25 @@ fn store_error(err: impl Into<ApiError>) -> StoreError {
 }
 
 impl ChatStore for DbChatStore {
-    fn verify_token(&self, token: &str) -> Result<Uuid, ErrorCode> {
-        self.jwt.verify_access(token).map_err(|err| match err {
+    fn verify_token(&self, token: &str) -> Result<Credentials, ErrorCode> {
+        let access = self.jwt.verify(token).map_err(|err| match err {
             TokenError::Expired => ErrorCode::TokenExpired,
             TokenError::Invalid => ErrorCode::Unauthorized,
+        })?;
+        let expires_at = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(u64::try_from(access.expires_at).unwrap_or(0));
+        Ok(Credentials {
+            user: access.user,
+            family: access.family,
+            expires_at,
         })
+    }
+
+    async fn credentials_hold(&self, credentials: Credentials) -> Result<bool, StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        user::credentials_hold(&mut conn, credentials.user, credentials.family)
+            .await
+            .map_err(store_error)
     }
 
     async fn memberships(&self, user: Uuid) -> Result<Vec<Membership>, StoreError> {

@@ -17,6 +17,19 @@ struct Claims {
     iat: i64,
     exp: i64,
     typ: String,
+    /// The refresh-token family the token was issued with, so that revoking the family
+    /// (logout, reuse) can end what it authenticated. Absent on tokens issued without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fam: Option<Uuid>,
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub user: Uuid,
+    pub family: Option<Uuid>,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// Why a token was refused.
@@ -48,12 +61,19 @@ impl JwtKeys {
         }
     }
 
-    /// An access token for `user_id` with the configured lifetime.
-    pub fn issue_access(&self, user_id: Uuid) -> String {
-        self.issue_access_for(user_id, self.access_ttl)
+    /// An access token for `user_id` with the configured lifetime, of refresh-token `family`.
+    pub fn issue_access(&self, user_id: Uuid, family: Uuid) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.sign_claims(
+            user_id,
+            now,
+            now + self.access_ttl.as_secs() as i64,
+            Some(family),
+        )
     }
 
-    /// An access token for `user_id` valid for `ttl` (long-lived tokens for load tests).
+    /// An access token for `user_id` valid for `ttl`, of no family (long-lived tokens for load
+    /// tests, and tests).
     pub fn issue_access_for(&self, user_id: Uuid, ttl: Duration) -> String {
         let now = chrono::Utc::now().timestamp();
         self.sign(user_id, now, now + ttl.as_secs() as i64)
@@ -67,11 +87,16 @@ impl JwtKeys {
     }
 
     fn sign(&self, user_id: Uuid, iat: i64, exp: i64) -> String {
+        self.sign_claims(user_id, iat, exp, None)
+    }
+
+    fn sign_claims(&self, user_id: Uuid, iat: i64, exp: i64, fam: Option<Uuid>) -> String {
         let claims = Claims {
             sub: user_id,
             iat,
             exp,
             typ: ACCESS.into(),
+            fam,
         };
         // HS256 signing with an in-memory key cannot fail.
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
@@ -79,8 +104,17 @@ impl JwtKeys {
 
     /// The user id of a valid, unexpired access token.
     pub fn verify_access(&self, token: &str) -> Result<Uuid, TokenError> {
+        self.verify(token).map(|access| access.user)
+    }
+
+    /// What a valid, unexpired access token says.
+    pub fn verify(&self, token: &str) -> Result<Access, TokenError> {
         match decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) if data.claims.typ == ACCESS => Ok(data.claims.sub),
+            Ok(data) if data.claims.typ == ACCESS => Ok(Access {
+                user: data.claims.sub,
+                family: data.claims.fam,
+                expires_at: data.claims.exp,
+            }),
             Ok(_) => Err(TokenError::Invalid),
             Err(err) if matches!(err.kind(), ErrorKind::ExpiredSignature) => {
                 Err(TokenError::Expired)
@@ -102,7 +136,16 @@ mod tests {
     fn a_fresh_token_verifies_to_its_user() {
         let keys = keys("a");
         let user = Uuid::new_v4();
-        assert_eq!(keys.verify_access(&keys.issue_access(user)), Ok(user));
+        let family = Uuid::new_v4();
+        let access = keys.verify(&keys.issue_access(user, family)).unwrap();
+        assert_eq!((access.user, access.family), (user, Some(family)));
+        assert!(access.expires_at > chrono::Utc::now().timestamp());
+        assert_eq!(
+            keys.verify(&keys.issue_access_for(user, Duration::from_secs(9)))
+                .unwrap()
+                .family,
+            None
+        );
     }
 
     #[test]
@@ -115,9 +158,9 @@ mod tests {
         );
         assert_eq!(keys.verify_access("not.a.token"), Err(TokenError::Invalid));
         assert_eq!(keys.verify_access(""), Err(TokenError::Invalid));
-        let foreign = other.issue_access(user);
+        let foreign = other.issue_access(user, Uuid::new_v4());
         assert_eq!(keys.verify_access(&foreign), Err(TokenError::Invalid));
-        let mut tampered = keys.issue_access(user);
+        let mut tampered = keys.issue_access(user, Uuid::new_v4());
         tampered.pop();
         assert_eq!(keys.verify_access(&tampered), Err(TokenError::Invalid));
     }

@@ -4,17 +4,17 @@ pub mod jwt;
 pub mod password;
 pub mod refresh;
 
-use std::future::{ready, Ready};
-
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-pub use jwt::{JwtKeys, TokenError};
+pub use jwt::{Access, JwtKeys, TokenError};
 
-/// The user a request acts for, from its `Authorization: Bearer <access token>` header.
+/// The user a request acts for, from its `Authorization: Bearer <access token>` header: a
+/// valid token of an account that still exists, of a refresh-token family not revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub id: Uuid,
@@ -22,17 +22,29 @@ pub struct AuthUser {
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let checked = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("application state missing"))
+            .and_then(|state| authenticate(req, &state).map(|access| (state, access)));
+        Box::pin(async move {
+            let (state, access) = checked?;
+            let mut conn = state.pool.get().await?;
+            if crate::models::user::credentials_hold(&mut conn, access.user, access.family).await? {
+                Ok(AuthUser { id: access.user })
+            } else {
+                Err(ApiError::unauthorized(
+                    "these credentials are no longer valid",
+                ))
+            }
+        })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state missing"))?;
+fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Access, ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -45,8 +57,8 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .ok_or_else(|| {
             ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
         })?;
-    match state.jwt.verify_access(token) {
-        Ok(id) => Ok(AuthUser { id }),
+    match state.jwt.verify(token) {
+        Ok(access) => Ok(access),
         Err(TokenError::Expired) => Err(ApiError::new(
             ErrorCode::TokenExpired,
             "access token expired",

@@ -21,7 +21,7 @@ pub enum Redeemed {
     /// The token was live and is now used up: rotate within this family.
     Valid { user_id: Uuid, family_id: Uuid },
     /// The token had been rotated or revoked before: its family is now revoked.
-    Reused,
+    Reused { user_id: Uuid, family_id: Uuid },
     /// Unknown or expired.
     Invalid,
 }
@@ -53,33 +53,41 @@ pub async fn redeem(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Re
     if let Some((user_id, family_id)) = live {
         return Ok(Redeemed::Valid { user_id, family_id });
     }
-    let known: Option<(Uuid, DateTime<Utc>)> = refresh_tokens::table
+    let known: Option<(Uuid, Uuid, DateTime<Utc>)> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
-        .select((refresh_tokens::family_id, refresh_tokens::expires_at))
+        .select((
+            refresh_tokens::user_id,
+            refresh_tokens::family_id,
+            refresh_tokens::expires_at,
+        ))
         .first(conn)
         .await
         .optional()?;
     match known {
-        Some((family_id, expires_at)) if expires_at > now => {
+        Some((user_id, family_id, expires_at)) if expires_at > now => {
             revoke_family(conn, family_id).await?;
-            Ok(Redeemed::Reused)
+            Ok(Redeemed::Reused { user_id, family_id })
         }
         _ => Ok(Redeemed::Invalid),
     }
 }
 
-/// Revokes every token of the family that the token with `hash` belongs to.
-pub async fn revoke_family_of(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<()> {
-    let family: Option<Uuid> = refresh_tokens::table
+/// Revokes every token of the family that the token with `hash` belongs to; returns the
+/// family's user and id.
+pub async fn revoke_family_of(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<(Uuid, Uuid)>> {
+    let family: Option<(Uuid, Uuid)> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
-        .select(refresh_tokens::family_id)
+        .select((refresh_tokens::user_id, refresh_tokens::family_id))
         .first(conn)
         .await
         .optional()?;
-    match family {
-        Some(family_id) => revoke_family(conn, family_id).await,
-        None => Ok(()),
+    if let Some((_, family_id)) = family {
+        revoke_family(conn, family_id).await?;
     }
+    Ok(family)
 }
 
 async fn revoke_family(conn: &mut AsyncPgConnection, family_id: Uuid) -> QueryResult<()> {

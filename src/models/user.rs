@@ -156,3 +156,26 @@ pub async fn touch_last_seen(
         .await
         .map(drop)
 }
+
+/// Whether credentials of `user` (of refresh-token `family`, when they have one) still hold:
+/// the account exists and the family has not been revoked. One round trip.
+pub async fn credentials_hold(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    family: Option<Uuid>,
+) -> QueryResult<bool> {
+    use crate::db::schema::refresh_tokens;
+    use diesel::dsl::{exists, not};
+    let account = exists(users::table.find(user));
+    match family {
+        Some(family) => {
+            let revoked = refresh_tokens::table
+                .filter(refresh_tokens::family_id.eq(family))
+                .filter(refresh_tokens::revoked_at.is_not_null());
+            diesel::select(account.and(not(exists(revoked))))
+                .get_result(conn)
+                .await
+        }
+        None => diesel::select(account).get_result(conn).await,
+    }
+}

@@ -422,7 +422,7 @@ async fn missing_garbled_foreign_and_expired_access_tokens_are_refused() {
         &confab::config::Secret::new("another secret"),
         Duration::from_secs(60),
     )
-    .issue_access(alice.id.parse().unwrap());
+    .issue_access_for(alice.id.parse().unwrap(), Duration::from_secs(60));
     assert_error(&app.get("/api/me", &foreign).await, 401, "unauthorized");
     let expired = app
         .state

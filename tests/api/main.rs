@@ -11,6 +11,7 @@ mod blocks_reports;
 #[path = "../common/mod.rs"]
 mod common;
 mod conversations;
+mod credentials;
 mod helpers;
 mod members;
 mod messages;

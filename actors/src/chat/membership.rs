@@ -15,15 +15,20 @@ use super::PresenceTransition;
 use crate::engine::Socket;
 use crate::protocol::events::{ConversationAdded, ConversationRemoved};
 
-/// What one node tells the others about a user's membership (through the bridge).
+/// What one node tells the others about a user (through the bridge): a membership change,
+/// or a refresh-token family revoked.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RemoteMembership<'a> {
     kind: Change,
+    #[serde(default)]
     conversation_id: Uuid,
     /// The Conversation object, with `added`.
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     conversation: Option<&'a RawValue>,
+    /// The family, with `revoked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    family: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +36,7 @@ struct RemoteMembership<'a> {
 enum Change {
     Added,
     Removed,
+    Revoked,
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
@@ -60,15 +66,20 @@ impl<S: ChatStore> ChatNamespace<S> {
         conversation_id: Uuid,
         conversation: Option<&RawValue>,
     ) {
-        let Some(bridge) = self.inner.rooms.bridge() else {
-            return;
-        };
         let event = RemoteMembership {
             kind,
             conversation_id,
             conversation,
+            family: None,
         };
-        match serde_json::to_string(&event) {
+        self.publish_user_event(user, &event);
+    }
+
+    fn publish_user_event(&self, user: Uuid, event: &RemoteMembership<'_>) {
+        let Some(bridge) = self.inner.rooms.bridge() else {
+            return;
+        };
+        match serde_json::to_string(event) {
             Ok(event) => bridge.publish_user(user, event),
             Err(err) => log::error!(cause:% = err; "unserializable membership event"),
         }
@@ -81,11 +92,46 @@ impl<S: ChatStore> ChatNamespace<S> {
             return;
         };
         match (remote.kind, remote.conversation) {
+            (Change::Revoked, _) => match remote.family {
+                Some(family) => self.revoked_here(user, family).await,
+                None => log::warn!("revocation event without its family"),
+            },
             (Change::Added, Some(json)) => {
                 self.added_here(user, remote.conversation_id, json).await
             }
             (Change::Removed, _) => self.removed_here(user, remote.conversation_id).await,
             (Change::Added, None) => log::warn!("membership event without its conversation"),
+        }
+    }
+
+    /// `user`'s refresh-token `family` was revoked (logout, or a reused token): every socket
+    /// it authenticated, on every node, is disconnected.
+    pub async fn family_revoked(&self, user: Uuid, family: Uuid) {
+        self.revoked_here(user, family).await;
+        let event = RemoteMembership {
+            kind: Change::Revoked,
+            conversation_id: Uuid::nil(),
+            conversation: None,
+            family: Some(family),
+        };
+        self.publish_user_event(user, &event);
+    }
+
+    async fn revoked_here(&self, user: Uuid, family: Uuid) {
+        let sockets = self
+            .inner
+            .presence
+            .send(SocketsOf { user })
+            .await
+            .unwrap_or_default();
+        for socket in sockets {
+            let of_family = socket
+                .data::<SocketState>()
+                .is_some_and(|state| state.credentials().family == Some(family));
+            if of_family {
+                log::debug!(user_id:% = user; "socket of a revoked family disconnected");
+                socket.session().close();
+            }
         }
     }
 

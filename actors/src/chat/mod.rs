@@ -3,6 +3,7 @@
 //! handler that speaks the contract's events.
 
 mod events;
+mod expiry;
 pub mod limiter;
 mod membership;
 pub mod namespace;
@@ -22,4 +23,4 @@ pub use namespace::{AckObserver, ChatNamespace, ChatParts, ChatTimers, EventBoun
 pub use presence::PresenceDirectory;
 pub use rooms::{RoomBridge, Rooms};
 pub use stats::{ChatStats, PresenceTransition};
-pub use store::{ChatStore, Committed, History, Membership, NewMessage, StoreError};
+pub use store::{ChatStore, Committed, Credentials, History, Membership, NewMessage, StoreError};

@@ -15,7 +15,7 @@ use super::events;
 use super::limiter::Limiter;
 use super::presence::{Arrived, Departed, PresenceActor, PresenceDirectory, WentOffline};
 use super::socket_state::SocketState;
-use super::store::ChatStore;
+use super::store::{ChatStore, StoreError};
 use super::Rooms;
 use crate::engine::{ConnectError, DisconnectReason, Event, NamespaceHandler, Socket};
 use crate::protocol::events::{ReadyEntry, SessionReady};
@@ -172,16 +172,26 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
         let inner = self.inner.clone();
         async move {
             let token = token.ok_or_else(|| refuse(ErrorCode::Unauthorized))?;
-            let user = inner.store.verify_token(&token).map_err(refuse)?;
+            let credentials = inner.store.verify_token(&token).map_err(refuse)?;
+            let failed = |err: StoreError| ConnectError {
+                message: err.code.as_str().into(),
+                data: Some(json!({ "code": err.code })),
+            };
+            // A deleted account, or a family revoked by logout or reuse, connects no more.
+            if !inner
+                .store
+                .credentials_hold(credentials)
+                .await
+                .map_err(failed)?
+            {
+                return Err(refuse(ErrorCode::Unauthorized));
+            }
             let memberships = inner
                 .store
-                .memberships(user)
+                .memberships(credentials.user)
                 .await
-                .map_err(|err| ConnectError {
-                    message: err.code.as_str().into(),
-                    data: Some(json!({ "code": err.code })),
-                })?;
-            let state = SocketState::new(user, memberships, inner.events.in_flight);
+                .map_err(failed)?;
+            let state = SocketState::new(credentials, memberships, inner.events.in_flight);
             socket.set_data(Arc::new(state));
             Ok(())
         }
@@ -215,6 +225,10 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
                     .join(conversation, socket.clone(), last_seq);
             }
         }
+        state.watch_expiry(actix::spawn(super::expiry::watch(
+            socket.clone(),
+            state.clone(),
+        )));
         self.inner.presence.do_send(Arrived {
             user: state.user,
             socket: socket.clone(),
@@ -230,6 +244,7 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
         let Some(state) = socket.data::<SocketState>() else {
             return;
         };
+        state.stop_expiry();
         for conversation in state.take_joined() {
             self.inner.rooms.leave(conversation, socket.id());
         }

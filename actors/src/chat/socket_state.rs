@@ -8,11 +8,15 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use uuid::Uuid;
 
-use super::store::Membership;
+use super::store::{Credentials, Membership};
 
 /// Attached to a socket once its CONNECT is accepted.
 pub(super) struct SocketState {
     pub(super) user: Uuid,
+    /// The access token's family and expiry; `auth:refresh` replaces them.
+    credentials: Mutex<Credentials>,
+    /// The task that warns of and enforces the expiry, ended with the socket.
+    expiry: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The user's conversations when the socket connected, for `session:ready`.
     pub(super) memberships: Vec<Membership>,
     /// The conversations whose rooms this socket has joined.
@@ -24,9 +28,15 @@ pub(super) struct SocketState {
 }
 
 impl SocketState {
-    pub(super) fn new(user: Uuid, memberships: Vec<Membership>, in_flight: usize) -> SocketState {
+    pub(super) fn new(
+        credentials: Credentials,
+        memberships: Vec<Membership>,
+        in_flight: usize,
+    ) -> SocketState {
         SocketState {
-            user,
+            user: credentials.user,
+            credentials: Mutex::new(credentials),
+            expiry: Mutex::new(None),
             memberships,
             joined: Mutex::new(HashSet::new()),
             handling: Semaphore::new(in_flight.max(1)),
@@ -48,6 +58,33 @@ impl SocketState {
         let permit = self.handling.acquire().await.ok();
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         permit
+    }
+
+    pub(super) fn credentials(&self) -> Credentials {
+        *self.credentials.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn set_credentials(&self, credentials: Credentials) {
+        *self.credentials.lock().unwrap_or_else(|p| p.into_inner()) = credentials;
+    }
+
+    /// Keeps the expiry task, to end it with the socket.
+    pub(super) fn watch_expiry(&self, task: tokio::task::JoinHandle<()>) {
+        let previous = self
+            .expiry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(task);
+        if let Some(previous) = previous {
+            previous.abort();
+        }
+    }
+
+    /// Ends the expiry task (the socket is gone).
+    pub(super) fn stop_expiry(&self) {
+        if let Some(task) = self.expiry.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
     }
 
     fn joined(&self) -> MutexGuard<'_, HashSet<Uuid>> {

@@ -31,6 +31,18 @@ impl StoreError {
     }
 }
 
+/// Who an access token speaks for, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user.
+    pub user: Uuid,
+    /// The refresh-token family the token was issued with, if any: revoking it (logout,
+    /// reuse) ends the sockets it authenticated.
+    pub family: Option<Uuid>,
+    /// When the token expires; the socket is disconnected then unless refreshed.
+    pub expires_at: std::time::SystemTime,
+}
+
 /// A user's membership of one conversation, for `session:ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -82,8 +94,14 @@ pub struct History {
 
 /// Storage and identity, as the chat layer sees them.
 pub trait ChatStore: Send + Sync + 'static {
-    /// The user an access token belongs to; `Unauthorized` or `TokenExpired` otherwise.
-    fn verify_token(&self, token: &str) -> Result<Uuid, ErrorCode>;
+    /// What a valid access token says; `Unauthorized` or `TokenExpired` otherwise.
+    fn verify_token(&self, token: &str) -> Result<Credentials, ErrorCode>;
+
+    /// Whether `credentials` still hold: the account exists and their family is not revoked.
+    fn credentials_hold(
+        &self,
+        credentials: Credentials,
+    ) -> impl Future<Output = Result<bool, StoreError>>;
 
     /// The conversations `user` belongs to.
     fn memberships(&self, user: Uuid) -> impl Future<Output = Result<Vec<Membership>, StoreError>>;

@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::lock;
-use crate::chat::{ChatStore, Committed, History, Limiter, Membership, NewMessage, StoreError};
+use crate::chat::{
+    ChatStore, Committed, Credentials, History, Limiter, Membership, NewMessage, StoreError,
+};
 use crate::ErrorCode;
 
 /// A store that keeps users, conversations and messages in memory. It applies the rules of
@@ -104,12 +106,24 @@ fn not_found() -> StoreError {
 }
 
 impl ChatStore for MemoryStore {
-    fn verify_token(&self, token: &str) -> Result<Uuid, ErrorCode> {
-        lock(&self.world)
+    fn verify_token(&self, token: &str) -> Result<Credentials, ErrorCode> {
+        let user = lock(&self.world)
             .tokens
             .get(token)
             .copied()
-            .ok_or(ErrorCode::Unauthorized)
+            .ok_or(ErrorCode::Unauthorized)?;
+        Ok(Credentials {
+            user,
+            family: None,
+            expires_at: std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
+        })
+    }
+
+    async fn credentials_hold(&self, credentials: Credentials) -> Result<bool, StoreError> {
+        Ok(lock(&self.world)
+            .tokens
+            .values()
+            .any(|u| *u == credentials.user))
     }
 
     async fn memberships(&self, user: Uuid) -> Result<Vec<Membership>, StoreError> {

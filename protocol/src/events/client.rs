@@ -57,6 +57,14 @@ pub struct PresenceQuery {
     pub user_ids: Vec<String>,
 }
 
+/// `auth:refresh`: a new access token for the live socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthRefresh {
+    /// The new access token, of the same user.
+    pub token: String,
+}
+
 /// Every event a client may send, by its wire name. The serde form is the Socket.IO event
 /// array, `["message:send", {…}]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -83,6 +91,9 @@ pub enum ClientEvent {
     /// `presence:query`.
     #[serde(rename = "presence:query")]
     PresenceQuery(PresenceQuery),
+    /// `auth:refresh`.
+    #[serde(rename = "auth:refresh")]
+    AuthRefresh(AuthRefresh),
 }
 
 /// Why an event could not be decoded; each is the contract's `invalid`.
@@ -112,6 +123,7 @@ impl ClientEvent {
         "receipt:delivered",
         "receipt:read",
         "presence:query",
+        "auth:refresh",
     ];
 
     /// Decodes the event `name` whose first argument is `arg` (further arguments are ignored,
@@ -140,6 +152,7 @@ impl ClientEvent {
             ClientEvent::ReceiptDelivered(_) => "receipt:delivered",
             ClientEvent::ReceiptRead(_) => "receipt:read",
             ClientEvent::PresenceQuery(_) => "presence:query",
+            ClientEvent::AuthRefresh(_) => "auth:refresh",
         }
     }
 }

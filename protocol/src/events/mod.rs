@@ -6,10 +6,12 @@ mod client;
 mod server;
 
 pub use client::{
-    ClientEvent, ConversationRef, EventError, MessageSend, PresenceQuery, Receipt, SyncRequest,
+    AuthRefresh, ClientEvent, ConversationRef, EventError, MessageSend, PresenceQuery, Receipt,
+    SyncRequest,
 };
 pub use server::{
     encode, Ack, AckError, ConversationAdded, ConversationRemoved, ConversationUpdated, HistoryAck,
     MessageAck, MessageSent, PresenceAck, PresenceEntry, PresenceUpdate, ReadyEntry, ReceiptAck,
-    ReceiptUpdated, RequestError, ServerEvent, SessionReady, TypingStart, TypingStop, MESSAGE_NEW,
+    ReceiptUpdated, RefreshAck, RequestError, ServerEvent, SessionExpiring, SessionReady,
+    TypingStart, TypingStop, MESSAGE_NEW,
 };

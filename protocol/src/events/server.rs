@@ -253,6 +253,24 @@ pub struct PresenceAck {
     pub presence: Vec<PresenceEntry>,
 }
 
+/// `session:expiring`: the socket's access token expires at `expires_at` (60 s from now);
+/// without an `auth:refresh` by then the socket is disconnected.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionExpiring {
+    /// When the token expires (RFC 3339).
+    pub expires_at: String,
+}
+server_event!("session:expiring", SessionExpiring);
+
+/// The ack body of `auth:refresh`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshAck {
+    /// When the new token expires (RFC 3339).
+    pub expires_at: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,12 @@ pub async fn logout(
 ) -> ApiResult<HttpResponse> {
     if let Some(token) = presented_refresh_token(&req, &state, &body) {
         let mut conn = state.pool.get().await?;
-        refresh_token::revoke_family_of(&mut conn, &refresh::hash(&token)).await?;
+        let revoked = refresh_token::revoke_family_of(&mut conn, &refresh::hash(&token)).await?;
+        drop(conn);
+        // The family's sockets end too, on every node.
+        if let Some((user_id, family_id)) = revoked {
+            state.chat.family_revoked(user_id, family_id).await;
+        }
     }
     Ok(HttpResponse::NoContent()
         .cookie(refresh::removal_cookie(&state.settings.auth))

@@ -33,20 +33,21 @@ pub async fn issue_tokens(
     family: Option<Uuid>,
 ) -> ApiResult<(String, Cookie<'static>)> {
     let token = refresh_tokens::generate();
+    let family = family.unwrap_or_else(Uuid::now_v7);
     let ttl = chrono::Duration::seconds(state.settings.auth.refresh_ttl_secs as i64);
     refresh_token::insert(
         conn,
         &NewRefreshToken {
             id: Uuid::now_v7(),
             user_id,
-            family_id: family.unwrap_or_else(Uuid::now_v7),
+            family_id: family,
             token_hash: refresh_tokens::hash(&token),
             expires_at: Utc::now() + ttl,
         },
     )
     .await?;
     Ok((
-        state.jwt.issue_access(user_id),
+        state.jwt.issue_access(user_id, family),
         refresh_tokens::cookie(&state.settings.auth, token),
     ))
 }

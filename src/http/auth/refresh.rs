@@ -22,8 +22,9 @@ pub async fn refresh(
     let (user_id, family_id) =
         match refresh_token::redeem(&mut conn, &refresh::hash(&token)).await? {
             Redeemed::Valid { user_id, family_id } => (user_id, family_id),
-            Redeemed::Reused => {
-                log::warn!("refresh token reused; its family is revoked");
+            Redeemed::Reused { user_id, family_id } => {
+                log::warn!(user_id:% = user_id; "refresh token reused; its family is revoked");
+                state.chat.family_revoked(user_id, family_id).await;
                 return Err(ApiError::unauthorized(
                     "refresh token was already used; please log in again",
                 ));

@@ -1,6 +1,7 @@
 //! One handler per client event, and what they share: decoding once at the edge, the reply
 //! (an ack, or `request:error` when the client asked for none) and small checks.
 
+mod auth;
 mod presence;
 mod receipt;
 mod send;
@@ -93,6 +94,7 @@ async fn dispatch<S: ChatStore>(
             receipt::handle(inner, socket, state, receipt, true).await
         }
         ClientEvent::PresenceQuery(query) => presence::handle(inner, query).await,
+        ClientEvent::AuthRefresh(refresh) => auth::handle(inner, state, refresh).await,
     }
 }
 
