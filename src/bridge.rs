@@ -214,7 +214,16 @@ impl RoomBridge for RedisBridge {
 
     fn publish(&self, conversation: Uuid, frame: &Frame, seq: Option<i64>) {
         let Frame::Text(text) = frame else { return };
-        self.send(self.channels.room(conversation), text, seq);
+        self.send(self.channels.room(conversation), text, seq.map(Mark::Seq));
+    }
+
+    fn publish_about(&self, conversation: Uuid, frame: &Frame, about: Uuid) {
+        let Frame::Text(text) = frame else { return };
+        self.send(
+            self.channels.room(conversation),
+            text,
+            Some(Mark::About(about)),
+        );
     }
 
     fn publish_user(&self, user: Uuid, event: String) {
@@ -222,12 +231,24 @@ impl RoomBridge for RedisBridge {
     }
 }
 
+/// What a room publication carries beside its frame: a `message:new`'s seq, or the user a
+/// presence frame is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Seq(i64),
+    About(Uuid),
+}
+
 impl RedisBridge {
-    /// Queues `body` for `channel` as "<node>\n<published at, ms>[:<seq>]\n<body>": receivers
-    /// skip their own publications, time the trip, and keep messages in seq order.
-    fn send(&self, channel: String, body: &str, seq: Option<i64>) {
-        let payload = match seq {
-            Some(seq) => format!("{}\n{}:{}\n{}", self.node_id, now_ms(), seq, body),
+    /// Queues `body` for `channel` as "<node>\n<published at, ms>[:<seq>|@<user>]\n<body>":
+    /// receivers skip their own publications, time the trip, keep messages in seq order and
+    /// keep a user's presence from those they blocked.
+    fn send(&self, channel: String, body: &str, mark: Option<Mark>) {
+        let payload = match mark {
+            Some(Mark::Seq(seq)) => format!("{}\n{}:{}\n{}", self.node_id, now_ms(), seq, body),
+            Some(Mark::About(user)) => {
+                format!("{}\n{}@{}\n{}", self.node_id, now_ms(), user, body)
+            }
             None => format!("{}\n{}\n{}", self.node_id, now_ms(), body),
         };
         if self.publications.try_send((channel, payload)).is_err() {
@@ -354,9 +375,12 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
         return;
     }
     inbound.metrics.received.inc();
-    let (sent_at, seq) = match sent_at.split_once(':') {
-        Some((at, seq)) => (at, seq.parse::<i64>().ok()),
-        None => (sent_at, None),
+    let (sent_at, seq, about) = if let Some((at, seq)) = sent_at.split_once(':') {
+        (at, seq.parse::<i64>().ok(), None)
+    } else if let Some((at, user)) = sent_at.split_once('@') {
+        (at, None, Uuid::parse_str(user).ok())
+    } else {
+        (sent_at, None, None)
     };
     if let Ok(sent_at) = sent_at.parse::<u128>() {
         inbound
@@ -371,7 +395,7 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
     {
         inbound
             .rooms
-            .deliver_local(conversation, Frame::Text(body.into()), None, seq);
+            .deliver_local_about(conversation, Frame::Text(body.into()), None, seq, about);
     } else if let Some(user) = channel
         .strip_prefix(inbound.channels.user_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())

@@ -50,6 +50,13 @@ impl ChatStore for DbChatStore {
         })
     }
 
+    async fn blockers(&self, user: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        crate::models::block::blockers_of(&mut conn, user)
+            .await
+            .map_err(store_error)
+    }
+
     async fn credentials_hold(&self, credentials: Credentials) -> Result<bool, StoreError> {
         let mut conn = self.pool.get().await.map_err(store_error)?;
         user::credentials_hold(&mut conn, credentials.user, credentials.family)
@@ -90,9 +97,13 @@ impl ChatStore for DbChatStore {
             .ok_or_else(|| ApiError::conversation_not_found().into())
     }
 
-    async fn last_seen(&self, users: Vec<Uuid>) -> Result<Vec<(Uuid, Option<String>)>, StoreError> {
+    async fn last_seen(
+        &self,
+        viewer: Uuid,
+        users: Vec<Uuid>,
+    ) -> Result<Vec<(Uuid, Option<String>)>, StoreError> {
         let mut conn = self.pool.get().await.map_err(store_error)?;
-        let rows = user::last_seen_of(&mut conn, &users)
+        let rows = user::visible_last_seen_of(&mut conn, viewer, &users)
             .await
             .map_err(store_error)?;
         Ok(rows

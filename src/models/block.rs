@@ -34,3 +34,27 @@ pub async fn between(conn: &mut AsyncPgConnection, a: Uuid, b: Uuid) -> QueryRes
     .get_result(conn)
     .await
 }
+
+/// Whether any of `users` has blocked `actor` (who may then not add them to a group).
+pub async fn any_blocked(
+    conn: &mut AsyncPgConnection,
+    users: &[Uuid],
+    actor: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        blocks::table
+            .filter(blocks::blocker_id.eq_any(users))
+            .filter(blocks::blocked_id.eq(actor)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// The users who have blocked `user`.
+pub async fn blockers_of(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<Uuid>> {
+    blocks::table
+        .filter(blocks::blocked_id.eq(user))
+        .select(blocks::blocker_id)
+        .load(conn)
+        .await
+}

@@ -134,15 +134,36 @@ pub async fn search(
 }
 
 /// The last-seen time of each of `ids` that exists.
-pub async fn last_seen_of(
+/// When each of `ids` that `viewer` may see was last seen: the viewer themself, and users who
+/// share a conversation with them and have not blocked them. Others are left out.
+pub async fn visible_last_seen_of(
     conn: &mut AsyncPgConnection,
+    viewer: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<(Uuid, Option<DateTime<Utc>>)>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::last_seen_at))
-        .load(conn)
-        .await
+    use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
+
+    #[derive(QueryableByName)]
+    struct Seen {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        last_seen_at: Option<DateTime<Utc>>,
+    }
+
+    let rows: Vec<Seen> = diesel::sql_query(
+        "SELECT u.id, u.last_seen_at FROM users u \
+         WHERE u.id = ANY($2) \
+         AND (u.id = $1 OR EXISTS (SELECT 1 FROM conversation_members mine \
+              JOIN conversation_members theirs ON theirs.conversation_id = mine.conversation_id \
+              WHERE mine.user_id = $1 AND theirs.user_id = u.id)) \
+         AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $1)",
+    )
+    .bind::<SqlUuid, _>(viewer)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.last_seen_at)).collect())
 }
 
 pub async fn touch_last_seen(

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use crate::helpers::{assert_error, TestApp};
+use crate::sockets::{frame_starting, socket_of};
 
 #[actix_web::test]
 async fn a_block_stops_direct_messages_both_ways_until_lifted() {
@@ -173,4 +174,118 @@ async fn reports_of_users_and_of_visible_messages_are_stored() {
             "invalid",
         );
     }
+}
+
+/// Someone who blocked you cannot be put in a group by you, at creation or later; a group
+/// without them is fine.
+#[actix_web::test]
+async fn a_blocker_cannot_be_added_to_the_blocked_users_groups() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let block = app
+        .post(&format!("/api/blocks/{}", bob.id), &alice.token, json!({}))
+        .await;
+    assert_eq!(block.status, 204);
+    let res = app
+        .post(
+            "/api/conversations",
+            &bob.token,
+            json!({ "kind": "group", "title": "g", "memberIds": [carol.id, alice.id] }),
+        )
+        .await;
+    assert_error(&res, 403, "forbidden");
+    let group = app.group(&bob, "g", &[&carol]).await;
+    let res = app
+        .post(
+            &format!("/api/conversations/{group}/members"),
+            &bob.token,
+            json!({ "userIds": [alice.id] }),
+        )
+        .await;
+    assert_error(&res, 403, "forbidden");
+    let members = app
+        .get(&format!("/api/conversations/{group}"), &bob.token)
+        .await;
+    assert_eq!(members.body["members"].as_array().unwrap().len(), 2);
+    // The blocker may still bring the blocked user in: the block is theirs to keep.
+    let res = app
+        .post(
+            "/api/conversations",
+            &alice.token,
+            json!({ "kind": "group", "title": "h", "memberIds": [bob.id] }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+}
+
+/// The frames a socket receives up to (and with) the ack of a `presence:query` it sends now.
+async fn frames_until_ack(ws: &mut crate::common::Ws, id: u32, users: &[&str]) -> Vec<String> {
+    ws.text(&format!(
+        r#"42{id}["presence:query",{{"userIds":{}}}]"#,
+        json!(users)
+    ))
+    .await;
+    let mut frames = Vec::new();
+    loop {
+        if let crate::common::In::Text(frame) = ws.data().await {
+            let done = frame.starts_with(&format!("43{id}["));
+            frames.push(frame);
+            if done {
+                return frames;
+            }
+        }
+    }
+}
+
+/// `presence:query` answers only for users who share a conversation with the caller and have
+/// not blocked them; presence updates of a user do not reach those they blocked.
+#[actix_web::test]
+async fn presence_is_kept_from_strangers_and_from_those_blocked() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let dave = app.register("dave").await;
+    let stranger = app.register("stranger").await;
+    app.group(&alice, "g", &[&bob, &dave]).await;
+    let block = app
+        .post(&format!("/api/blocks/{}", bob.id), &alice.token, json!({}))
+        .await;
+    assert_eq!(block.status, 204);
+
+    let mut on_bob = socket_of(&app, &bob.token).await;
+    let mut on_dave = socket_of(&app, &dave.token).await;
+    let mut on_stranger = socket_of(&app, &stranger.token).await;
+    let _on_alice = socket_of(&app, &alice.token).await;
+    // Dave hears that Alice came online; in the same delivery, Bob would have.
+    frame_starting(
+        &mut on_dave,
+        &format!(r#"42["presence:update",{{"userId":"{}""#, alice.id),
+    )
+    .await;
+    let frames = frames_until_ack(&mut on_bob, 1, &[&alice.id, &dave.id]).await;
+    assert!(
+        !frames
+            .iter()
+            .any(|f| f.contains("presence:update") && f.contains(&alice.id)),
+        "{frames:?}"
+    );
+    let ack: serde_json::Value = serde_json::from_str(&frames.last().unwrap()[3..]).unwrap();
+    assert_eq!(
+        ack[0]["presence"],
+        json!([
+            { "userId": alice.id, "online": false, "lastSeenAt": null },
+            { "userId": dave.id, "online": true, "lastSeenAt": null },
+        ])
+    );
+    let frames = frames_until_ack(&mut on_dave, 2, &[&alice.id]).await;
+    let ack: serde_json::Value = serde_json::from_str(&frames.last().unwrap()[3..]).unwrap();
+    assert_eq!(ack[0]["presence"][0]["online"], true, "{ack}");
+    let frames = frames_until_ack(&mut on_stranger, 3, &[&alice.id]).await;
+    let ack: serde_json::Value = serde_json::from_str(&frames.last().unwrap()[3..]).unwrap();
+    assert_eq!(
+        ack[0]["presence"],
+        json!([{ "userId": alice.id, "online": false, "lastSeenAt": null }])
+    );
 }

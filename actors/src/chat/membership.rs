@@ -29,6 +29,9 @@ struct RemoteMembership<'a> {
     /// The family, with `revoked`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     family: Option<Uuid>,
+    /// Who blocked or unblocked the user, with `blocked` and `unblocked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +40,8 @@ enum Change {
     Added,
     Removed,
     Revoked,
+    Blocked,
+    Unblocked,
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
@@ -71,6 +76,7 @@ impl<S: ChatStore> ChatNamespace<S> {
             conversation_id,
             conversation,
             family: None,
+            by: None,
         };
         self.publish_user_event(user, &event);
     }
@@ -92,6 +98,13 @@ impl<S: ChatStore> ChatNamespace<S> {
             return;
         };
         match (remote.kind, remote.conversation) {
+            (Change::Blocked | Change::Unblocked, _) => match remote.by {
+                Some(by) => {
+                    self.block_here(user, by, remote.kind == Change::Blocked)
+                        .await
+                }
+                None => log::warn!("block event without its blocker"),
+            },
             (Change::Revoked, _) => match remote.family {
                 Some(family) => self.revoked_here(user, family).await,
                 None => log::warn!("revocation event without its family"),
@@ -113,8 +126,41 @@ impl<S: ChatStore> ChatNamespace<S> {
             conversation_id: Uuid::nil(),
             conversation: None,
             family: Some(family),
+            by: None,
         };
         self.publish_user_event(user, &event);
+    }
+
+    /// `by` blocked (`blocked`) or unblocked `user`: `by`'s presence stops (or resumes)
+    /// reaching `user`'s sockets, on every node.
+    pub async fn block_changed(&self, by: Uuid, user: Uuid, blocked: bool) {
+        self.block_here(user, by, blocked).await;
+        let event = RemoteMembership {
+            kind: if blocked {
+                Change::Blocked
+            } else {
+                Change::Unblocked
+            },
+            conversation_id: Uuid::nil(),
+            conversation: None,
+            family: None,
+            by: Some(by),
+        };
+        self.publish_user_event(user, &event);
+    }
+
+    async fn block_here(&self, user: Uuid, by: Uuid, blocked: bool) {
+        let sockets = self
+            .inner
+            .presence
+            .send(SocketsOf { user })
+            .await
+            .unwrap_or_default();
+        for socket in sockets {
+            if let Some(state) = socket.data::<SocketState>() {
+                state.set_blocked_by(by, blocked);
+            }
+        }
     }
 
     async fn revoked_here(&self, user: Uuid, family: Uuid) {
@@ -213,7 +259,7 @@ impl<S: ChatStore> ChatNamespace<S> {
             for membership in memberships {
                 inner
                     .rooms
-                    .publish(membership.conversation_id, frame.clone(), None);
+                    .publish_about(membership.conversation_id, frame.clone(), None, user);
             }
         }
     }

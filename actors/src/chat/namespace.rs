@@ -191,7 +191,15 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
                 .memberships(credentials.user)
                 .await
                 .map_err(failed)?;
+            let blockers = inner
+                .store
+                .blockers(credentials.user)
+                .await
+                .map_err(failed)?;
             let state = SocketState::new(credentials, memberships, inner.events.in_flight);
+            for blocker in blockers {
+                state.set_blocked_by(blocker, true);
+            }
             socket.set_data(Arc::new(state));
             Ok(())
         }

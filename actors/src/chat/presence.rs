@@ -90,6 +90,25 @@ impl PresenceActor {
             self.rooms.publish(*conversation, frame.clone(), except);
         }
     }
+
+    /// Publishes `user`'s presence update to the rooms of `conversations`, not to the users
+    /// `user` has blocked.
+    fn announce_presence(
+        &self,
+        user: Uuid,
+        conversations: &[Uuid],
+        update: &PresenceUpdate,
+        except: Option<&str>,
+    ) {
+        let Ok(text) = events::encode("/", update) else {
+            return;
+        };
+        let frame = Frame::message(&text);
+        for conversation in conversations {
+            self.rooms
+                .publish_about(*conversation, frame.clone(), except, user);
+        }
+    }
 }
 
 /// The `presence:update` of `user` going offline, last seen `at`.
@@ -145,7 +164,7 @@ impl Handler<Arrived> for PresenceActor {
                 online: true,
                 last_seen_at: None,
             };
-            self.announce(&conversations, &update, Some(&arriving));
+            self.announce_presence(msg.user, &conversations, &update, Some(&arriving));
         }
     }
 }
@@ -207,7 +226,7 @@ impl Handler<Departed> for PresenceActor {
                     if announce && !act.users.contains_key(&user) {
                         act.rooms.stats().presence(PresenceTransition::Offline);
                         let update = offline_update(user, at);
-                        act.announce(&conversations, &update, None);
+                        act.announce_presence(user, &conversations, &update, None);
                     }
                 })
             }));

@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use uuid::Uuid;
 
+use super::socket_state::SocketState;
 use super::ChatStats;
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
@@ -44,12 +45,26 @@ impl RoomActor {
     }
 
     fn deliver(&self, frame: &Frame, except: Option<&str>) {
+        self.deliver_about(frame, except, None);
+    }
+
+    /// Delivers a frame about user `about` (their presence): not to users they blocked.
+    fn deliver_about(&self, frame: &Frame, except: Option<&str>, about: Option<Uuid>) {
         let mut delivered = 0;
         for (id, socket) in &self.sockets {
-            if except != Some(id.as_str()) {
-                socket.send_frame(frame.clone());
-                delivered += 1;
+            if except == Some(id.as_str()) {
+                continue;
             }
+            if let Some(subject) = about {
+                let blocked = socket
+                    .data::<SocketState>()
+                    .is_some_and(|state| state.is_blocked_by(subject));
+                if blocked {
+                    continue;
+                }
+            }
+            socket.send_frame(frame.clone());
+            delivered += 1;
         }
         self.stats.delivered(delivered);
     }
@@ -109,6 +124,8 @@ pub struct Publish {
     pub except: Option<String>,
     /// The seq of a `message:new`, delivered in seq order.
     pub seq: Option<i64>,
+    /// The user a presence frame is about: not delivered to users they blocked.
+    pub about: Option<Uuid>,
 }
 
 /// Rooms → room: the last subscriber left; stop.
@@ -140,7 +157,7 @@ impl Handler<Publish> for RoomActor {
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
         let Some(seq) = msg.seq else {
-            self.deliver(&msg.frame, msg.except.as_deref());
+            self.deliver_about(&msg.frame, msg.except.as_deref(), msg.about);
             return;
         };
         match self.next_seq {
@@ -188,6 +205,12 @@ pub trait RoomBridge: Send + Sync + 'static {
     /// A frame published here, for the other nodes' subscribers of `conversation`; a
     /// `message:new` gives its `seq`.
     fn publish(&self, conversation: Uuid, frame: &Frame, seq: Option<i64>);
+    /// A presence frame about user `about`, for the other nodes' subscribers of
+    /// `conversation` that `about` has not blocked.
+    fn publish_about(&self, conversation: Uuid, frame: &Frame, about: Uuid) {
+        let _ = about;
+        self.publish(conversation, frame, None);
+    }
     /// An event for `user`'s sockets on the other nodes (membership changes), as JSON.
     fn publish_user(&self, _user: Uuid, _event: String) {}
 }
@@ -288,11 +311,39 @@ impl Rooms {
         except: Option<&str>,
         seq: Option<i64>,
     ) {
+        self.deliver_local_about(conversation, frame, except, seq, None);
+    }
+
+    /// Publishes a presence frame about user `about`: every subscriber but `except` and the
+    /// users `about` has blocked gets it, here and on the other nodes.
+    pub fn publish_about(
+        &self,
+        conversation: Uuid,
+        frame: Frame,
+        except: Option<&str>,
+        about: Uuid,
+    ) {
+        if let Some(bridge) = &self.bridge {
+            bridge.publish_about(conversation, &frame, about);
+        }
+        self.deliver_local_about(conversation, frame, except, None, Some(about));
+    }
+
+    /// [`Rooms::deliver_local`] of a frame about user `about`, when it is about one.
+    pub fn deliver_local_about(
+        &self,
+        conversation: Uuid,
+        frame: Frame,
+        except: Option<&str>,
+        seq: Option<i64>,
+        about: Option<Uuid>,
+    ) {
         if let Some(entry) = self.lock().get(&conversation) {
             entry.room.do_send(Publish {
                 frame,
                 except: except.map(str::to_string),
                 seq,
+                about,
             });
         }
     }

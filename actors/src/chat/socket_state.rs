@@ -15,6 +15,8 @@ pub(super) struct SocketState {
     pub(super) user: Uuid,
     /// The access token's family and expiry; `auth:refresh` replaces them.
     credentials: Mutex<Credentials>,
+    /// The users who have blocked this socket's user: their presence is not sent here.
+    blocked_by: Mutex<HashSet<Uuid>>,
     /// The task that warns of and enforces the expiry, ended with the socket.
     expiry: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The user's conversations when the socket connected, for `session:ready`.
@@ -36,6 +38,7 @@ impl SocketState {
         SocketState {
             user: credentials.user,
             credentials: Mutex::new(credentials),
+            blocked_by: Mutex::new(HashSet::new()),
             expiry: Mutex::new(None),
             memberships,
             joined: Mutex::new(HashSet::new()),
@@ -58,6 +61,24 @@ impl SocketState {
         let permit = self.handling.acquire().await.ok();
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         permit
+    }
+
+    /// Whether `user` has blocked this socket's user.
+    pub(super) fn is_blocked_by(&self, user: Uuid) -> bool {
+        self.blocked_by
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&user)
+    }
+
+    /// Records that `user` has blocked (`blocked`) or unblocked this socket's user.
+    pub(super) fn set_blocked_by(&self, user: Uuid, blocked: bool) {
+        let mut blockers = self.blocked_by.lock().unwrap_or_else(|p| p.into_inner());
+        if blocked {
+            blockers.insert(user);
+        } else {
+            blockers.remove(&user);
+        }
     }
 
     pub(super) fn credentials(&self) -> Credentials {

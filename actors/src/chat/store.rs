@@ -103,6 +103,9 @@ pub trait ChatStore: Send + Sync + 'static {
         credentials: Credentials,
     ) -> impl Future<Output = Result<bool, StoreError>>;
 
+    /// The users who have blocked `user`.
+    fn blockers(&self, user: Uuid) -> impl Future<Output = Result<Vec<Uuid>, StoreError>>;
+
     /// The conversations `user` belongs to.
     fn memberships(&self, user: Uuid) -> impl Future<Output = Result<Vec<Membership>, StoreError>>;
 
@@ -120,9 +123,12 @@ pub trait ChatStore: Send + Sync + 'static {
         read: bool,
     ) -> impl Future<Output = Result<(i64, i64), StoreError>>;
 
-    /// The stored last-seen time of each user (RFC 3339), `None` when never seen.
+    /// The stored last-seen time (RFC 3339, `None` when never seen) of each of `users` that
+    /// `viewer` may see: themself, and users who share a conversation with them and have not
+    /// blocked them. The others are left out.
     fn last_seen(
         &self,
+        viewer: Uuid,
         users: Vec<Uuid>,
     ) -> impl Future<Output = Result<Vec<(Uuid, Option<String>)>, StoreError>>;
 

@@ -119,6 +119,10 @@ impl ChatStore for MemoryStore {
         })
     }
 
+    async fn blockers(&self, _user: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        Ok(Vec::new())
+    }
+
     async fn credentials_hold(&self, credentials: Credentials) -> Result<bool, StoreError> {
         Ok(lock(&self.world)
             .tokens
@@ -211,10 +215,22 @@ impl ChatStore for MemoryStore {
         Ok(*marks)
     }
 
-    async fn last_seen(&self, users: Vec<Uuid>) -> Result<Vec<(Uuid, Option<String>)>, StoreError> {
+    async fn last_seen(
+        &self,
+        viewer: Uuid,
+        users: Vec<Uuid>,
+    ) -> Result<Vec<(Uuid, Option<String>)>, StoreError> {
         let world = lock(&self.world);
+        let shares = |user: &Uuid| {
+            *user == viewer
+                || world
+                    .conversations
+                    .values()
+                    .any(|c| c.members.contains(&viewer) && c.members.contains(user))
+        };
         Ok(users
             .into_iter()
+            .filter(shares)
             .map(|u| (u, world.last_seen.get(&u).cloned()))
             .collect())
     }

@@ -6,7 +6,8 @@ use crate::http::validate;
 use crate::models::{block, user};
 use crate::state::AppState;
 
-/// `POST /api/blocks/{userId}` → 204. No DMs with the blocked user from then on.
+/// `POST /api/blocks/{userId}` → 204. No DMs with the blocked user from then on, no adding
+/// the blocker to groups, and the blocker's presence stops reaching them.
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -21,5 +22,7 @@ pub async fn create(
         return Err(ApiError::not_found("user not found"));
     }
     block::insert(&mut conn, me.id, target).await?;
+    drop(conn);
+    state.chat.block_changed(me.id, target, true).await;
     Ok(HttpResponse::NoContent().finish())
 }

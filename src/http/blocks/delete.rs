@@ -15,5 +15,7 @@ pub async fn delete(
     let target = validate::path_id(&path, || ApiError::not_found("user not found"))?;
     let mut conn = state.pool.get().await?;
     block::delete(&mut conn, me.id, target).await?;
+    drop(conn);
+    state.chat.block_changed(me.id, target, false).await;
     Ok(HttpResponse::NoContent().finish())
 }

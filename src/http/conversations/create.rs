@@ -64,6 +64,11 @@ pub async fn create(
             if user::count_existing(&mut conn, &others).await? != others.len() as i64 {
                 return Err(ApiError::not_found("user not found"));
             }
+            if block::any_blocked(&mut conn, &others, me.id).await? {
+                return Err(ApiError::forbidden(
+                    "someone you listed has blocked you and cannot be added",
+                ));
+            }
             let conversation = create_group(&mut conn, me.id, &title, &others).await?;
             log::info!(conversation_id:% = conversation.id, members = others.len() + 1; "group created");
             let body = view(&mut conn, &conversation).await?;

@@ -10,7 +10,7 @@ use crate::http::conversations::{announce_added, load_for_member, view};
 use crate::http::validate;
 use crate::http::views::ConversationView;
 use crate::models::member::{self, NewMember, MEMBER};
-use crate::models::{conversation, user};
+use crate::models::{block, conversation, user};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +52,11 @@ pub async fn add(
     }
     if user::count_existing(&mut conn, &ids).await? != ids.len() as i64 {
         return Err(ApiError::not_found("user not found"));
+    }
+    if block::any_blocked(&mut conn, &ids, me.id).await? {
+        return Err(ApiError::forbidden(
+            "someone you listed has blocked you and cannot be added",
+        ));
     }
     let id = conversation.id;
     let added = conn

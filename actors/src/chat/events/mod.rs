@@ -93,7 +93,7 @@ async fn dispatch<S: ChatStore>(
         ClientEvent::ReceiptRead(receipt) => {
             receipt::handle(inner, socket, state, receipt, true).await
         }
-        ClientEvent::PresenceQuery(query) => presence::handle(inner, query).await,
+        ClientEvent::PresenceQuery(query) => presence::handle(inner, state, query).await,
         ClientEvent::AuthRefresh(refresh) => auth::handle(inner, state, refresh).await,
     }
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{ack_json, Reply};
 use crate::chat::namespace::Inner;
 use crate::chat::presence::Online;
+use crate::chat::socket_state::SocketState;
 use crate::chat::store::{ChatStore, StoreError};
 use crate::protocol::events::{PresenceAck, PresenceEntry, PresenceQuery};
 use crate::ErrorCode;
@@ -13,7 +14,13 @@ use crate::ErrorCode;
 /// Most users one `presence:query` may name.
 const PRESENCE_MAX: usize = 200;
 
-pub(super) async fn handle<S: ChatStore>(inner: &Inner<S>, payload: PresenceQuery) -> Reply {
+/// Users the caller may not see (no shared conversation, or they blocked the caller) read as
+/// offline and never seen.
+pub(super) async fn handle<S: ChatStore>(
+    inner: &Inner<S>,
+    state: &SocketState,
+    payload: PresenceQuery,
+) -> Reply {
     if payload.user_ids.len() > PRESENCE_MAX {
         return Err(StoreError::new(ErrorCode::Invalid, "at most 200 userIds"));
     }
@@ -32,21 +39,24 @@ pub(super) async fn handle<S: ChatStore>(inner: &Inner<S>, payload: PresenceQuer
         })
         .await
         .map_err(|_| StoreError::new(ErrorCode::Unavailable, "presence is unavailable"))?;
-    let seen = inner.store.last_seen(users.clone()).await?;
+    let seen = inner.store.last_seen(state.user, users.clone()).await?;
     let presence = users
         .iter()
         .zip(online)
-        .map(|(user, online)| {
-            let last_seen = seen
-                .iter()
-                .find(|(u, _)| u == user)
-                .and_then(|(_, at)| at.clone());
-            PresenceEntry {
-                user_id: *user,
-                online,
-                last_seen_at: if online { None } else { last_seen },
-            }
-        })
+        .map(
+            |(user, online)| match seen.iter().find(|(u, _)| u == user) {
+                Some((_, last_seen)) => PresenceEntry {
+                    user_id: *user,
+                    online,
+                    last_seen_at: if online { None } else { last_seen.clone() },
+                },
+                None => PresenceEntry {
+                    user_id: *user,
+                    online: false,
+                    last_seen_at: None,
+                },
+            },
+        )
         .collect();
     ack_json(PresenceAck { presence })
 }
