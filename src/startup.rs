@@ -37,6 +37,8 @@ const ENGINE_PATH: &str = "/socket.io/";
 pub struct Application {
     server: Server,
     port: u16,
+    /// `/metrics` on a listener of its own, when `[metrics] bind` names one.
+    metrics: Option<(ServerHandle, u16)>,
     state: web::Data<AppState>,
 }
 
@@ -91,6 +93,7 @@ impl Application {
             settings,
         });
         let (server, port) = http_server(&state)?;
+        let metrics = metrics_server(&state)?;
         log::info!(
             node_id = state.node_id.as_str(),
             port = port,
@@ -101,12 +104,18 @@ impl Application {
         Ok(Application {
             server,
             port,
+            metrics,
             state,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when `/metrics` has one of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -118,9 +127,14 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM, or through its handle).
+    /// Serves until the server is stopped (SIGINT/SIGTERM, or through its handle); the
+    /// metrics listener stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some((metrics, _)) = self.metrics {
+            metrics.stop(true).await;
+        }
+        served
     }
 }
 
@@ -273,6 +287,7 @@ fn http_server(state: &web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
     let observer: UpgradeObserver =
         Arc::new(move |answered| crate::metrics::record(&observer_state, answered));
     let app_state = state.clone();
+    let metrics_here = state.settings.metrics.bind.is_empty();
     // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
     let server = crate::server::serve(listener, &options, engines, Some(observer), move || {
         App::new()
@@ -281,11 +296,42 @@ fn http_server(state: &web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())
             .wrap(from_fn(crate::metrics::track))
+            .wrap(from_fn(crate::http::headers::secure))
             .service(app_state.engine.service(ENGINE_PATH))
-            .configure(crate::http::routes)
+            .configure(|cfg| crate::http::routes(cfg, metrics_here))
             .default_service(web::to(crate::http::not_found))
     })?;
     Ok((server, port))
+}
+
+/// `/metrics` alone on `[metrics] bind`, one worker, when it names an address; started here.
+fn metrics_server(state: &web::Data<AppState>) -> anyhow::Result<Option<(ServerHandle, u16)>> {
+    let bind = &state.settings.metrics.bind;
+    if bind.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(bind).with_context(|| format!("binding metrics {bind}"))?;
+    let port = listener.local_addr()?.port();
+    let app_state = state.clone();
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(from_fn(crate::http::headers::secure))
+            .route(
+                "/metrics",
+                web::get().to(crate::http::ops::metrics::metrics),
+            )
+            .default_service(web::to(crate::http::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    log::info!(port = port; "metrics listening");
+    Ok(Some((handle, port)))
 }
 
 /// The Redis pool. Waits are bounded, so that an unreachable Redis slows nothing down for

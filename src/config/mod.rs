@@ -55,6 +55,7 @@ pub struct Settings {
     #[serde(skip)]
     pub environment: String,
     pub server: ServerSettings,
+    pub metrics: MetricsSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub auth: AuthSettings,
@@ -122,6 +123,14 @@ pub struct ServerSettings {
     pub workers: usize,
     /// TCP_NODELAY on accepted connections.
     pub tcp_nodelay: bool,
+}
+
+/// Where `/metrics` is served.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A listen address of its own, or empty for the main listener.
+    pub bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -90,6 +90,9 @@ fn production_refuses_to_start_without_a_jwt_secret() {
     let long = "x".repeat(40);
     let settings = load("production", &[("JWT_SECRET", &long)]).unwrap();
     assert!(settings.auth.refresh_cookie_secure);
+    // Metrics stay off the public listener in production; beside the API in development.
+    assert_eq!(settings.metrics.bind, "127.0.0.1:9091");
+    assert_eq!(load("development", &[]).unwrap().metrics.bind, "");
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blocks;
 pub mod conversations;
 pub mod extract;
+pub mod headers;
 pub mod me;
 pub mod members;
 pub mod messages;
@@ -19,11 +20,13 @@ use actix_web::{web, HttpRequest};
 
 use crate::error::ApiError;
 
-/// Mounts every route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Mounts every route; `/metrics` too unless it has a listener of its own.
+pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
+    if with_metrics {
+        cfg.route("/metrics", web::get().to(ops::metrics::metrics));
+    }
     cfg.route("/health", web::get().to(ops::health::health))
         .route("/ready", web::get().to(ops::ready::ready))
-        .route("/metrics", web::get().to(ops::metrics::metrics))
         .service(
             web::scope("/api")
                 .route("/auth/register", web::post().to(auth::register::register))

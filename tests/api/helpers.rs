@@ -56,6 +56,8 @@ pub struct TestApp {
     pub db_url: String,
     pub state: web::Data<AppState>,
     pub client: awc::Client,
+    /// The metrics listener, when `[metrics] bind` gave it one.
+    pub metrics_base: Option<String>,
     handle: ServerHandle,
 }
 
@@ -129,6 +131,9 @@ impl TestApp {
         let db_url = settings.database.url.expose().to_string();
         let app = Application::build(settings).await.expect("server starts");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let metrics_base = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let handle = app.handle();
         let state = app.state();
         actix_web::rt::spawn(app.run_until_stopped());
@@ -137,6 +142,7 @@ impl TestApp {
             db_url,
             state,
             client: awc::Client::default(),
+            metrics_base,
             handle,
         }
     }

@@ -128,3 +128,63 @@ async fn unknown_routes_get_a_json_not_found() {
         "not_found",
     );
 }
+
+/// With `[metrics] bind`, `/metrics` is served there and only there.
+#[actix_web::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let app = TestApp::spawn_with(|s| s.metrics.bind = "127.0.0.1:0".into()).await;
+    let main = app.request("GET", "/metrics", None, None).await;
+    assert_eq!(main.status, 404);
+    let base = app.metrics_base.clone().unwrap();
+    let mut res = app
+        .client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let body = res.body().await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&body).contains("confab_http_requests_total"),
+        "{body:?}"
+    );
+    let mut other = app
+        .client
+        .get(format!("{base}/api/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    let _ = other.body().await;
+}
+
+/// Every response says nosniff and no-referrer; API answers are never cached.
+#[actix_web::test]
+async fn responses_carry_security_headers() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    for (path, token) in [
+        ("/health", None),
+        ("/api/me", Some(alice.token.as_str())),
+        ("/api/nowhere", None),
+    ] {
+        let res = app.request("GET", path, token, None).await;
+        assert_eq!(
+            res.headers.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(
+            res.headers.get("referrer-policy").unwrap(),
+            "no-referrer",
+            "{path}"
+        );
+        let cache = res
+            .headers
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string());
+        if path.starts_with("/api") {
+            assert_eq!(cache.as_deref(), Some("no-store"), "{path}");
+        }
+    }
+}
