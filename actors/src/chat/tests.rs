@@ -326,6 +326,8 @@ async fn receipts_move_watermarks_and_presence_counts_other_nodes() {
     let (bob, bob_token) = node.store.user();
     let (carol, _) = node.store.user();
     let conversation = node.store.conversation(&[alice, bob]);
+    // Presence answers for people one shares a conversation with.
+    node.store.conversation(&[alice, carol]);
     let a = node.connect(&alice_token).await.unwrap();
     let b = node.connect(&bob_token).await.unwrap();
     a.emit("message:send", send(conversation, "m", "x")).await;

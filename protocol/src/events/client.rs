@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn every_listed_name_decodes_to_its_variant() {
         let any = json!({ "conversationId": "c", "clientMessageId": "m", "body": "b",
-            "afterSeq": 0, "seq": 0, "userIds": [] });
+            "afterSeq": 0, "seq": 0, "userIds": [], "token": "t" });
         for name in ClientEvent::NAMES {
             assert_eq!(ClientEvent::decode(name, Some(&any)).unwrap().name(), *name);
         }

@@ -191,7 +191,8 @@ for (const [label, options] of [
       await block(bob, alice);
       assert.equal(await err(a, "message:send", { conversationId: direct, clientMessageId: "d", body: "hi" }), "forbidden");
       await a.emitWithAck("message:send", send({ clientMessageId: "taken" }));
-      const other = await group(alice, [bob]);
+      // Bob's block keeps Alice from adding him to groups: another group of hers alone.
+      const other = await group(alice, []);
       assert.equal(await err(a, "message:send", { conversationId: other, clientMessageId: "taken", body: "b" }), "conflict");
       const history = await a.emitWithAck("sync:request", { conversationId: conversation, afterSeq: 0 });
       assert.deepEqual(history.messages.map((m) => m.clientMessageId), ["taken"]);
