@@ -222,7 +222,7 @@ fn realtime(
         start_cluster(cluster, &rooms, &chat, &storage.pool);
     }
     let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
-    let engine = Engine::socket_io(settings.engine.clone(), vec![("/".into(), handler)]);
+    let engine = Engine::socket_io(engine_config(settings), vec![("/".into(), handler)]);
     metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
     metrics.register(Box::new(ChatCollector::new(rooms.clone())?))?;
     crate::memory::start_trimming(engine.clone());
@@ -302,6 +302,29 @@ fn http_server(state: &web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
             .default_service(web::to(crate::http::not_found))
     })?;
     Ok((server, port))
+}
+
+/// The engine's limits: the client address as the HTTP API resolves it, and no more sessions
+/// than the process's file limit leaves room for beside `fd_reserve` descriptors, kept for
+/// `/health`, `/ready`, `/metrics`, the HTTP API, PostgreSQL and Redis.
+fn engine_config(settings: &Settings) -> confab_actors::engine::EngineConfig {
+    let mut config = settings.engine.clone();
+    config.trust_proxy_headers = settings.server.trust_proxy_headers;
+    if let Some(limit) = open_files_limit() {
+        let room = limit.saturating_sub(settings.server.fd_reserve).max(1);
+        if room < config.max_sessions {
+            log::info!(max_sessions = room, open_files_limit = limit; "sessions capped by the file limit");
+            config.max_sessions = room;
+        }
+    }
+    config
+}
+
+/// The soft limit on open files of this process, from `/proc/self/limits`.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// `/metrics` alone on `[metrics] bind`, one worker, when it names an address; started here.

@@ -56,7 +56,9 @@ pub struct Args {
     pub database_url: Option<String>,
 
     /// Spread client sockets over this many source addresses, 127.0.0.1 upwards (loopback
-    /// targets only), so that more connections fit than one address has ports for.
+    /// targets only), so that more connections fit than one address has ports for. A run
+    /// uses at least as many as keep each address under the server's per-address limits
+    /// (900 sessions, 90 handshakes per second).
     #[arg(long, default_value_t = 1)]
     pub source_addrs: u8,
 
@@ -116,6 +118,16 @@ pub struct Scenario {
     pub duration: Duration,
     pub ramp: f64,
     pub cycles: usize,
+}
+
+impl Scenario {
+    /// Source addresses that keep each one within a node's default per-address limits
+    /// (1,000 sessions, 100 handshakes per second), with a margin: 900 and 90.
+    pub fn source_addrs_needed(&self) -> u8 {
+        let by_sessions = self.users.div_ceil(900);
+        let by_rate = (self.ramp / 90.0).ceil() as usize;
+        by_sessions.max(by_rate).clamp(1, 254) as u8
+    }
 }
 
 impl Preset {
@@ -276,6 +288,8 @@ mod tests {
         assert_eq!(s.users, 1000);
         assert_eq!(s.group_size, 300);
         assert_eq!(s.rate, 50.0);
+        // 1,000 users ramping at 1,000 per second: 12 addresses of at most 90 handshakes/s.
+        assert_eq!(s.source_addrs_needed(), 12);
         assert_eq!(s.duration, Duration::from_secs(60));
         assert_eq!(s.urls, vec!["http://127.0.0.1:8080".to_string()]);
     }

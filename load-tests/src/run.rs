@@ -63,7 +63,7 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         targets,
         groups: seed.groups.iter().map(|_| Arc::default()).collect(),
         group_of: seed.group_of_users(),
-        source_addrs: options.source_addrs,
+        source_addrs: options.source_addrs.max(scenario.source_addrs_needed()),
         polling_share: options.polling_share,
         recorder: recorder.clone(),
     };

@@ -123,6 +123,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// TCP_NODELAY on accepted connections.
     pub tcp_nodelay: bool,
+    /// File descriptors kept from sessions, for operators and the API: the engine holds at
+    /// most the process's open-file limit minus these.
+    pub fd_reserve: usize,
 }
 
 /// Where `/metrics` is served.

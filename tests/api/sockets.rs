@@ -156,3 +156,64 @@ async fn leaving_the_last_namespace_closes_the_session() {
     ws.closed().await;
     assert_eq!(app.state.engine.session_count(), 0);
 }
+
+/// Sessions and handshakes are limited per client address, before any session exists: past
+/// either limit the handshake gets 429, another address is not affected, and a closed session
+/// gives its slot back.
+#[actix_web::test]
+async fn sessions_and_handshakes_are_limited_per_address() {
+    let app = TestApp::spawn_with(|s| {
+        s.server.trust_proxy_headers = true;
+        s.engine.max_sessions_per_address = 3;
+        s.engine.handshakes_per_sec_per_address = 0.001;
+        s.engine.handshake_burst_per_address = 4.0;
+    })
+    .await;
+    let handshake = |ip: &'static str| {
+        let req = app
+            .client
+            .get(format!("{}/socket.io/?EIO=4&transport=polling", app.base))
+            .insert_header(("X-Forwarded-For", ip));
+        async move {
+            let mut res = req.send().await.unwrap();
+            let body = res.body().await.unwrap();
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let sid = serde_json::from_str::<serde_json::Value>(body.get(1..).unwrap_or(""))
+                .ok()
+                .and_then(|open| open["sid"].as_str().map(str::to_string));
+            (res.status().as_u16(), body, sid)
+        }
+    };
+    // Closed by its client, then ended by the GET sent with the close: the slot is free.
+    let close = |sid: String| {
+        let polling = format!("{}/socket.io/?EIO=4&transport=polling&sid={sid}", app.base);
+        let client = app.client.clone();
+        async move {
+            let close = client.post(&polling).send_body("1").await.unwrap();
+            assert_eq!(close.status().as_u16(), 200);
+            let mut ended = client.get(&polling).send().await.unwrap();
+            assert_eq!(ended.body().await.unwrap(), "6");
+        }
+    };
+    let mut sids = Vec::new();
+    for _ in 0..3 {
+        let (status, body, sid) = handshake("10.9.0.1").await;
+        assert_eq!(status, 200, "{body}");
+        sids.push(sid.unwrap());
+    }
+    let (refused, body, _) = handshake("10.9.0.1").await;
+    assert_eq!(refused, 429, "{body}");
+    assert!(body.contains("Too many sessions"), "{body}");
+    assert_eq!(app.state.engine.session_count(), 3);
+    assert_eq!(handshake("10.9.0.2").await.0, 200);
+
+    close(sids.remove(0)).await;
+    let (status, body, _) = handshake("10.9.0.1").await;
+    assert_eq!(status, 200, "{body}");
+    // Four handshakes made: the burst is spent, though a slot is free again.
+    close(sids.remove(0)).await;
+    let (rated, body, _) = handshake("10.9.0.1").await;
+    assert_eq!(rated, 429, "{body}");
+    assert!(body.contains("Too many handshakes"), "{body}");
+    assert_eq!(handshake("10.9.0.3").await.0, 200);
+}

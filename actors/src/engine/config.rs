@@ -25,6 +25,16 @@ pub struct EngineConfig {
     pub max_attachments: usize,
     /// Most Engine.IO sessions this node holds at once; more handshakes get 503.
     pub max_sessions: usize,
+    /// Most sessions open at once from one client address; more handshakes get 429.
+    pub max_sessions_per_address: usize,
+    /// Handshakes per second from one client address, past its burst; more get 429.
+    pub handshakes_per_sec_per_address: f64,
+    /// The burst of handshakes one address may make at once.
+    pub handshake_burst_per_address: f64,
+    /// Take the client address from `X-Forwarded-For` / `Forwarded` (behind a trusted proxy).
+    /// Set from `[server] trust_proxy_headers`.
+    #[serde(skip)]
+    pub trust_proxy_headers: bool,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +49,10 @@ impl Default for EngineConfig {
             max_buffered_bytes: 4 * 1024 * 1024,
             max_attachments: 10,
             max_sessions: 100_000,
+            max_sessions_per_address: 1_000,
+            handshakes_per_sec_per_address: 100.0,
+            handshake_burst_per_address: 200.0,
+            trust_proxy_headers: false,
         }
     }
 }

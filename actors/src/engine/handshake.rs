@@ -14,6 +14,7 @@ use actix_web::HttpResponse;
 use bytes::Bytes;
 use futures_util::SinkExt as _;
 
+use super::addresses::client_address;
 use super::polling::{EngineQuery, Refusal};
 use super::session::{CloseSession, SessionActor};
 use super::{DisconnectReason, Shared, TransportKind};
@@ -35,7 +36,12 @@ where
             // The handshake is checked before a session is opened for it.
             let handshake = actix_http::ws::handshake(req.head()).map_err(Declined::Handshake)?;
             let fresh = query.sid.is_none();
-            let session = session_for(shared, query.sid, req.uri().query().unwrap_or(""))
+            let client = client_address(
+                req.headers(),
+                req.peer_addr(),
+                shared.config.trust_proxy_headers,
+            );
+            let session = session_for(shared, query.sid, req.uri().query().unwrap_or(""), client)
                 .map_err(Declined::Engine)?;
             Ok((handshake, session, fresh))
         });
@@ -113,10 +119,13 @@ fn session_for(
     shared: &Arc<Shared>,
     sid: Option<String>,
     query: &str,
+    client: Option<std::net::IpAddr>,
 ) -> Result<Addr<SessionActor>, Refusal> {
     match sid {
         Some(sid) => shared.find(&sid).ok_or(Refusal::SessionIdUnknown),
-        None if !shared.has_room() => Err(Refusal::Full),
-        None => Ok(shared.open(TransportKind::WebSocket, query).1),
+        None => {
+            shared.admit(client)?;
+            Ok(shared.open(TransportKind::WebSocket, query, client).1)
+        }
     }
 }

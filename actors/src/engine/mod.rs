@@ -6,6 +6,7 @@
 //! App::new().service(engine.service("/socket.io/"))
 //! ```
 
+mod addresses;
 mod config;
 mod handshake;
 mod polling;
@@ -15,6 +16,7 @@ mod stats;
 mod ws;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use actix::Addr;
@@ -42,12 +44,16 @@ pub(crate) enum Role {
     SocketIo(HashMap<String, Arc<dyn NamespaceHandler>>),
 }
 
+/// Each session by sid, with the client address it counts against.
+type Sessions = HashMap<Arc<str>, (Addr<SessionActor>, Option<IpAddr>)>;
+
 /// State shared by an engine's request handlers and sessions.
 pub(crate) struct Shared {
     pub(crate) config: EngineConfig,
     pub(crate) role: Role,
     pub(crate) stats: EngineStats,
-    sessions: Mutex<HashMap<Arc<str>, Addr<SessionActor>>>,
+    sessions: Mutex<Sessions>,
+    addresses: addresses::Addresses,
 }
 
 impl Shared {
@@ -59,19 +65,32 @@ impl Shared {
     }
 
     pub(crate) fn find(&self, sid: &str) -> Option<Addr<SessionActor>> {
-        self.lock().get(sid).cloned()
+        self.lock().get(sid).map(|(addr, _)| addr.clone())
     }
 
-    /// Whether another session fits under `max_sessions`.
-    pub(crate) fn has_room(&self) -> bool {
-        self.lock().len() < self.config.max_sessions
+    /// Whether a new session from `client` may open: under `max_sessions` on this node (503
+    /// otherwise), and under the per-address limits (429). Admitted, it counts against its
+    /// address until [`Shared::remove`].
+    pub(crate) fn admit(&self, client: Option<IpAddr>) -> Result<(), polling::Refusal> {
+        if self.lock().len() >= self.config.max_sessions {
+            return Err(polling::Refusal::Full);
+        }
+        match client {
+            Some(addr) => self
+                .addresses
+                .admit(addr, &self.config)
+                .map_err(polling::Refusal::FromAddress),
+            None => Ok(()),
+        }
     }
 
-    /// Starts and registers a new session opened with the handshake's `query` string.
+    /// Starts and registers a new session opened with the handshake's `query` string, from
+    /// `client` (admitted first).
     pub(crate) fn open(
         self: &Arc<Self>,
         kind: TransportKind,
         query: &str,
+        client: Option<IpAddr>,
     ) -> (Arc<str>, Addr<SessionActor>) {
         let sid: Arc<str> = random_id().into();
         let actor = SessionActor::new(
@@ -81,16 +100,19 @@ impl Shared {
             query.into(),
         );
         let addr = actix::Actor::start(actor);
-        self.lock().insert(sid.clone(), addr.clone());
+        self.lock().insert(sid.clone(), (addr.clone(), client));
         self.stats.opened(kind);
         (sid, addr)
     }
 
     pub(crate) fn remove(&self, sid: &str) {
-        self.lock().remove(sid);
+        let removed = self.lock().remove(sid);
+        if let Some((_, Some(client))) = removed {
+            self.addresses.release(client);
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Addr<SessionActor>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
         // A panic while holding the lock leaves the map intact: keep serving.
         self.sessions
             .lock()
@@ -124,6 +146,7 @@ impl Engine {
             role,
             stats: EngineStats::default(),
             sessions: Mutex::new(HashMap::new()),
+            addresses: addresses::Addresses::default(),
         };
         Engine {
             shared: Arc::new(shared),
@@ -186,7 +209,12 @@ impl Engine {
 
     /// Closes every session (graceful shutdown): clients reconnect elsewhere.
     pub fn close_all(&self, reason: DisconnectReason) {
-        let sessions: Vec<_> = self.shared.lock().values().cloned().collect();
+        let sessions: Vec<_> = self
+            .shared
+            .lock()
+            .values()
+            .map(|(addr, _)| addr.clone())
+            .collect();
         for session in sessions {
             session.do_send(CloseSession { reason });
         }

@@ -9,6 +9,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::addresses::{client_address, OverLimit};
 use super::session::{CloseSession, Poll, PollAborted, PollRefused, Posted, SessionActor};
 use super::{DisconnectReason, Shared, TransportKind};
 use crate::protocol::engineio;
@@ -31,6 +32,8 @@ pub(crate) enum Refusal {
     UnsupportedProtocolVersion,
     /// Not an Engine.IO code: the node holds as many sessions as it may.
     Full,
+    /// Not an Engine.IO code: the client's address is over a per-address limit.
+    FromAddress(super::addresses::OverLimit),
 }
 
 impl Refusal {
@@ -44,8 +47,22 @@ impl Refusal {
                 (StatusCode::BAD_REQUEST, 5, "Unsupported protocol version")
             }
             Refusal::Full => (StatusCode::SERVICE_UNAVAILABLE, 3, "Server at capacity"),
+            Refusal::FromAddress(OverLimit::Sessions) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                3,
+                "Too many sessions from this address",
+            ),
+            Refusal::FromAddress(OverLimit::Rate) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                3,
+                "Too many handshakes from this address",
+            ),
         };
-        HttpResponse::build(status).json(json!({ "code": code, "message": message }))
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        response.json(json!({ "code": code, "message": message }))
     }
 }
 
@@ -100,7 +117,12 @@ pub(crate) async fn handle(
         if req.method() != Method::GET {
             return Refusal::BadHandshakeMethod.response();
         }
-        return handshake(shared, req.query_string());
+        let client = client_address(
+            req.headers(),
+            req.peer_addr(),
+            shared.config.trust_proxy_headers,
+        );
+        return handshake(shared, req.query_string(), client);
     };
     let Some(session) = shared.find(&sid) else {
         return Refusal::SessionIdUnknown.response();
@@ -112,11 +134,11 @@ pub(crate) async fn handle(
     }
 }
 
-fn handshake(shared: Arc<Shared>, query: &str) -> HttpResponse {
-    if !shared.has_room() {
-        return Refusal::Full.response();
+fn handshake(shared: Arc<Shared>, query: &str, client: Option<std::net::IpAddr>) -> HttpResponse {
+    if let Err(refusal) = shared.admit(client) {
+        return refusal.response();
     }
-    let (sid, _) = shared.open(TransportKind::Polling, query);
+    let (sid, _) = shared.open(TransportKind::Polling, query, client);
     text(format!("0{}", shared.config.open_json(&sid, true)))
 }
 
