@@ -12,6 +12,7 @@ mod blocks_reports;
 mod common;
 mod conversations;
 mod credentials;
+mod floods;
 mod helpers;
 mod members;
 mod messages;
