@@ -2,7 +2,7 @@
 //! same models as the HTTP API, and its send service.
 
 use confab_actors::chat::{
-    ChatStore, Committed, Credentials, History, Membership, NewMessage, StoreError,
+    ChatStore, Committed, Credentials, History, Membership, NewMessage, SessionStart, StoreError,
 };
 use confab_actors::ErrorCode;
 use uuid::Uuid;
@@ -50,11 +50,31 @@ impl ChatStore for DbChatStore {
         })
     }
 
-    async fn blockers(&self, user: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    async fn open_session(
+        &self,
+        credentials: Credentials,
+    ) -> Result<Option<SessionStart>, StoreError> {
         let mut conn = self.pool.get().await.map_err(store_error)?;
-        crate::models::block::blockers_of(&mut conn, user)
+        let Some(blockers) = user::admit(&mut conn, credentials.user, credentials.family)
             .await
-            .map_err(store_error)
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        let memberships = member::memberships_of(&mut conn, credentials.user)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|(conversation_id, last_seq, last_read_seq)| Membership {
+                conversation_id,
+                last_seq,
+                last_read_seq,
+            })
+            .collect();
+        Ok(Some(SessionStart {
+            memberships,
+            blockers,
+        }))
     }
 
     async fn credentials_hold(&self, credentials: Credentials) -> Result<bool, StoreError> {

@@ -49,12 +49,3 @@ pub async fn any_blocked(
     .get_result(conn)
     .await
 }
-
-/// The users who have blocked `user`.
-pub async fn blockers_of(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<Uuid>> {
-    blocks::table
-        .filter(blocks::blocked_id.eq(user))
-        .select(blocks::blocker_id)
-        .load(conn)
-        .await
-}

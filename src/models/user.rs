@@ -200,3 +200,30 @@ pub async fn credentials_hold(
         None => diesel::select(account).get_result(conn).await,
     }
 }
+
+/// For a new socket of `user` (of refresh-token `family`): the users who have blocked them,
+/// or `None` when the credentials no longer hold (no such account, or a revoked family).
+/// One round trip, a statement prepared once per connection: a row per blocker, or one row
+/// without a blocker, when the credentials hold; no row otherwise.
+pub async fn admit(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    family: Option<Uuid>,
+) -> QueryResult<Option<Vec<Uuid>>> {
+    use crate::db::schema::{blocks, refresh_tokens};
+    use diesel::dsl::{exists, not};
+    let revoked = refresh_tokens::table
+        .filter(refresh_tokens::family_id.nullable().eq(family))
+        .filter(refresh_tokens::revoked_at.is_not_null());
+    let rows: Vec<Option<Uuid>> = users::table
+        .left_join(blocks::table.on(blocks::blocked_id.eq(users::id)))
+        .filter(users::id.eq(user))
+        .filter(not(exists(revoked)))
+        .select(blocks::blocker_id.nullable())
+        .load(conn)
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(rows.into_iter().flatten().collect()))
+}

@@ -149,13 +149,17 @@ impl<S: ChatStore> ChatNamespace<S> {
         self.publish_user_event(user, &event);
     }
 
-    async fn block_here(&self, user: Uuid, by: Uuid, blocked: bool) {
-        let sockets = self
-            .inner
+    /// `user`'s sockets on this node.
+    async fn sockets_of(&self, user: Uuid) -> Vec<Socket> {
+        self.inner
             .presence
             .send(SocketsOf { user })
             .await
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    async fn block_here(&self, user: Uuid, by: Uuid, blocked: bool) {
+        let sockets = self.sockets_of(user).await;
         for socket in sockets {
             if let Some(state) = socket.data::<SocketState>() {
                 state.set_blocked_by(by, blocked);
@@ -164,12 +168,7 @@ impl<S: ChatStore> ChatNamespace<S> {
     }
 
     async fn revoked_here(&self, user: Uuid, family: Uuid) {
-        let sockets = self
-            .inner
-            .presence
-            .send(SocketsOf { user })
-            .await
-            .unwrap_or_default();
+        let sockets = self.sockets_of(user).await;
         for socket in sockets {
             let of_family = socket
                 .data::<SocketState>()
@@ -207,12 +206,7 @@ impl<S: ChatStore> ChatNamespace<S> {
         tell: impl Fn(&Socket),
     ) {
         let inner = &self.inner;
-        let sockets = inner
-            .presence
-            .send(SocketsOf { user })
-            .await
-            .unwrap_or_default();
-        for socket in sockets {
+        for socket in self.sockets_of(user).await {
             if let Some(state) = socket.data::<SocketState>() {
                 if member && state.join(conversation) {
                     inner.rooms.join(conversation, socket.clone(), None);

@@ -23,4 +23,6 @@ pub use namespace::{AckObserver, ChatNamespace, ChatParts, ChatTimers, EventBoun
 pub use presence::PresenceDirectory;
 pub use rooms::{RoomBridge, Rooms};
 pub use stats::{ChatStats, PresenceTransition};
-pub use store::{ChatStore, Committed, Credentials, History, Membership, NewMessage, StoreError};
+pub use store::{
+    ChatStore, Committed, Credentials, History, Membership, NewMessage, SessionStart, StoreError,
+};

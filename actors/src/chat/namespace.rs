@@ -178,26 +178,14 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
                 data: Some(json!({ "code": err.code })),
             };
             // A deleted account, or a family revoked by logout or reuse, connects no more.
-            if !inner
+            let start = inner
                 .store
-                .credentials_hold(credentials)
+                .open_session(credentials)
                 .await
                 .map_err(failed)?
-            {
-                return Err(refuse(ErrorCode::Unauthorized));
-            }
-            let memberships = inner
-                .store
-                .memberships(credentials.user)
-                .await
-                .map_err(failed)?;
-            let blockers = inner
-                .store
-                .blockers(credentials.user)
-                .await
-                .map_err(failed)?;
-            let state = SocketState::new(credentials, memberships, inner.events.in_flight);
-            for blocker in blockers {
+                .ok_or_else(|| refuse(ErrorCode::Unauthorized))?;
+            let state = SocketState::new(credentials, start.memberships, inner.events.in_flight);
+            for blocker in start.blockers {
                 state.set_blocked_by(blocker, true);
             }
             socket.set_data(Arc::new(state));

@@ -43,6 +43,15 @@ pub struct Credentials {
     pub expires_at: std::time::SystemTime,
 }
 
+/// What a new socket starts with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionStart {
+    /// The user's conversations, for `session:ready` and the rooms.
+    pub memberships: Vec<Membership>,
+    /// The users who have blocked the user: their presence is not sent to the socket.
+    pub blockers: Vec<Uuid>,
+}
+
 /// A user's membership of one conversation, for `session:ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -103,8 +112,13 @@ pub trait ChatStore: Send + Sync + 'static {
         credentials: Credentials,
     ) -> impl Future<Output = Result<bool, StoreError>>;
 
-    /// The users who have blocked `user`.
-    fn blockers(&self, user: Uuid) -> impl Future<Output = Result<Vec<Uuid>, StoreError>>;
+    /// What a socket with `credentials` starts with, in one visit to storage: the user's
+    /// conversations and who has blocked them. `None` when the credentials no longer hold (a
+    /// deleted account, a revoked family).
+    fn open_session(
+        &self,
+        credentials: Credentials,
+    ) -> impl Future<Output = Result<Option<SessionStart>, StoreError>>;
 
     /// The conversations `user` belongs to.
     fn memberships(&self, user: Uuid) -> impl Future<Output = Result<Vec<Membership>, StoreError>>;

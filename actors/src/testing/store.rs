@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::lock;
 use crate::chat::{
-    ChatStore, Committed, Credentials, History, Limiter, Membership, NewMessage, StoreError,
+    ChatStore, Committed, Credentials, History, Limiter, Membership, NewMessage, SessionStart,
+    StoreError,
 };
 use crate::ErrorCode;
 
@@ -119,8 +120,17 @@ impl ChatStore for MemoryStore {
         })
     }
 
-    async fn blockers(&self, _user: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        Ok(Vec::new())
+    async fn open_session(
+        &self,
+        credentials: Credentials,
+    ) -> Result<Option<SessionStart>, StoreError> {
+        if !self.credentials_hold(credentials).await? {
+            return Ok(None);
+        }
+        Ok(Some(SessionStart {
+            memberships: self.memberships(credentials.user).await?,
+            blockers: Vec::new(),
+        }))
     }
 
     async fn credentials_hold(&self, credentials: Credentials) -> Result<bool, StoreError> {
