@@ -39,11 +39,7 @@ async fn main() -> std::io::Result<()> {
     let (raw, io) = conformance::engines(config);
     eprintln!("conformance server on http://{}:{}", args.host, args.port);
     let listener = std::net::TcpListener::bind((args.host.as_str(), args.port))?;
-    let options = Options {
-        workers: 0,
-        tcp_nodelay: true,
-        shutdown_timeout_secs: 30,
-    };
+    let options = Options::default();
     let mounted = conformance::mounted(&raw, &io);
     confab::server::serve(listener, &options, mounted, None, move || {
         let engines = (raw.clone(), io.clone());

@@ -30,6 +30,20 @@ pub struct Options {
     pub workers: usize,
     pub tcp_nodelay: bool,
     pub shutdown_timeout_secs: u64,
+    /// How long an idle HTTP/1 connection is kept open for its next request.
+    pub keep_alive: Duration,
+}
+
+impl Default for Options {
+    /// What a single node gets from `config/default.toml`.
+    fn default() -> Self {
+        Options {
+            workers: 0,
+            tcp_nodelay: true,
+            shutdown_timeout_secs: 30,
+            keep_alive: Duration::from_secs(5),
+        }
+    }
 }
 
 /// A WebSocket upgrade request once answered, for logs and metrics.
@@ -92,8 +106,13 @@ where
     if options.workers > 0 {
         builder = builder.workers(options.workers);
     }
+    // A graceful stop closes idle keep-alive connections at once and the others after their
+    // current response, instead of waiting out their keep-alive.
+    let draining = builder.graceful_shutdown_signal();
+    let keep_alive = options.keep_alive;
     builder
         .listen("confab", listener, move || {
+            let draining = draining.clone();
             let engines = engines.clone();
             let observer = observer.clone();
             let upgrades = fn_service(move |(req, framed)| {
@@ -110,6 +129,11 @@ where
                 .into_factory()
                 .map_err(|err| err.into().error_response());
             HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let draining = draining.clone();
+                    async move { draining.notified().await }
+                })
+                .keep_alive(keep_alive)
                 .client_request_timeout(Duration::from_secs(5))
                 .client_disconnect_timeout(Duration::from_secs(1))
                 .tcp_nodelay(tcp_nodelay)

@@ -281,6 +281,7 @@ fn http_server(state: &web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
         // ACK (~40 ms).
         tcp_nodelay: server_settings.tcp_nodelay,
         shutdown_timeout_secs: server_settings.shutdown_timeout_secs,
+        keep_alive: Duration::from_secs(server_settings.keep_alive_secs),
     };
     let engines = Engines::new([(ENGINE_PATH.to_string(), state.engine.clone())]);
     let observer_state = state.clone();

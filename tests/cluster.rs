@@ -185,6 +185,61 @@ async fn sigterm_closes_sessions_and_exits() {
     println!("drained and exited in {} ms", started.elapsed().as_millis());
 }
 
+/// SIGTERM while a client holds an idle keep-alive connection: the drain closes it at once,
+/// rather than waiting out a keep-alive and a shutdown timeout of five minutes each.
+#[actix_web::test]
+async fn sigterm_closes_idle_keep_alive_connections_at_once() {
+    use std::io::{Read, Write};
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let node = Node::start(
+        &url,
+        &[
+            ("CONFAB_SERVER__KEEP_ALIVE_SECS", "300"),
+            ("CONFAB_SERVER__SHUTDOWN_TIMEOUT_SECS", "300"),
+        ],
+    )
+    .await;
+    let mut idle = std::net::TcpStream::connect(node.base.trim_start_matches("http://")).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: confab\r\n\r\n")
+        .unwrap();
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let head_end = loop {
+        let n = idle.read(&mut chunk).unwrap();
+        assert!(n > 0, "the connection closed before its response");
+        response.extend_from_slice(&chunk[..n]);
+        if let Some(at) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&response[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap();
+    while response.len() < head_end + length {
+        let n = idle.read(&mut chunk).unwrap();
+        assert!(n > 0, "the connection closed inside its response");
+        response.extend_from_slice(&chunk[..n]);
+    }
+    // The connection is idle now; the server must be the one to end it.
+    let after = std::thread::spawn(move || {
+        let mut rest = Vec::new();
+        idle.read_to_end(&mut rest).map(|_| rest)
+    });
+    let status = node
+        .terminate(std::time::Duration::from_secs(60))
+        .await
+        .expect("the node exited while an idle connection was open");
+    assert!(status.success(), "{status:?}");
+    let rest = after.join().unwrap().expect("the connection ended cleanly");
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+}
+
 /// Redis stopped and restarted under two nodes: sends keep committing, /ready reports the
 /// outage, the bridge comes back by itself, sessions hear the latest seqs to repair the gap,
 /// and cross-node delivery resumes without restarting a node.

@@ -119,6 +119,9 @@ pub struct ServerSettings {
     pub trust_proxy_headers: bool,
     pub json_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    /// How long an idle HTTP/1 connection waits for its next request; behind a load
+    /// balancer, longer than the balancer's own idle timeout.
+    pub keep_alive_secs: u64,
     /// 0 means one worker per core.
     pub workers: usize,
     /// TCP_NODELAY on accepted connections.

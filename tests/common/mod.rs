@@ -33,8 +33,7 @@ impl Server {
         let port = listener.local_addr().unwrap().port();
         let options = confab::server::Options {
             workers: 1,
-            tcp_nodelay: true,
-            shutdown_timeout_secs: 30,
+            ..confab::server::Options::default()
         };
         let mounted = conformance::mounted(&raw, &io);
         let server = confab::server::serve(listener, &options, mounted, None, move || {
