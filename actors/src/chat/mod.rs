@@ -9,6 +9,7 @@ mod membership;
 pub mod namespace;
 pub mod presence;
 pub mod rooms;
+mod seen;
 mod socket_state;
 pub mod stats;
 pub mod store;

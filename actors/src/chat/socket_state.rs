@@ -8,6 +8,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use uuid::Uuid;
 
+use super::seen::SeenCache;
 use super::store::{Credentials, Membership};
 
 /// Attached to a socket once its CONNECT is accepted.
@@ -23,6 +24,8 @@ pub(super) struct SocketState {
     pub(super) memberships: Vec<Membership>,
     /// The conversations whose rooms this socket has joined.
     joined: Mutex<HashSet<Uuid>>,
+    /// What `presence:query` last read from storage; forgotten when `joined` changes.
+    seen: Mutex<SeenCache>,
     /// One permit per event this socket may have handled at once.
     handling: Semaphore,
     /// Events waiting for a permit.
@@ -42,6 +45,7 @@ impl SocketState {
             expiry: Mutex::new(None),
             memberships,
             joined: Mutex::new(HashSet::new()),
+            seen: Mutex::new(SeenCache::default()),
             handling: Semaphore::new(in_flight.max(1)),
             waiting: AtomicUsize::new(0),
         }
@@ -114,12 +118,25 @@ impl SocketState {
 
     /// Records a subscription; false when it already existed.
     pub(super) fn join(&self, conversation: Uuid) -> bool {
-        self.joined().insert(conversation)
+        let joined = self.joined().insert(conversation);
+        if joined {
+            self.seen().clear();
+        }
+        joined
     }
 
     /// Drops a subscription; false when there was none.
     pub(super) fn leave(&self, conversation: Uuid) -> bool {
-        self.joined().remove(&conversation)
+        let left = self.joined().remove(&conversation);
+        if left {
+            self.seen().clear();
+        }
+        left
+    }
+
+    /// Who this socket's user shares a conversation with, as last read (see `chat::seen`).
+    pub(super) fn seen(&self) -> MutexGuard<'_, SeenCache> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn is_member(&self, conversation: Uuid) -> bool {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::chat::{ChatTimers, EventBounds, Limiter};
+use crate::chat::{ChatStore, ChatTimers, EventBounds, Limiter};
 use crate::testing::{first_arg, is_ack, is_event, BridgeCall, TestClient, TestNode};
 
 fn node() -> TestNode {
@@ -371,6 +371,66 @@ async fn receipts_move_watermarks_and_presence_counts_other_nodes() {
         .collect();
     assert_eq!(online, [json!(true), json!(true), json!(false)]);
     assert!(node.directory.told().contains(&(alice, true)));
+}
+
+/// `presence:query` reads storage once for users it has not asked about lately; asking
+/// again is answered from memory, until the asker's conversations change. Blocks apply at once.
+#[actix::test]
+async fn asking_again_about_the_same_users_costs_no_storage_call() {
+    let node = node();
+    let (alice, alice_token) = node.store.user();
+    let (bob, _) = node.store.user();
+    let (carol, _) = node.store.user();
+    node.store.conversation(&[alice, bob]);
+    node.store
+        .set_last_seen(carol, std::time::SystemTime::now())
+        .await
+        .unwrap();
+    let a = node.connect(&alice_token).await.unwrap();
+    let ask = || async {
+        let id = a
+            .emit("presence:query", json!({ "userIds": [bob, carol] }))
+            .await;
+        node.log
+            .wait_for("the presence ack", |f| {
+                position(f, a.index, |f| is_ack(f, id)).is_some()
+            })
+            .await;
+        let frames = node.log.all();
+        let at = position(&frames, a.index, |f| is_ack(f, id)).unwrap();
+        first_arg(&frames[at].1)["presence"].clone()
+    };
+    let carol_seen = |presence: &serde_json::Value| presence[1]["lastSeenAt"].clone();
+    let reads = node.store.last_seen_reads();
+    let first = ask().await;
+    assert_eq!(first[0]["userId"], json!(bob));
+    assert_eq!(
+        carol_seen(&first),
+        json!(null),
+        "carol shares nothing with alice"
+    );
+    assert_eq!(node.store.last_seen_reads(), reads + 1);
+    assert_eq!(ask().await, first);
+    assert_eq!(
+        node.store.last_seen_reads(),
+        reads + 1,
+        "answered from memory"
+    );
+
+    // Alice and carol now share a conversation: alice's socket reads again.
+    let shared = node.store.conversation(&[alice, carol]);
+    let view = serde_json::value::to_raw_value(&json!({ "id": shared })).unwrap();
+    node.chat.conversation_added(alice, shared, &view).await;
+    let after_add = ask().await;
+    assert_eq!(carol_seen(&after_add), json!("seen"));
+    assert_eq!(node.store.last_seen_reads(), reads + 2);
+
+    // Carol blocks alice: hidden at once, with no read.
+    node.chat.block_changed(carol, alice, true).await;
+    let after_block = ask().await;
+    assert_eq!(carol_seen(&after_block), json!(null));
+    assert_eq!(after_block[1]["online"], json!(false));
+    assert_eq!(node.store.last_seen_reads(), reads + 2);
 }
 
 #[actix::test]

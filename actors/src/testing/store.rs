@@ -1,6 +1,7 @@
 //! An in-memory store with the real send's rules.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -22,6 +23,7 @@ use crate::ErrorCode;
 pub struct MemoryStore {
     world: Arc<Mutex<World>>,
     limiter: Limiter,
+    last_seen_reads: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
@@ -46,7 +48,13 @@ impl MemoryStore {
         MemoryStore {
             world: Arc::default(),
             limiter,
+            last_seen_reads: Arc::default(),
         }
+    }
+
+    /// How many times last-seen times were read.
+    pub fn last_seen_reads(&self) -> usize {
+        self.last_seen_reads.load(Ordering::Relaxed)
     }
 
     /// A new user, and the token that signs them in.
@@ -230,6 +238,7 @@ impl ChatStore for MemoryStore {
         viewer: Uuid,
         users: Vec<Uuid>,
     ) -> Result<Vec<(Uuid, Option<String>)>, StoreError> {
+        self.last_seen_reads.fetch_add(1, Ordering::Relaxed);
         let world = lock(&self.world);
         let shares = |user: &Uuid| {
             *user == viewer
