@@ -5,6 +5,7 @@ use confab_actors::chat::{
     ChatStore, Committed, Credentials, History, Membership, NewMessage, SessionStart, StoreError,
 };
 use confab_actors::ErrorCode;
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::auth::{JwtKeys, TokenError};
@@ -54,16 +55,20 @@ impl ChatStore for DbChatStore {
         &self,
         credentials: Credentials,
     ) -> Result<Option<SessionStart>, StoreError> {
-        let mut conn = self.pool.get().await.map_err(store_error)?;
-        let Some(blockers) = user::admit(&mut conn, credentials.user, credentials.family)
-            .await
-            .map_err(store_error)?
-        else {
+        let conn = self.pool.get().await.map_err(store_error)?;
+        // Both statements leave in one round trip (pipelined on the connection); the
+        // memberships are dropped when the credentials no longer hold.
+        let conn: &AsyncPgConnection = &conn;
+        let (admitted, memberships) = futures_util::future::try_join(
+            user::admit(conn, credentials.user, credentials.family),
+            member::memberships_of(conn, credentials.user),
+        )
+        .await
+        .map_err(store_error)?;
+        let Some(blockers) = admitted else {
             return Ok(None);
         };
-        let memberships = member::memberships_of(&mut conn, credentials.user)
-            .await
-            .map_err(store_error)?
+        let memberships = memberships
             .into_iter()
             .map(|(conversation_id, last_seq, last_read_seq)| Membership {
                 conversation_id,
@@ -85,8 +90,8 @@ impl ChatStore for DbChatStore {
     }
 
     async fn memberships(&self, user: Uuid) -> Result<Vec<Membership>, StoreError> {
-        let mut conn = self.pool.get().await.map_err(store_error)?;
-        let rows = member::memberships_of(&mut conn, user)
+        let conn = self.pool.get().await.map_err(store_error)?;
+        let rows = member::memberships_of(&conn, user)
             .await
             .map_err(store_error)?;
         Ok(rows

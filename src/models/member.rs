@@ -151,7 +151,7 @@ pub async fn mark_read(
 
 /// `(conversation id, last seq, last read seq)` of every conversation `user` belongs to.
 pub async fn memberships_of(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     user: Uuid,
 ) -> QueryResult<Vec<(Uuid, i64, i64)>> {
     use crate::db::schema::conversations;
@@ -163,7 +163,7 @@ pub async fn memberships_of(
             conversations::last_seq,
             conversation_members::last_read_seq,
         ))
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 

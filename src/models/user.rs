@@ -206,7 +206,7 @@ pub async fn credentials_hold(
 /// One round trip, a statement prepared once per connection: a row per blocker, or one row
 /// without a blocker, when the credentials hold; no row otherwise.
 pub async fn admit(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     user: Uuid,
     family: Option<Uuid>,
 ) -> QueryResult<Option<Vec<Uuid>>> {
@@ -220,7 +220,7 @@ pub async fn admit(
         .filter(users::id.eq(user))
         .filter(not(exists(revoked)))
         .select(blocks::blocker_id.nullable())
-        .load(conn)
+        .load(&mut conn)
         .await?;
     if rows.is_empty() {
         return Ok(None);
