@@ -51,6 +51,68 @@ async fn clients_of_a_killed_node_fail_over() {
     drop((a, b));
 }
 
+/// Logout on one node closes that login's socket on the other node, through the bridge,
+/// within the 5 s the contract allows (PROTOCOL.md §5).
+#[actix_web::test]
+async fn logout_on_one_node_closes_the_familys_socket_on_another() {
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let a = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let b = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let client = awc::Client::new();
+    let mut res = client
+        .post(format!("{}/api/auth/register", a.base))
+        .send_json(&serde_json::json!({ "email": "l@example.com", "username": "leaver", "password": "correct horse battery" }))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let refresh = res
+        .headers()
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("confab_refresh="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let token = body["accessToken"].as_str().unwrap().to_string();
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        b.base.replacen("http", "ws", 1)
+    );
+    let mut ws = common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await;
+    ws.text(&format!(r#"40{{"token":"{token}"}}"#)).await;
+    loop {
+        if let common::In::Text(frame) = ws.data().await {
+            if frame.starts_with(r#"42["session:ready""#) {
+                break;
+            }
+        }
+    }
+    let res = client
+        .post(format!("{}/api/auth/logout", a.base))
+        .insert_header(("Cookie", format!("confab_refresh={refresh}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let closed = async {
+        loop {
+            match ws.next().await {
+                common::In::Closed(_) => return,
+                common::In::Text(ping) if ping == "2" => ws.text("3").await,
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), closed)
+        .await
+        .expect("the socket on the other node was closed within 5 s");
+    drop((a, b));
+}
+
 /// Two nodes behind nginx running config/nginx-sticky.conf: default-transport and
 /// long-polling clients keep their sessions; the same file without its `hash` line (round
 /// robin) fails with "Session ID unknown", which shows the test can tell.
