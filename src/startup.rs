@@ -377,19 +377,21 @@ fn redis_pool(url: &str) -> anyhow::Result<deadpool_redis::Pool> {
 }
 
 /// After the bridge missed traffic, tells the local sessions of each conversation its latest
-/// seq (`conversation:updated`), so clients repair gaps with `sync:request`.
+/// seq and rev (`conversation:updated`), so clients repair gaps with `sync:request` and
+/// `sync:changes`.
 async fn announce_latest_seqs(pool: DbPool, rooms: Rooms, conversations: Vec<uuid::Uuid>) {
     let latest = match pool.get().await {
-        Ok(mut conn) => crate::models::conversation::last_seqs(&mut conn, &conversations).await,
+        Ok(mut conn) => crate::models::conversation::latest(&mut conn, &conversations).await,
         Err(err) => {
             log::warn!(cause:% = err; "cannot read latest seqs after a bridge reconnect");
             return;
         }
     };
-    for (id, last_seq) in latest.unwrap_or_default() {
+    for (id, last_seq, last_rev) in latest.unwrap_or_default() {
         let update = ConversationUpdated {
             conversation_id: id,
             last_seq,
+            last_rev,
         };
         if let Ok(text) = events::encode("/", &update) {
             rooms.deliver_local(id, Frame::message(&text), None, None);

@@ -2,7 +2,8 @@
 //! same models as the HTTP API, and its send service.
 
 use confab_actors::chat::{
-    ChatStore, Committed, Credentials, History, Membership, NewMessage, SessionStart, StoreError,
+    ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Membership,
+    NewMessage, SessionStart, StoreError,
 };
 use confab_actors::ErrorCode;
 use diesel_async::AsyncPgConnection;
@@ -14,7 +15,7 @@ use crate::error::ApiError;
 use crate::messaging::view::{timestamp, MessageView};
 use crate::messaging::Messaging;
 use crate::models::message::SeqCursor;
-use crate::models::{attachment, conversation, member, message, user};
+use crate::models::{conversation, member, message, user};
 
 pub struct DbChatStore {
     pub pool: DbPool,
@@ -70,11 +71,14 @@ impl ChatStore for DbChatStore {
         };
         let memberships = memberships
             .into_iter()
-            .map(|(conversation_id, last_seq, last_read_seq)| Membership {
-                conversation_id,
-                last_seq,
-                last_read_seq,
-            })
+            .map(
+                |(conversation_id, last_seq, last_rev, last_read_seq)| Membership {
+                    conversation_id,
+                    last_seq,
+                    last_rev,
+                    last_read_seq,
+                },
+            )
             .collect();
         Ok(Some(SessionStart {
             memberships,
@@ -96,16 +100,52 @@ impl ChatStore for DbChatStore {
             .map_err(store_error)?;
         Ok(rows
             .into_iter()
-            .map(|(conversation_id, last_seq, last_read_seq)| Membership {
-                conversation_id,
-                last_seq,
-                last_read_seq,
-            })
+            .map(
+                |(conversation_id, last_seq, last_rev, last_read_seq)| Membership {
+                    conversation_id,
+                    last_seq,
+                    last_rev,
+                    last_read_seq,
+                },
+            )
             .collect())
     }
 
     async fn send(&self, message: NewMessage) -> Result<Committed, StoreError> {
         Ok(self.messaging.send(message).await?)
+    }
+
+    async fn change(&self, request: ChangeRequest) -> Result<Changed, StoreError> {
+        Ok(self.messaging.change(request).await?)
+    }
+
+    async fn changes(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        after_rev: i64,
+        limit: i64,
+    ) -> Result<Changes, StoreError> {
+        let mut conn = self.pool.get().await.map_err(store_error)?;
+        let Some((found, _)) = conversation::find_for_member(&mut conn, conversation, user)
+            .await
+            .map_err(store_error)?
+        else {
+            return Err(ApiError::conversation_not_found().into());
+        };
+        let (messages, has_more) = message::changed_after(&mut conn, found.id, after_rev, limit)
+            .await
+            .map_err(store_error)?;
+        let views = MessageView::load_all(&mut conn, &messages)
+            .await
+            .map_err(store_error)?;
+        let messages = serde_json::value::to_raw_value(&views)
+            .map_err(|e| StoreError::from(ApiError::internal(e)))?;
+        Ok(Changes {
+            messages,
+            last_rev: found.last_rev,
+            has_more,
+        })
     }
 
     async fn mark(
@@ -164,14 +204,9 @@ impl ChatStore for DbChatStore {
             message::page(&mut conn, conversation, SeqCursor::After(after_seq), limit)
                 .await
                 .map_err(store_error)?;
-        let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
-        let attachments = attachment::of_messages(&mut conn, &ids)
+        let views = MessageView::load_all(&mut conn, &messages)
             .await
             .map_err(store_error)?;
-        let views: Vec<MessageView> = messages
-            .iter()
-            .map(|m| MessageView::new(m, &attachments))
-            .collect();
         let messages = serde_json::value::to_raw_value(&views)
             .map_err(|e| StoreError::from(ApiError::internal(e)))?;
         Ok(History { messages, has_more })

@@ -25,6 +25,7 @@ struct Job {
     client_message_id: String,
     body: String,
     created_at: DateTime<Utc>,
+    reply_to_id: Option<i64>,
     reply: oneshot::Sender<QueryResult<Option<Message>>>,
 }
 
@@ -73,6 +74,7 @@ impl MessageWriter {
             client_message_id: new.client_message_id.to_string(),
             body: new.body.to_string(),
             created_at: new.created_at,
+            reply_to_id: new.reply_to_id,
             reply,
         };
         if lane.try_send(job).is_err() {
@@ -108,6 +110,7 @@ async fn store(pool: &DbPool, jobs: Vec<Job>) {
         batch.client_message_ids.push(job.client_message_id);
         batch.bodies.push(job.body);
         batch.created_ats.push(job.created_at);
+        batch.reply_to_ids.push(job.reply_to_id);
         replies.push(job.reply);
     }
     let mut conn = match pool.get().await {

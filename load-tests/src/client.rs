@@ -358,6 +358,7 @@ async fn serve<S>(
                         client_message_id: format!("l{}-{}", spec.index, sent),
                         body: recorder.now_micros().to_string(),
                         attachment_ids: Vec::new(),
+                        reply_to_id: None,
                     };
                     let Ok(text) = socketio::encode_event_with_ack("/", "message:send", &request, next_ack) else {
                         break false;

@@ -10,6 +10,7 @@ diesel::table! {
         name -> Text,
         storage_key -> Text,
         created_at -> Timestamptz,
+        released_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -42,6 +43,7 @@ diesel::table! {
         created_at -> Timestamptz,
         last_seq -> Int8,
         last_message_at -> Nullable<Timestamptz>,
+        last_rev -> Int8,
     }
 }
 
@@ -64,6 +66,8 @@ diesel::table! {
         created_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        rev -> Int8,
+        reply_to_id -> Nullable<Int8>,
     }
 }
 
@@ -73,6 +77,8 @@ diesel::table! {
         user_id -> Uuid,
         emoji -> Text,
         created_at -> Timestamptz,
+        position -> Int8,
+        emoji_order -> Int8,
     }
 }
 

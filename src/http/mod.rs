@@ -61,6 +61,26 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                     "/conversations/{id}/messages",
                     web::post().to(messages::create::create),
                 )
+                .route(
+                    "/conversations/{id}/messages/{message_id}",
+                    web::patch().to(messages::change::edit),
+                )
+                .route(
+                    "/conversations/{id}/messages/{message_id}",
+                    web::delete().to(messages::change::delete),
+                )
+                .route(
+                    "/conversations/{id}/messages/{message_id}/reactions/{emoji}",
+                    web::put().to(messages::change::add_reaction),
+                )
+                .route(
+                    "/conversations/{id}/messages/{message_id}/reactions/{emoji}",
+                    web::delete().to(messages::change::remove_reaction),
+                )
+                .route(
+                    "/conversations/{id}/changes",
+                    web::get().to(messages::changes::list),
+                )
                 .route("/blocks/{user_id}", web::post().to(blocks::create::create))
                 .route(
                     "/blocks/{user_id}",

@@ -66,9 +66,14 @@ pub struct ConversationView {
     pub id: Uuid,
     pub kind: String,
     pub title: Option<String>,
+    /// The workspace of a channel; `None` outside workspaces.
+    pub workspace_id: Option<Uuid>,
+    /// `"private"` outside workspaces.
+    pub visibility: &'static str,
     #[serde(serialize_with = "ts")]
     pub created_at: DateTime<Utc>,
     pub last_seq: i64,
+    pub last_rev: i64,
     #[serde(serialize_with = "opt_ts")]
     pub last_message_at: Option<DateTime<Utc>>,
     pub members: Vec<MemberView>,
@@ -81,8 +86,11 @@ impl ConversationView {
             id: conversation.id,
             kind: conversation.kind.clone(),
             title: conversation.title.clone(),
+            workspace_id: None,
+            visibility: "private",
             created_at: conversation.created_at,
             last_seq: conversation.last_seq,
+            last_rev: conversation.last_rev,
             last_message_at: conversation.last_message_at,
             members: members
                 .iter()

@@ -28,6 +28,8 @@ pub struct SendRequest {
     pub client_message_id: String,
     pub body: String,
     pub attachment_ids: Vec<Uuid>,
+    /// The message this one answers, in the same conversation.
+    pub reply_to_id: Option<i64>,
 }
 
 impl SendRequest {
@@ -39,6 +41,7 @@ impl SendRequest {
             client_message_id: &self.client_message_id,
             body: &self.body,
             created_at: Utc::now(),
+            reply_to_id: self.reply_to_id,
         }
     }
 }
@@ -202,6 +205,12 @@ async fn explain_refusal(
     else {
         return Err(Failure::Refused(SendError::conversation_not_found()));
     };
+    if let Some(reply_to) = request.reply_to_id {
+        let answered = message::find_visible(conn, reply_to, request.sender_id).await?;
+        if answered.is_none_or(|m| m.conversation_id != conversation.id) {
+            return Err(Failure::Refused(SendError::NotFound("message not found")));
+        }
+    }
     if conversation.is_dm() {
         let members = member::user_ids(conn, conversation.id).await?;
         if let Some(other) = members.into_iter().find(|id| *id != request.sender_id) {

@@ -23,6 +23,12 @@ pub enum SendError {
     /// A block between the two people of a DM forbids it.
     #[error("a block between you and this user forbids messages")]
     Blocked,
+    /// The sender lacks the role for the change.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The change conflicts with the message's state (deleted, too many emoji).
+    #[error("{0}")]
+    Conflict(&'static str),
     /// The client message id was used for a message in another conversation.
     #[error("clientMessageId was already used for a message in another conversation")]
     ClientIdTaken,
@@ -44,7 +50,8 @@ impl SendError {
             SendError::Invalid(_) => ErrorCode::Invalid,
             SendError::TooLarge(_) => ErrorCode::TooLarge,
             SendError::NotFound(_) => ErrorCode::NotFound,
-            SendError::Blocked => ErrorCode::Forbidden,
+            SendError::Blocked | SendError::Forbidden(_) => ErrorCode::Forbidden,
+            SendError::Conflict(_) => ErrorCode::Conflict,
             SendError::ClientIdTaken => ErrorCode::Conflict,
             SendError::RateLimited(_) => ErrorCode::RateLimited,
             SendError::Unavailable => ErrorCode::Unavailable,

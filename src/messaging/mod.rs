@@ -3,6 +3,7 @@
 //! commits (write-through), records the send's metrics, and publishes `message:new`. Its
 //! errors convert into both boundaries' error types; the Message view lives here too.
 
+mod change;
 mod commit;
 mod error;
 pub mod validate;
@@ -22,7 +23,7 @@ use crate::config::Limits;
 use crate::db::DbPool;
 use crate::metrics::SendMetrics;
 use crate::writer::MessageWriter;
-use view::MessageView;
+use view::{MessageView, Related};
 
 /// The send service. Cloning shares it.
 #[derive(Clone)]
@@ -79,6 +80,7 @@ impl Messaging {
             )?,
             body: validate::body(&message.body, &inner.limits)?,
             attachment_ids: validate::attachment_ids(&message.attachment_ids, &inner.limits)?,
+            reply_to_id: validate::reply_to_id(message.reply_to_id.as_deref())?,
         };
         if let Err(wait) = inner.limiter.check(request.sender_id) {
             inner.rooms.stats().rate_limited();
@@ -90,7 +92,17 @@ impl Messaging {
             commit(&inner.pool, &inner.writer, &request).await?
         };
         inner.metrics.observe(started.elapsed(), sent.created);
-        let view = MessageView::new(&sent.message, &sent.attachments);
+        let mut related = Related {
+            attachments: sent.attachments,
+            ..Related::default()
+        };
+        if sent.message.reply_to_id.is_some() {
+            let mut conn = inner.pool.get().await?;
+            related
+                .load_replies(&mut conn, std::slice::from_ref(&sent.message))
+                .await?;
+        }
+        let view = MessageView::new(&sent.message, &related);
         let json = serde_json::value::to_raw_value(&view).map_err(SendError::internal)?;
         Ok(Committed {
             conversation_id: sent.message.conversation_id,

@@ -34,6 +34,35 @@ pub fn client_message_id(id: &str, limits: &Limits) -> Result<String, SendError>
     Ok(id.to_string())
 }
 
+/// A message id from a client: a decimal string naming a positive id. Anything else names
+/// no message (`not_found`, as for a message that does not exist).
+pub fn message_id(id: &str) -> Result<i64, SendError> {
+    let digits = !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| id.parse::<i64>().ok())
+        .flatten()
+        .filter(|id| *id > 0)
+        .ok_or(SendError::NotFound("message not found"))
+}
+
+/// The message a send answers, if any (see [`message_id`]).
+pub fn reply_to_id(id: Option<&str>) -> Result<Option<i64>, SendError> {
+    id.map(message_id).transpose()
+}
+
+/// One emoji: a single extended grapheme cluster that Unicode lists as an emoji, skin-tone
+/// and ZWJ sequences included. Returned in its fully qualified form, so that `❤` and `❤️`
+/// are one reaction.
+pub fn emoji(emoji: &str) -> Result<String, SendError> {
+    const LONGEST: usize = 64;
+    if emoji.len() <= LONGEST {
+        if let Some(found) = emojis::get(emoji) {
+            return Ok(found.as_str().to_string());
+        }
+    }
+    Err(SendError::Invalid("emoji must be one emoji".into()))
+}
+
 /// Checks attachment ids: at most `limits.max_attachments`, each a UUID, no repeats.
 pub fn attachment_ids(ids: &[String], limits: &Limits) -> Result<Vec<Uuid>, SendError> {
     if ids.len() > limits.max_attachments {
@@ -104,5 +133,44 @@ mod tests {
             ErrorCode::TooLarge
         );
         assert!(attachment_ids(&["x".into()], &limits()).is_err());
+    }
+
+    #[test]
+    fn message_ids_are_positive_decimal_strings() {
+        assert_eq!(message_id("42").unwrap(), 42);
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            "1.0",
+            " 1",
+            "x",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                message_id(bad).unwrap_err().code(),
+                ErrorCode::NotFound,
+                "{bad}"
+            );
+        }
+        assert_eq!(reply_to_id(None).unwrap(), None);
+        assert_eq!(reply_to_id(Some("7")).unwrap(), Some(7));
+    }
+
+    #[test]
+    fn an_emoji_is_one_emoji_in_its_qualified_form() {
+        for one in ["👍", "👍🏽", "👨‍👩‍👧", "🏳️‍🌈", "🇫🇷", "❤️"]
+        {
+            assert_eq!(emoji(one).unwrap(), one);
+        }
+        assert_eq!(emoji("\u{2764}").unwrap(), "\u{2764}\u{fe0f}");
+        for bad in ["", "a", "👍👍", "👍 ", ":+1:", "\u{1f3fd}", "x\u{200d}y"] {
+            assert_eq!(
+                emoji(bad).unwrap_err().code(),
+                ErrorCode::Invalid,
+                "{bad:?}"
+            );
+        }
     }
 }

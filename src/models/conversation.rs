@@ -23,6 +23,8 @@ pub struct Conversation {
     pub created_at: DateTime<Utc>,
     pub last_seq: i64,
     pub last_message_at: Option<DateTime<Utc>>,
+    /// The rev of the latest change to the conversation's messages.
+    pub last_rev: i64,
 }
 
 impl Conversation {
@@ -102,22 +104,6 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Convers
         .await
 }
 
-/// Takes the next seq of the conversation, holding its row lock until the transaction ends.
-pub async fn next_seq(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> QueryResult<i64> {
-    diesel::update(conversations::table.find(id))
-        .set((
-            conversations::last_seq.eq(conversations::last_seq + 1),
-            conversations::last_message_at.eq(at),
-        ))
-        .returning(conversations::last_seq)
-        .get_result(conn)
-        .await
-}
-
 /// One page of `user`'s conversations, most recently active first, strictly after `after`
 /// (an `(activity time, id)` cursor).
 pub async fn page_for_user(
@@ -160,14 +146,18 @@ pub async fn insert_many(
     Ok(inserted)
 }
 
-/// `(id, last seq)` of each of `ids` that exists.
-pub async fn last_seqs(
+/// `(id, last seq, last rev)` of each of `ids` that exists.
+pub async fn latest(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, i64)>> {
+) -> QueryResult<Vec<(Uuid, i64, i64)>> {
     conversations::table
         .filter(conversations::id.eq_any(ids))
-        .select((conversations::id, conversations::last_seq))
+        .select((
+            conversations::id,
+            conversations::last_seq,
+            conversations::last_rev,
+        ))
         .load(conn)
         .await
 }

@@ -149,11 +149,12 @@ pub async fn mark_read(
         .map(drop)
 }
 
-/// `(conversation id, last seq, last read seq)` of every conversation `user` belongs to.
+/// `(conversation id, last seq, last rev, last read seq)` of every conversation `user` belongs
+/// to.
 pub async fn memberships_of(
     mut conn: &AsyncPgConnection,
     user: Uuid,
-) -> QueryResult<Vec<(Uuid, i64, i64)>> {
+) -> QueryResult<Vec<(Uuid, i64, i64, i64)>> {
     use crate::db::schema::conversations;
     conversation_members::table
         .inner_join(conversations::table)
@@ -161,6 +162,7 @@ pub async fn memberships_of(
         .select((
             conversations::id,
             conversations::last_seq,
+            conversations::last_rev,
             conversation_members::last_read_seq,
         ))
         .load(&mut conn)

@@ -1,11 +1,14 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::db::schema::{conversation_members, conversations, messages};
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
+/// A stored message. Also read from the JSON of its row (`to_jsonb`), which the change
+/// functions return.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, Deserialize)]
 #[diesel(table_name = messages)]
 pub struct Message {
     pub id: i64,
@@ -17,18 +20,15 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The conversation's revision of the message's latest change.
+    pub rev: i64,
+    pub reply_to_id: Option<i64>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
-pub struct NewMessage<'a> {
-    pub conversation_id: Uuid,
-    pub seq: i64,
-    pub sender_id: Uuid,
-    pub client_message_id: &'a str,
-    pub body: &'a str,
-    pub created_at: DateTime<Utc>,
-}
+diesel::define_sql_function!(
+    /// The first `n` characters of `text`.
+    fn left(text: diesel::sql_types::Text, n: diesel::sql_types::Integer) -> diesel::sql_types::Text
+);
 
 /// The unique constraint that makes a retried send return the first result.
 pub const CLIENT_ID_TAKEN: &str = "messages_sender_id_client_message_id_key";
@@ -52,11 +52,13 @@ pub struct Unsequenced<'a> {
     pub client_message_id: &'a str,
     pub body: &'a str,
     pub created_at: DateTime<Utc>,
+    /// The message this one answers.
+    pub reply_to_id: Option<i64>,
 }
 
-/// Whether the send of row `i` (`i.conv`, `i.sender`, `i.cid`) into conversation `c` is
-/// allowed: the sender is a member, no block stands between the two people of a DM, and the
-/// sender has not used the client id yet. The one statement of this rule: both send
+/// Whether the send of row `i` (`i.conv`, `i.sender`, `i.cid`, `i.reply`) into conversation
+/// `c` is allowed: the sender is a member, no block stands between the two people of a DM,
+/// the sender has not used the client id yet, and the message answered (if any) is in `c`. The one statement of this rule: both send
 /// statements below use it, and a refusal is only explained afterwards
 /// (`messaging::commit`).
 const ALLOWED: &str = "EXISTS (SELECT 1 FROM conversation_members m \
@@ -66,11 +68,13 @@ const ALLOWED: &str = "EXISTS (SELECT 1 FROM conversation_members m \
      WHERE o.conversation_id = c.id AND o.user_id <> i.sender \
      AND (b.blocker_id = i.sender OR b.blocked_id = i.sender))) \
      AND NOT EXISTS (SELECT 1 FROM messages e \
-     WHERE e.sender_id = i.sender AND e.client_message_id = i.cid)";
+     WHERE e.sender_id = i.sender AND e.client_message_id = i.cid) \
+     AND (i.reply IS NULL OR EXISTS (SELECT 1 FROM messages r \
+     WHERE r.id = i.reply AND r.conversation_id = c.id))";
 
 /// The common send in one statement, so one round trip: when `new.sender_id` is a member of
 /// `new.conversation_id`, no block stands between the two people of a DM, and the sender has
-/// not used `new.client_message_id` yet, it takes the next seq, stores the message and moves
+/// not used `new.client_message_id` yet, it takes the next seq and rev, stores the message and moves
 /// the sender's own watermarks to it. `None` when one of those conditions failed (the caller
 /// then finds out which); a concurrent retry with the same client id fails on its unique
 /// constraint and rolls the whole statement back, seq included.
@@ -103,13 +107,13 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertIfAllowed<'_
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
-        use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+        use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
         let new = &self.0;
         // The send's values as a subquery in FROM, not a CTE: the planner pulls it up, so the
         // rule's lookups run on the bound values by index (a CTE would be scanned and joined).
         out.push_sql(
             "WITH bumped AS (UPDATE conversations c SET last_seq = c.last_seq + 1, \
-             last_message_at = i.at FROM (SELECT ",
+             last_rev = c.last_rev + 1, last_message_at = i.at FROM (SELECT ",
         );
         out.push_bind_param::<SqlUuid, _>(&new.conversation_id)?;
         out.push_sql(" AS conv, ");
@@ -120,15 +124,18 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertIfAllowed<'_
         out.push_bind_param::<Text, _>(&new.body)?;
         out.push_sql(" AS body, ");
         out.push_bind_param::<Timestamptz, _>(&new.created_at)?;
-        out.push_sql(" AS at) i WHERE c.id = i.conv AND ");
+        out.push_sql(" AS at, ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&new.reply_to_id)?;
+        out.push_sql(" AS reply) i WHERE c.id = i.conv AND ");
         out.push_sql(ALLOWED);
         out.push_sql(
-            " RETURNING c.id, c.last_seq, i.sender, i.cid, i.body, i.at), \
+            " RETURNING c.id, c.last_seq, c.last_rev, i.sender, i.cid, i.body, i.at, i.reply), \
              inserted AS (INSERT INTO messages \
-             (conversation_id, seq, sender_id, client_message_id, body, created_at) \
-             SELECT id, last_seq, sender, cid, body, at FROM bumped \
+             (conversation_id, seq, rev, sender_id, client_message_id, body, created_at, \
+             reply_to_id) \
+             SELECT id, last_seq, last_rev, sender, cid, body, at, reply FROM bumped \
              RETURNING id, conversation_id, seq, sender_id, client_message_id, \
-             body, created_at, edited_at, deleted_at), \
+             body, created_at, edited_at, deleted_at, rev, reply_to_id), \
              marked AS (UPDATE conversation_members m \
              SET last_read_seq = GREATEST(m.last_read_seq, i.seq), \
              last_delivered_seq = GREATEST(m.last_delivered_seq, i.seq) \
@@ -148,6 +155,7 @@ pub struct UnsequencedBatch {
     pub client_message_ids: Vec<String>,
     pub bodies: Vec<String>,
     pub created_ats: Vec<DateTime<Utc>>,
+    pub reply_to_ids: Vec<Option<i64>>,
 }
 
 impl UnsequencedBatch {
@@ -166,13 +174,14 @@ impl UnsequencedBatch {
             client_message_id: &self.client_message_ids[i],
             body: &self.bodies[i],
             created_at: self.created_ats[i],
+            reply_to_id: self.reply_to_ids[i],
         }
     }
 }
 
 /// `insert_if_allowed` for many messages in one statement, which costs PostgreSQL a third of
 /// as much per message as one statement each. The messages of one conversation take
-/// consecutive seqs in batch order. Returns the stored messages; a message missing from the
+/// consecutive seqs and revs in batch order. Returns the stored messages; a message missing from the
 /// result failed one of the conditions. A client id used twice in the batch fails the whole
 /// statement on its unique constraint, as do the other errors: nothing is stored then.
 ///
@@ -205,7 +214,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertBatchIfAllow
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
-        use diesel::sql_types::{Array, Text, Timestamptz, Uuid as SqlUuid};
+        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
         let batch = self.0;
         out.push_sql("WITH input AS (SELECT * FROM unnest(");
         out.push_bind_param::<Array<SqlUuid>, _>(&batch.conversation_ids)?;
@@ -217,8 +226,10 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertBatchIfAllow
         out.push_bind_param::<Array<Text>, _>(&batch.bodies)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Timestamptz>, _>(&batch.created_ats)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&batch.reply_to_ids)?;
         out.push_sql(
-            ") WITH ORDINALITY AS t(conv, sender, cid, body, at, ord)), \
+            ") WITH ORDINALITY AS t(conv, sender, cid, body, at, reply, ord)), \
              allowed AS (SELECT i.* FROM input i JOIN conversations c ON c.id = i.conv \
              WHERE ",
         );
@@ -229,15 +240,17 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertBatchIfAllow
              row_number() OVER (PARTITION BY a.conv ORDER BY a.ord) AS k, \
              count(*) OVER (PARTITION BY a.conv) AS n FROM allowed a), \
              bumped AS (UPDATE conversations c SET last_seq = c.last_seq + x.n, \
-             last_message_at = x.at \
+             last_rev = c.last_rev + x.n, last_message_at = x.at \
              FROM (SELECT conv, max(n) AS n, max(at) AS at FROM numbered GROUP BY conv) x \
-             WHERE c.id = x.conv RETURNING c.id, c.last_seq), \
+             WHERE c.id = x.conv RETURNING c.id, c.last_seq, c.last_rev), \
              inserted AS (INSERT INTO messages \
-             (conversation_id, seq, sender_id, client_message_id, body, created_at) \
-             SELECT u.conv, b.last_seq - u.n + u.k, u.sender, u.cid, u.body, u.at \
+             (conversation_id, seq, rev, sender_id, client_message_id, body, created_at, \
+             reply_to_id) \
+             SELECT u.conv, b.last_seq - u.n + u.k, b.last_rev - u.n + u.k, u.sender, u.cid, \
+             u.body, u.at, u.reply \
              FROM numbered u JOIN bumped b ON b.id = u.conv \
              RETURNING id, conversation_id, seq, sender_id, client_message_id, \
-             body, created_at, edited_at, deleted_at), \
+             body, created_at, edited_at, deleted_at, rev, reply_to_id), \
              marked AS (UPDATE conversation_members m \
              SET last_read_seq = GREATEST(m.last_read_seq, i.seq), \
              last_delivered_seq = GREATEST(m.last_delivered_seq, i.seq) \
@@ -248,14 +261,6 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertBatchIfAllow
         );
         Ok(())
     }
-}
-
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMessage<'_>) -> QueryResult<Message> {
-    diesel::insert_into(messages::table)
-        .values(new)
-        .returning(Message::as_returning())
-        .get_result(conn)
-        .await
 }
 
 pub async fn find_by_client_id(
@@ -344,4 +349,57 @@ pub async fn last_of(
         .select(Message::as_select())
         .load(conn)
         .await
+}
+
+/// What a reply shows of the message it answers.
+#[derive(Debug, Clone, Queryable)]
+pub struct ReplyTarget {
+    pub id: i64,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    /// The first 200 characters of its body.
+    pub excerpt: String,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The messages `ids` as replies show them.
+pub async fn reply_targets(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<ReplyTarget>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    messages::table
+        .filter(messages::id.eq_any(ids))
+        .select((
+            messages::id,
+            messages::seq,
+            messages::sender_id,
+            left(messages::body, 200),
+            messages::deleted_at,
+        ))
+        .load(conn)
+        .await
+}
+
+/// Up to `limit` messages of a conversation changed after `after_rev`, in ascending rev
+/// order, and whether more follow.
+pub async fn changed_after(
+    conn: &mut AsyncPgConnection,
+    conversation: Uuid,
+    after_rev: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Message>, bool)> {
+    let mut rows: Vec<Message> = messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::rev.gt(after_rev))
+        .order(messages::rev.asc())
+        .limit(limit + 1)
+        .select(Message::as_select())
+        .load(conn)
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, has_more))
 }

@@ -1,12 +1,15 @@
 //! One file per table: the row type, its insert/update forms, and the queries on it.
-//! Every function takes `&mut AsyncPgConnection`, so callers choose the transaction.
+//! Every function takes the connection (`&mut AsyncPgConnection`, or `&AsyncPgConnection`
+//! where its statement is pipelined with others), so callers choose the transaction.
 
 pub mod attachment;
 pub mod block;
+pub mod change;
 pub mod conversation;
 pub mod login_failure;
 pub mod member;
 pub mod message;
+pub mod reaction;
 pub mod refresh_token;
 pub mod report;
 pub mod user;

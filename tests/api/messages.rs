@@ -415,6 +415,7 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
         client_message_id: format!("c-{}", if (38..40).contains(&i) { i - 38 } else { i }),
         body: format!("message {i}"),
         attachment_ids: Vec::new(),
+        reply_to_id: None,
     };
     let requests: Vec<_> = (0..40).map(request).collect();
     let batches = &app.state.metrics.send_batch_size;
@@ -499,6 +500,7 @@ async fn the_writers_connections_run_generic_plans_that_store_correctly() {
                 client_message_id: &client_id,
                 body: "hi",
                 created_at: chrono::Utc::now(),
+                reply_to_id: None,
             };
             let stored = insert_if_allowed(&mut conn, new).await.unwrap();
             if allowed {
@@ -680,11 +682,11 @@ mod send_rule {
     /// The conversation's last seq, read from the database.
     async fn last_seq(app: &TestApp, conversation: Uuid) -> i64 {
         let mut conn = app.state.pool.get().await.unwrap();
-        confab::models::conversation::last_seqs(&mut conn, &[conversation])
+        confab::models::conversation::latest(&mut conn, &[conversation])
             .await
             .unwrap()
             .first()
-            .map_or(0, |(_, seq)| *seq)
+            .map_or(0, |(_, seq, _)| *seq)
     }
 
     #[actix_web::test]
@@ -747,6 +749,7 @@ mod send_rule {
                 client_message_id: case.client_id.to_string(),
                 body: case.what.to_string(),
                 attachment_ids: Vec::new(),
+                reply_to_id: None,
             };
             let got = match commit(&state.pool, &state.writer, &request).await {
                 Ok(sent) if sent.created => Outcome::Stored(sent.message.seq),
@@ -796,6 +799,7 @@ mod send_rule {
                         client_message_id: case.client_id,
                         body: case.what,
                         created_at: chrono::Utc::now(),
+                        reply_to_id: None,
                     };
                     stored.push(
                         insert_if_allowed(&mut conn, new)

@@ -10,7 +10,11 @@ async fn chat_events_pass_over_the_official_client() {
         .jwt
         .issue_expired(uuid::Uuid::new_v4(), std::time::Duration::from_secs(60));
     crate::common::run_node_tests(
-        &["chat/chat.test.mjs", "chat/live.test.mjs"],
+        &[
+            "chat/chat.test.mjs",
+            "chat/live.test.mjs",
+            "chat/changes.test.mjs",
+        ],
         &[
             ("CONFAB_URL", &app.base),
             ("CONFAB_EXPIRED_TOKEN", &expired),

@@ -18,12 +18,13 @@ pub mod time;
 #[cfg(test)]
 mod tests;
 
-pub use events::publish;
+pub use events::{publish, publish_change};
 pub use limiter::Limiter;
 pub use namespace::{AckObserver, ChatNamespace, ChatParts, ChatTimers, EventBounds};
 pub use presence::PresenceDirectory;
 pub use rooms::{RoomBridge, Rooms};
 pub use stats::{ChatStats, PresenceTransition};
 pub use store::{
-    ChatStore, Committed, Credentials, History, Membership, NewMessage, SessionStart, StoreError,
+    Change, ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History,
+    Membership, NewMessage, SessionStart, StoreError,
 };

@@ -207,6 +207,7 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
                 .map(|m| ReadyEntry {
                     conversation_id: m.conversation_id,
                     last_seq: m.last_seq,
+                    last_rev: m.last_rev,
                     last_read_seq: m.last_read_seq,
                 })
                 .collect(),

@@ -59,6 +59,8 @@ pub struct Membership {
     pub conversation_id: Uuid,
     /// Its latest message's seq.
     pub last_seq: i64,
+    /// Its latest change's rev.
+    pub last_rev: i64,
     /// The user's read watermark in it.
     pub last_read_seq: i64,
 }
@@ -76,6 +78,69 @@ pub struct NewMessage {
     pub body: String,
     /// Attachment ids as sent.
     pub attachment_ids: Vec<String>,
+    /// The id of the message it answers, as sent.
+    pub reply_to_id: Option<String>,
+}
+
+/// A change to a message, as the client asked for it (the store validates it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `message:edit` to `body`.
+    Edit {
+        /// The new text as sent.
+        body: String,
+    },
+    /// `message:delete`.
+    Delete,
+    /// `reaction:add` (`add`) or `reaction:remove` of `emoji`.
+    React {
+        /// The emoji as sent.
+        emoji: String,
+        /// Added, or removed.
+        add: bool,
+    },
+}
+
+/// `actor` asks for `change` to a message of a conversation.
+#[derive(Debug, Clone)]
+pub struct ChangeRequest {
+    /// The message's conversation.
+    pub conversation_id: Uuid,
+    /// Who asks (the socket's user).
+    pub actor: Uuid,
+    /// The message's id as sent.
+    pub message_id: String,
+    /// What to change.
+    pub change: Change,
+}
+
+/// A change stored, or found to change nothing (a repeated delete, a reaction the user
+/// already has): then `changed` is false and nothing is published.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// The message's conversation.
+    pub conversation_id: Uuid,
+    /// The message's id (decimal).
+    pub message_id: String,
+    /// The message's rev after the change.
+    pub rev: i64,
+    /// The Message after the change, as JSON, encoded once.
+    pub message: Arc<RawValue>,
+    /// Its reactions after the change (`[{ emoji, userIds }]`), as JSON.
+    pub reactions: Arc<RawValue>,
+    /// Whether anything changed.
+    pub changed: bool,
+}
+
+/// A page of changes: the Messages changed after a rev, in ascending rev order.
+#[derive(Debug, Clone)]
+pub struct Changes {
+    /// A JSON array of Messages.
+    pub messages: Box<RawValue>,
+    /// The conversation's latest rev.
+    pub last_rev: i64,
+    /// Whether more follow.
+    pub has_more: bool,
 }
 
 /// A committed message. `message` is the Message object as JSON text, encoded once and shared
@@ -126,6 +191,20 @@ pub trait ChatStore: Send + Sync + 'static {
     /// The send service: validates a message, applies the sender's sending rate and commits it
     /// (or returns the one a retry already stored).
     fn send(&self, message: NewMessage) -> impl Future<Output = Result<Committed, StoreError>>;
+
+    /// Validates and commits a change to a message (an edit, a delete, a reaction), under
+    /// the contract's rules for it.
+    fn change(&self, request: ChangeRequest) -> impl Future<Output = Result<Changed, StoreError>>;
+
+    /// For a member: the messages of `conversation` changed after `after_rev`, at most
+    /// `limit`, in ascending rev order.
+    fn changes(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        after_rev: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Changes, StoreError>>;
 
     /// Moves `user`'s delivered (and, with `read`, read) watermark in `conversation` up to
     /// `seq`, never down and never past the last message; returns `(delivered, read)`.

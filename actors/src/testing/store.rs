@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::lock;
 use crate::chat::{
-    ChatStore, Committed, Credentials, History, Limiter, Membership, NewMessage, SessionStart,
-    StoreError,
+    Change, ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Limiter,
+    Membership, NewMessage, SessionStart, StoreError,
 };
 use crate::ErrorCode;
 
@@ -38,6 +38,8 @@ struct World {
 struct Conversation {
     members: Vec<Uuid>,
     messages: Vec<Arc<RawValue>>,
+    /// The rev of the latest change.
+    last_rev: i64,
     /// Each member's (delivered, read) watermarks.
     marks: HashMap<Uuid, (i64, i64)>,
 }
@@ -95,11 +97,18 @@ impl MemoryStore {
             .map_or(0, |c| c.messages.len())
     }
 
-    fn message_json(message: &NewMessage, seq: usize) -> Result<Arc<RawValue>, StoreError> {
+    fn message_json(
+        message: &NewMessage,
+        seq: usize,
+        rev: i64,
+    ) -> Result<Arc<RawValue>, StoreError> {
         let json = json!({
             "id": seq.to_string(),
             "conversationId": message.conversation_id,
             "seq": seq,
+            "rev": rev,
+            "reactions": [],
+            "deleted": false,
             "senderId": message.sender_id,
             "clientMessageId": message.client_message_id,
             "body": message.body.trim(),
@@ -112,6 +121,70 @@ impl MemoryStore {
 
 fn not_found() -> StoreError {
     StoreError::new(ErrorCode::NotFound, "conversation not found")
+}
+
+fn to_raw(value: &serde_json::Value) -> Result<Arc<RawValue>, StoreError> {
+    serde_json::value::to_raw_value(value)
+        .map(Arc::from)
+        .map_err(|err| StoreError::new(ErrorCode::Internal, err.to_string()))
+}
+
+/// Applies `change` by `actor` to `message` (its JSON); whether anything changed.
+fn apply(
+    message: &mut serde_json::Value,
+    actor: Uuid,
+    change: &Change,
+) -> Result<bool, StoreError> {
+    let refused = |code, what: &str| Err(StoreError::new(code, what));
+    if message["deleted"] == true && !matches!(change, Change::Delete) {
+        return refused(ErrorCode::Conflict, "the message is deleted");
+    }
+    match change {
+        Change::Edit { body } if message["senderId"] == json!(actor) => {
+            message["body"] = json!(body.trim());
+            Ok(true)
+        }
+        Change::Edit { .. } => refused(ErrorCode::Forbidden, "only the sender may edit"),
+        Change::Delete if message["deleted"] == true => Ok(false),
+        Change::Delete => {
+            message["deleted"] = json!(true);
+            message["body"] = json!("");
+            message["reactions"] = json!([]);
+            Ok(true)
+        }
+        Change::React { emoji, add } => {
+            let Some(list) = message["reactions"].as_array_mut() else {
+                return refused(ErrorCode::Internal, "no reactions");
+            };
+            let at = list.iter().position(|r| r["emoji"] == json!(emoji));
+            let has = at.is_some_and(|i| {
+                list[i]["userIds"]
+                    .as_array()
+                    .is_some_and(|ids| ids.contains(&json!(actor)))
+            });
+            match (add, at, has) {
+                (true, _, true) | (false, _, false) => Ok(false),
+                (true, Some(i), false) => {
+                    if let Some(ids) = list[i]["userIds"].as_array_mut() {
+                        ids.push(json!(actor));
+                    }
+                    Ok(true)
+                }
+                (true, None, false) => {
+                    list.push(json!({ "emoji": emoji, "userIds": [actor] }));
+                    Ok(true)
+                }
+                (false, Some(i), true) => {
+                    if let Some(ids) = list[i]["userIds"].as_array_mut() {
+                        ids.retain(|id| *id != json!(actor));
+                    }
+                    list.retain(|r| r["userIds"].as_array().is_some_and(|ids| !ids.is_empty()));
+                    Ok(true)
+                }
+                (false, None, true) => Ok(false),
+            }
+        }
+    }
 }
 
 impl ChatStore for MemoryStore {
@@ -157,6 +230,7 @@ impl ChatStore for MemoryStore {
             .map(|(id, c)| Membership {
                 conversation_id: *id,
                 last_seq: c.messages.len() as i64,
+                last_rev: c.last_rev,
                 last_read_seq: c.marks.get(&user).map_or(0, |m| m.1),
             })
             .collect())
@@ -198,7 +272,8 @@ impl ChatStore for MemoryStore {
             });
         }
         let seq = conversation.messages.len() + 1;
-        let json = Self::message_json(&message, seq)?;
+        conversation.last_rev += 1;
+        let json = Self::message_json(&message, seq, conversation.last_rev)?;
         conversation.messages.push(json.clone());
         world
             .by_client_id
@@ -208,6 +283,73 @@ impl ChatStore for MemoryStore {
             seq: seq as i64,
             message: json,
             created: true,
+        })
+    }
+
+    async fn change(&self, request: ChangeRequest) -> Result<Changed, StoreError> {
+        let mut world = lock(&self.world);
+        let c = world
+            .conversations
+            .get_mut(&request.conversation_id)
+            .filter(|c| c.members.contains(&request.actor))
+            .ok_or_else(not_found)?;
+        let index = request
+            .message_id
+            .parse::<usize>()
+            .ok()
+            .filter(|seq| (1..=c.messages.len()).contains(seq))
+            .ok_or_else(|| StoreError::new(ErrorCode::NotFound, "message not found"))?
+            - 1;
+        let mut message: serde_json::Value = serde_json::from_str(c.messages[index].get())
+            .map_err(|err| StoreError::new(ErrorCode::Internal, err.to_string()))?;
+        let changed = apply(&mut message, request.actor, &request.change)?;
+        if changed {
+            c.last_rev += 1;
+            message["rev"] = json!(c.last_rev);
+            c.messages[index] = to_raw(&message)?;
+        }
+        Ok(Changed {
+            conversation_id: request.conversation_id,
+            message_id: request.message_id,
+            rev: message["rev"].as_i64().unwrap_or(0),
+            reactions: to_raw(&message["reactions"])?,
+            message: c.messages[index].clone(),
+            changed,
+        })
+    }
+
+    async fn changes(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        after_rev: i64,
+        limit: i64,
+    ) -> Result<Changes, StoreError> {
+        let world = lock(&self.world);
+        let c = world
+            .conversations
+            .get(&conversation)
+            .filter(|c| c.members.contains(&user))
+            .ok_or_else(not_found)?;
+        let rev_of = |m: &RawValue| {
+            serde_json::from_str::<serde_json::Value>(m.get())
+                .ok()
+                .and_then(|v| v["rev"].as_i64())
+                .unwrap_or(0)
+        };
+        let mut changed: Vec<&RawValue> = c
+            .messages
+            .iter()
+            .map(|m| &**m)
+            .filter(|m| rev_of(m) > after_rev)
+            .collect();
+        changed.sort_by_key(|m| rev_of(m));
+        let page = &changed[..changed.len().min(limit.max(0) as usize)];
+        Ok(Changes {
+            messages: serde_json::value::to_raw_value(page)
+                .map_err(|err| StoreError::new(ErrorCode::Internal, err.to_string()))?,
+            last_rev: c.last_rev,
+            has_more: changed.len() > page.len(),
         })
     }
 

@@ -17,6 +17,55 @@ pub struct MessageSend {
     /// Uploads to attach, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachment_ids: Vec<String>,
+    /// The message this one answers (same conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to_id: Option<String>,
+}
+
+/// `message:edit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageEdit {
+    /// The message's conversation.
+    pub conversation_id: String,
+    /// The message (its decimal id).
+    pub message_id: String,
+    /// The new text, under the rules of `message:send`.
+    pub body: String,
+}
+
+/// `message:delete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDelete {
+    /// The message's conversation.
+    pub conversation_id: String,
+    /// The message (its decimal id).
+    pub message_id: String,
+}
+
+/// `reaction:add` and `reaction:remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionChange {
+    /// The message's conversation.
+    pub conversation_id: String,
+    /// The message (its decimal id).
+    pub message_id: String,
+    /// One emoji.
+    pub emoji: String,
+}
+
+/// `sync:changes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncChanges {
+    /// The conversation to catch up on.
+    pub conversation_id: String,
+    /// Messages changed after this rev are returned.
+    pub after_rev: i64,
+    /// At most this many (1–500, default 500).
+    pub limit: Option<i64>,
 }
 
 /// `sync:request`.
@@ -94,6 +143,21 @@ pub enum ClientEvent {
     /// `auth:refresh`.
     #[serde(rename = "auth:refresh")]
     AuthRefresh(AuthRefresh),
+    /// `message:edit`.
+    #[serde(rename = "message:edit")]
+    MessageEdit(MessageEdit),
+    /// `message:delete`.
+    #[serde(rename = "message:delete")]
+    MessageDelete(MessageDelete),
+    /// `reaction:add`.
+    #[serde(rename = "reaction:add")]
+    ReactionAdd(ReactionChange),
+    /// `reaction:remove`.
+    #[serde(rename = "reaction:remove")]
+    ReactionRemove(ReactionChange),
+    /// `sync:changes`.
+    #[serde(rename = "sync:changes")]
+    SyncChanges(SyncChanges),
 }
 
 /// Why an event could not be decoded; each is the contract's `invalid`.
@@ -124,6 +188,11 @@ impl ClientEvent {
         "receipt:read",
         "presence:query",
         "auth:refresh",
+        "message:edit",
+        "message:delete",
+        "reaction:add",
+        "reaction:remove",
+        "sync:changes",
     ];
 
     /// Decodes the event `name` whose first argument is `arg` (further arguments are ignored,
@@ -153,6 +222,11 @@ impl ClientEvent {
             ClientEvent::ReceiptRead(_) => "receipt:read",
             ClientEvent::PresenceQuery(_) => "presence:query",
             ClientEvent::AuthRefresh(_) => "auth:refresh",
+            ClientEvent::MessageEdit(_) => "message:edit",
+            ClientEvent::MessageDelete(_) => "message:delete",
+            ClientEvent::ReactionAdd(_) => "reaction:add",
+            ClientEvent::ReactionRemove(_) => "reaction:remove",
+            ClientEvent::SyncChanges(_) => "sync:changes",
         }
     }
 }
@@ -224,6 +298,7 @@ mod tests {
                 client_message_id: "m".into(),
                 body: "hi".into(),
                 attachment_ids: vec![],
+                reply_to_id: None,
             })
         );
         let receipt = json!({ "conversationId": "c", "seq": 4 });
@@ -284,7 +359,8 @@ mod tests {
     #[test]
     fn every_listed_name_decodes_to_its_variant() {
         let any = json!({ "conversationId": "c", "clientMessageId": "m", "body": "b",
-            "afterSeq": 0, "seq": 0, "userIds": [], "token": "t" });
+            "afterSeq": 0, "seq": 0, "userIds": [], "token": "t", "messageId": "1",
+            "emoji": "👍", "afterRev": 0 });
         for name in ClientEvent::NAMES {
             assert_eq!(ClientEvent::decode(name, Some(&any)).unwrap().name(), *name);
         }

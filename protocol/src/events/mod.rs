@@ -6,12 +6,12 @@ mod client;
 mod server;
 
 pub use client::{
-    AuthRefresh, ClientEvent, ConversationRef, EventError, MessageSend, PresenceQuery, Receipt,
-    SyncRequest,
+    AuthRefresh, ClientEvent, ConversationRef, EventError, MessageDelete, MessageEdit, MessageSend,
+    PresenceQuery, ReactionChange, Receipt, SyncChanges, SyncRequest,
 };
 pub use server::{
-    encode, Ack, AckError, ConversationAdded, ConversationRemoved, ConversationUpdated, HistoryAck,
-    MessageAck, MessageSent, PresenceAck, PresenceEntry, PresenceUpdate, ReadyEntry, ReceiptAck,
-    ReceiptUpdated, RefreshAck, RequestError, ServerEvent, SessionExpiring, SessionReady,
-    TypingStart, TypingStop, MESSAGE_NEW,
+    encode, Ack, AckError, ChangesAck, ConversationAdded, ConversationRemoved, ConversationUpdated,
+    HistoryAck, MessageAck, MessageSent, PresenceAck, PresenceEntry, PresenceUpdate,
+    ReactionUpdated, ReadyEntry, ReceiptAck, ReceiptUpdated, RefreshAck, RequestError, ServerEvent,
+    SessionExpiring, SessionReady, TypingStart, TypingStop, MESSAGE_NEW, MESSAGE_UPDATED,
 };

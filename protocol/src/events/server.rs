@@ -24,6 +24,9 @@ pub fn encode<E: ServerEvent>(nsp: &str, event: &E) -> Result<String, serde_json
 /// The name of `message:new`, whose payload is the Message itself.
 pub const MESSAGE_NEW: &str = "message:new";
 
+/// The name of `message:updated` (an edit or a delete), whose payload is the Message itself.
+pub const MESSAGE_UPDATED: &str = "message:updated";
+
 macro_rules! server_event {
     ($name:literal, $ty:ident $(<$lt:lifetime>)?) => {
         impl $(<$lt>)? ServerEvent for $ty $(<$lt>)? {
@@ -40,6 +43,8 @@ pub struct ReadyEntry {
     pub conversation_id: Uuid,
     /// Its latest message's seq.
     pub last_seq: i64,
+    /// Its latest change's rev.
+    pub last_rev: i64,
     /// The user's read watermark in it.
     pub last_read_seq: i64,
 }
@@ -143,8 +148,31 @@ pub struct ConversationUpdated {
     pub conversation_id: Uuid,
     /// Its latest message's seq.
     pub last_seq: i64,
+    /// Its latest change's rev.
+    pub last_rev: i64,
 }
 server_event!("conversation:updated", ConversationUpdated);
+
+/// `reaction:updated`: a member added or removed a reaction.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionUpdated<'a> {
+    /// The message's conversation.
+    pub conversation_id: Uuid,
+    /// The message (its decimal id).
+    pub message_id: &'a str,
+    /// The rev of this change.
+    pub rev: i64,
+    /// Who reacted.
+    pub user_id: Uuid,
+    /// The emoji.
+    pub emoji: &'a str,
+    /// Added (or removed).
+    pub added: bool,
+    /// The message's whole new list, `[{ emoji, userIds }]`.
+    pub reactions: &'a RawValue,
+}
+server_event!("reaction:updated", ReactionUpdated<'a>);
 
 /// `request:error`: a request without an ack callback failed.
 #[derive(Debug, Clone, Serialize)]
@@ -220,6 +248,18 @@ pub struct MessageAck<'a> {
 pub struct HistoryAck<'a> {
     /// The Messages, in ascending seq order.
     pub messages: &'a RawValue,
+    /// Whether more follow the page.
+    pub has_more: bool,
+}
+
+/// The ack body of `sync:changes`: `messages` is a JSON array of Messages.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangesAck<'a> {
+    /// The Messages changed after the rev asked for, in ascending rev order.
+    pub messages: &'a RawValue,
+    /// The conversation's latest rev.
+    pub last_rev: i64,
     /// Whether more follow the page.
     pub has_more: bool,
 }

@@ -11,8 +11,8 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::http::views::{ConversationListItem, ConversationView};
-use crate::messaging::view::MessageView;
-use crate::models::{attachment, conversation, member, message};
+use crate::messaging::view::{MessageView, Related};
+use crate::models::{conversation, member, message};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -42,8 +42,7 @@ pub async fn list(
     let ids: Vec<Uuid> = page.iter().map(|(c, _)| c.id).collect();
     let members = member::of_conversations(&mut conn, &ids).await?;
     let last_messages = message::last_of(&mut conn, &ids).await?;
-    let message_ids: Vec<i64> = last_messages.iter().map(|m| m.id).collect();
-    let attachments = attachment::of_messages(&mut conn, &message_ids).await?;
+    let related = Related::load(&mut conn, &last_messages).await?;
     let conversations: Vec<ConversationListItem> = page
         .iter()
         .map(|(c, mine)| ConversationListItem {
@@ -51,7 +50,7 @@ pub async fn list(
             last_message: last_messages
                 .iter()
                 .find(|m| m.conversation_id == c.id)
-                .map(|m| MessageView::new(m, &attachments)),
+                .map(|m| MessageView::new(m, &related)),
             unread_count: (c.last_seq - mine.last_read_seq).max(0),
         })
         .collect();

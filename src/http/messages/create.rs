@@ -17,6 +17,7 @@ pub struct SendBody {
     body: String,
     #[serde(default)]
     attachment_ids: Vec<String>,
+    reply_to_id: Option<String>,
 }
 
 /// `POST /api/conversations/{id}/messages` → 201 the Message, once it is committed; every
@@ -45,6 +46,7 @@ pub async fn create(
             client_message_id: body.client_message_id,
             body: body.body,
             attachment_ids: body.attachment_ids,
+            reply_to_id: body.reply_to_id,
         })
         .await?;
     state.messaging.publish(&committed, None);

@@ -8,7 +8,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
 use crate::http::validate;
 use crate::messaging::view::MessageView;
-use crate::models::attachment;
 use crate::models::message::{self, SeqCursor};
 use crate::state::AppState;
 
@@ -45,12 +44,7 @@ pub async fn list(
     let mut conn = state.pool.get().await?;
     let (conversation, _) = load_for_member(&mut conn, &path, me.id).await?;
     let (messages, has_more) = message::page(&mut conn, conversation.id, cursor, limit).await?;
-    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
-    let attachments = attachment::of_messages(&mut conn, &ids).await?;
-    let messages: Vec<MessageView> = messages
-        .iter()
-        .map(|m| MessageView::new(m, &attachments))
-        .collect();
+    let messages = MessageView::load_all(&mut conn, &messages).await?;
     Ok(web::Json(
         json!({ "messages": messages, "hasMore": has_more }),
     ))

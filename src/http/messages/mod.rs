@@ -1,2 +1,4 @@
+pub mod change;
+pub mod changes;
 pub mod create;
 pub mod list;

@@ -7,7 +7,7 @@ export const BASE = process.env.CONFAB_URL ?? "http://127.0.0.1:8080";
 let counter = 0;
 const run = Math.random().toString(36).slice(2, 8);
 
-async function api(method, path, token, body) {
+export async function api(method, path, token, body) {
   const res = await fetch(`${BASE}/api${path}`, {
     method,
     headers: {

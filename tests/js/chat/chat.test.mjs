@@ -54,7 +54,7 @@ for (const [label, options] of [
       const socket = await open(alice, options);
       assert.equal(socket.ready.userId, alice.id);
       assert.equal(socket.ready.sessionId, socket.id);
-      assert.deepEqual(socket.ready.conversations, [{ conversationId: conversation, lastSeq: 1, lastReadSeq: 0 }]);
+      assert.deepEqual(socket.ready.conversations, [{ conversationId: conversation, lastSeq: 1, lastRev: 1, lastReadSeq: 0 }]);
     });
 
     it("delivers a send to every other socket of every member, committed first", async () => {

@@ -54,12 +54,15 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
   for (let i = 0; i < 50 && ready.status !== 503; i++) ready = await fetch(`${A}/ready`);
   assert.equal(ready.status, 503);
   assert.equal((await ready.json()).redis, "down");
-  // Sends still commit and are acknowledged.
+  // Sends, and an edit of the message node B already has, still commit and are acknowledged.
   for (const n of [2, 3]) {
     const ack = await send(a, conversation, n);
     assert.equal(ack.ok, true, JSON.stringify(ack));
     assert.equal(ack.message.seq, n);
   }
+  const edit = await a.emitWithAck("message:edit", { conversationId: conversation, messageId: news[0].id, body: "m1, edited" });
+  assert.equal(edit.ok, true, JSON.stringify(edit));
+  assert.equal(edit.message.rev, 4);
 
   const updated = new Promise((resolve) =>
     b.on("conversation:updated", (u) => u.conversationId === conversation && u.lastSeq === 3 && resolve(u)),
@@ -68,9 +71,14 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
   assert.deepEqual(await within(15000, updated, "conversation:updated after the bridge reconnects"), {
     conversationId: conversation,
     lastSeq: 3,
+    lastRev: 4,
   });
   const repaired = await b.emitWithAck("sync:request", { conversationId: conversation, afterSeq: 1 });
   assert.deepEqual(repaired.messages.map((m) => m.body), ["m2", "m3"]);
+  // The edit missed during the outage comes back with sync:changes from the rev node B had.
+  const changes = await b.emitWithAck("sync:changes", { conversationId: conversation, afterRev: news[0].rev });
+  assert.deepEqual(changes.messages.map((m) => [m.rev, m.body]), [[2, "m2"], [3, "m3"], [4, "m1, edited"]]);
+  assert.equal(changes.lastRev, 4);
 
   // Cross-node delivery resumed without restarting a node.
   const later = collect(b, "message:new");

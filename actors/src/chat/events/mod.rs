@@ -2,6 +2,8 @@
 //! (an ack, or `request:error` when the client asked for none) and small checks.
 
 mod auth;
+mod change;
+mod changes;
 mod presence;
 mod receipt;
 mod send;
@@ -15,12 +17,15 @@ use uuid::Uuid;
 
 use super::namespace::Inner;
 use super::socket_state::SocketState;
-use super::store::{ChatStore, StoreError};
+use super::store::{Change, ChatStore, StoreError};
 use crate::engine::{Ack, Event, Socket};
 use crate::protocol::engineio::Frame;
-use crate::protocol::events::{self, AckError, ClientEvent, RequestError, ServerEvent};
+use crate::protocol::events::{
+    self, AckError, ClientEvent, ReactionChange, RequestError, ServerEvent,
+};
 use crate::ErrorCode;
 
+pub use change::publish_change;
 pub use send::publish;
 
 /// How long a socket with too many events waiting is asked to wait.
@@ -95,7 +100,51 @@ async fn dispatch<S: ChatStore>(
         }
         ClientEvent::PresenceQuery(query) => presence::handle(inner, state, query).await,
         ClientEvent::AuthRefresh(refresh) => auth::handle(inner, state, refresh).await,
+        ClientEvent::MessageEdit(edit) => {
+            let body = edit.body;
+            change::handle(
+                inner,
+                state,
+                &edit.conversation_id,
+                edit.message_id,
+                Change::Edit { body },
+            )
+            .await
+        }
+        ClientEvent::MessageDelete(delete) => {
+            change::handle(
+                inner,
+                state,
+                &delete.conversation_id,
+                delete.message_id,
+                Change::Delete,
+            )
+            .await
+        }
+        ClientEvent::ReactionAdd(reaction) => react(inner, state, reaction, true).await,
+        ClientEvent::ReactionRemove(reaction) => react(inner, state, reaction, false).await,
+        ClientEvent::SyncChanges(request) => changes::handle(inner, state, request).await,
     }
+}
+
+async fn react<S: ChatStore>(
+    inner: &Inner<S>,
+    state: &SocketState,
+    reaction: ReactionChange,
+    add: bool,
+) -> Reply {
+    let change = Change::React {
+        emoji: reaction.emoji,
+        add,
+    };
+    change::handle(
+        inner,
+        state,
+        &reaction.conversation_id,
+        reaction.message_id,
+        change,
+    )
+    .await
 }
 
 /// Acks the result; a failure without an ack becomes `request:error` on the socket.

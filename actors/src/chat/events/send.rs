@@ -28,6 +28,7 @@ pub(super) async fn handle<S: ChatStore>(
             client_message_id: payload.client_message_id.clone(),
             body: payload.body,
             attachment_ids: payload.attachment_ids,
+            reply_to_id: payload.reply_to_id,
         })
         .await;
     if let Err(err) = &committed {

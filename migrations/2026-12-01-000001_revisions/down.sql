@@ -1,0 +1,16 @@
+DROP FUNCTION confab_react(UUID, UUID, BIGINT, TEXT, BOOLEAN, INT);
+DROP FUNCTION confab_delete(UUID, UUID, BIGINT);
+DROP FUNCTION confab_edit(UUID, UUID, BIGINT, TEXT);
+DROP FUNCTION confab_take_rev(UUID);
+DROP FUNCTION confab_dm_blocked(UUID, UUID);
+DROP FUNCTION confab_lock_for(UUID, UUID);
+DROP FUNCTION confab_change_result(TEXT, BIGINT, BIGINT);
+DROP FUNCTION confab_reactions(BIGINT);
+ALTER TABLE attachments DROP COLUMN released_at;
+ALTER TABLE reactions DROP COLUMN emoji_order;
+ALTER TABLE reactions DROP COLUMN position;
+DROP INDEX messages_conversation_rev;
+ALTER TABLE messages DROP CONSTRAINT messages_rev_positive;
+ALTER TABLE messages DROP COLUMN reply_to_id;
+ALTER TABLE messages DROP COLUMN rev;
+ALTER TABLE conversations DROP COLUMN last_rev;

@@ -1,0 +1,84 @@
+//! Edits, deletes and reactions over HTTP: the same rules and events as `message:edit`,
+//! `message:delete`, `reaction:add` and `reaction:remove` on a socket.
+
+use actix_web::{web, HttpResponse};
+use confab_actors::chat::{publish_change, Change, ChangeRequest};
+use serde::Deserialize;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::Json;
+use crate::http::validate;
+use crate::state::AppState;
+
+/// The body of `PATCH .../messages/{messageId}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EditBody {
+    body: String,
+}
+
+/// `PATCH /api/conversations/{id}/messages/{messageId}` → the Message after the edit.
+pub async fn edit(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<(String, String)>,
+    body: Json<EditBody>,
+) -> ApiResult<HttpResponse> {
+    let (conversation, message) = path.into_inner();
+    let body = body.into_inner().body;
+    apply(&state, &me, &conversation, message, Change::Edit { body }).await
+}
+
+/// `DELETE /api/conversations/{id}/messages/{messageId}` → the tombstone.
+pub async fn delete(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (conversation, message) = path.into_inner();
+    apply(&state, &me, &conversation, message, Change::Delete).await
+}
+
+/// `PUT /api/conversations/{id}/messages/{messageId}/reactions/{emoji}` → the Message.
+pub async fn add_reaction(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (conversation, message, emoji) = path.into_inner();
+    let change = Change::React { emoji, add: true };
+    apply(&state, &me, &conversation, message, change).await
+}
+
+/// `DELETE /api/conversations/{id}/messages/{messageId}/reactions/{emoji}` → the Message.
+pub async fn remove_reaction(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (conversation, message, emoji) = path.into_inner();
+    let change = Change::React { emoji, add: false };
+    apply(&state, &me, &conversation, message, change).await
+}
+
+async fn apply(
+    state: &AppState,
+    me: &AuthUser,
+    conversation: &str,
+    message_id: String,
+    change: Change,
+) -> ApiResult<HttpResponse> {
+    let request = ChangeRequest {
+        conversation_id: validate::path_id(conversation, ApiError::conversation_not_found)?,
+        actor: me.id,
+        message_id,
+        change,
+    };
+    let changed = state.messaging.change(request.clone()).await?;
+    publish_change(&state.rooms, &request, &changed)
+        .map_err(|err| ApiError::internal(err.message))?;
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(changed.message.get().to_owned()))
+}

@@ -1,0 +1,29 @@
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::reactions;
+
+/// Most distinct emoji on one message.
+pub const MAX_DISTINCT: i32 = 20;
+
+/// `(message id, emoji, user id)` of every reaction to `message_ids`: each message's by its
+/// emoji's place, then in the order they were made.
+pub async fn of_messages(
+    conn: &mut AsyncPgConnection,
+    message_ids: &[i64],
+) -> QueryResult<Vec<(i64, String, Uuid)>> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    reactions::table
+        .filter(reactions::message_id.eq_any(message_ids))
+        .order((
+            reactions::message_id,
+            reactions::emoji_order,
+            reactions::position,
+        ))
+        .select((reactions::message_id, reactions::emoji, reactions::user_id))
+        .load(conn)
+        .await
+}
