@@ -45,6 +45,19 @@ for (const [label, options] of [
       assert.deepEqual(toAlice[0], reply.message);
       assert.equal(reply.message.seq, 2);
 
+      // Edits and reactions cross the bridge like new messages.
+      const edits = collect(b, "message:updated");
+      const edit = await a.emitWithAck("message:edit", { conversationId: conversation, messageId: ack.message.id, body: "across, edited" });
+      assert.equal(edit.ok, true, JSON.stringify(edit));
+      await edits.waitFor(1, "message:updated on the other node");
+      assert.deepEqual(edits[0], edit.message);
+      const reactions = collect(a, "reaction:updated");
+      const reacted = await b.emitWithAck("reaction:add", { conversationId: conversation, messageId: ack.message.id, emoji: "👍" });
+      assert.equal(reacted.ok, true, JSON.stringify(reacted));
+      await reactions.waitFor(1, "reaction:updated on the other node");
+      assert.equal(reactions[0].rev, reacted.message.rev);
+      assert.deepEqual(reactions[0].reactions, [{ emoji: "👍", userIds: [bob.id] }]);
+
       const typing = once(b, "typing:start");
       a.emit("typing:start", { conversationId: conversation });
       assert.deepEqual(await within(5000, typing, "typing:start across nodes"), { conversationId: conversation, userId: alice.id });
