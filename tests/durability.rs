@@ -1,5 +1,6 @@
-//! Durability: the server is killed with SIGKILL in the middle of a stream of sends; after a
-//! restart every acknowledged message is in PostgreSQL exactly once, with gapless seqs.
+//! Durability: the server is killed with SIGKILL in the middle of a stream of sends, edits and
+//! reactions; after a restart every acknowledged message is in PostgreSQL exactly once, with
+//! gapless seqs, every acknowledged edit and reaction is there, and revs are gapless.
 
 #![allow(
     clippy::unwrap_used,
@@ -66,12 +67,16 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
     .unwrap();
     let conversation = group["id"].as_str().unwrap().to_string();
 
-    // Four senders stream messages; the node is killed once 300 sends were acknowledged.
+    // Four senders stream messages, editing each and reacting to it once it is acknowledged;
+    // the node is killed once 300 sends were acknowledged.
     let acked: Rc<RefCell<BTreeMap<String, (String, i64)>>> = Rc::default();
     let attempted: Rc<RefCell<HashSet<String>>> = Rc::default();
+    let edited: Rc<RefCell<HashSet<String>>> = Rc::default();
+    let reacted: Rc<RefCell<HashSet<String>>> = Rc::default();
     let senders = (0..4).map(|sender| {
         let (base, token, conversation) = (node.base.clone(), token.clone(), conversation.clone());
         let (acked, attempted) = (acked.clone(), attempted.clone());
+        let (edited, reacted) = (edited.clone(), reacted.clone());
         actix_web::rt::spawn(async move {
             for i in 0.. {
                 let client_id = format!("s{sender}-{i}");
@@ -83,7 +88,18 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
                         let id = message["id"].as_str().unwrap().to_string();
                         acked
                             .borrow_mut()
-                            .insert(client_id, (id, message["seq"].as_i64().unwrap()));
+                            .insert(client_id, (id.clone(), message["seq"].as_i64().unwrap()));
+                        let path = format!("/conversations/{conversation}/messages/{id}");
+                        let body = json!({ "body": format!("edited {id}") });
+                        match call(&base, "PATCH", &path, Some(&token), body).await {
+                            Some((200, _)) => edited.borrow_mut().insert(id.clone()),
+                            _ => break,
+                        };
+                        let path = format!("{path}/reactions/%F0%9F%91%8D");
+                        match call(&base, "PUT", &path, Some(&token), Value::Null).await {
+                            Some((200, _)) => reacted.borrow_mut().insert(id),
+                            _ => break,
+                        };
                     }
                     _ => break,
                 }
@@ -139,6 +155,50 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
             "{client_id} stored once, as acked"
         );
     }
+    // Every acknowledged edit and reaction is there.
+    let by_id: BTreeMap<&str, &Value> = stored
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap(), m))
+        .collect();
+    for id in edited.borrow().iter() {
+        assert_eq!(
+            by_id[id.as_str()]["body"],
+            format!("edited {id}"),
+            "edit of {id} kept"
+        );
+    }
+    for id in reacted.borrow().iter() {
+        assert_eq!(
+            by_id[id.as_str()]["reactions"],
+            json!([{ "emoji": "👍", "userIds": [registered["user"]["id"]] }]),
+            "reaction to {id} kept"
+        );
+    }
+    // Revs are gapless: each committed change took exactly one, none twice.
+    let edits_stored = stored.iter().filter(|m| !m["editedAt"].is_null()).count();
+    let reactions_stored = stored
+        .iter()
+        .filter(|m| m["reactions"] != json!([]))
+        .count();
+    let (_, before_retries) = call(
+        &node.base,
+        "GET",
+        &format!("/conversations/{conversation}"),
+        Some(&token),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let last_rev = before_retries["lastRev"].as_i64().unwrap();
+    assert_eq!(
+        last_rev as usize,
+        stored.len() + edits_stored + reactions_stored,
+        "one rev per committed change"
+    );
+    let revs: HashSet<i64> = stored.iter().map(|m| m["rev"].as_i64().unwrap()).collect();
+    assert_eq!(revs.len(), stored.len(), "no rev held twice");
+    assert!(revs.iter().all(|rev| (1..=last_rev).contains(rev)));
+
     // Anything stored was attempted; a retry of an unacknowledged send stores it at most once.
     let attempted = attempted.borrow().clone();
     assert!(by_client.keys().all(|id| attempted.contains(id)));
@@ -183,8 +243,10 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
         expected as i64
     );
     println!(
-        "acknowledged {} before SIGKILL, {} stored, {} in flight retried; every acknowledged send found exactly once",
+        "acknowledged {} sends, {} edits, {} reactions before SIGKILL, {} stored, {} in flight retried; every acknowledged change found",
         acked.len(),
+        edited.borrow().len(),
+        reacted.borrow().len(),
         stored.len(),
         unacked.len()
     );
