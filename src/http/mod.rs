@@ -46,6 +46,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                     web::get().to(conversations::get::get),
                 )
                 .route(
+                    "/conversations/{id}",
+                    web::delete().to(conversations::delete::delete),
+                )
+                .route(
                     "/conversations/{id}/members",
                     web::post().to(members::add::add),
                 )

@@ -161,3 +161,33 @@ pub async fn latest(
         .load(conn)
         .await
 }
+
+/// Deletes conversation `id` with its members, messages and reactions, under its row lock
+/// (call it in a transaction); returns who its members were. Reports about its messages keep
+/// the reported user.
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<Uuid>> {
+    use crate::db::schema::{messages, reports};
+    lock(conn, id).await?;
+    let members = crate::models::member::user_ids(conn, id).await?;
+    let senders = messages::table
+        .filter(messages::id.nullable().eq(reports::message_id))
+        .filter(messages::conversation_id.eq(id))
+        .select(messages::sender_id)
+        .single_value();
+    diesel::update(
+        reports::table
+            .filter(reports::reported_user_id.is_null())
+            .filter(diesel::dsl::exists(
+                messages::table
+                    .filter(messages::id.nullable().eq(reports::message_id))
+                    .filter(messages::conversation_id.eq(id)),
+            )),
+    )
+    .set(reports::reported_user_id.eq(senders))
+    .execute(conn)
+    .await?;
+    diesel::delete(conversations::table.find(id))
+        .execute(conn)
+        .await?;
+    Ok(members)
+}

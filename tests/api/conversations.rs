@@ -236,3 +236,89 @@ async fn the_list_is_paged_by_activity_with_last_message_and_unread_count() {
         "unauthorized",
     );
 }
+
+/// `DELETE /api/conversations/{id}`: the owner deletes a group for everyone; members' sockets
+/// get `conversation:removed` and leave its room; it is `not_found` from then on. Members,
+/// admins of nothing and DMs are refused; reports about its messages keep the reported user.
+#[actix_web::test]
+async fn a_groups_owner_deletes_it_for_everyone() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let eve = app.register("eve").await;
+    let group = app.group(&alice, "doomed", &[&bob]).await;
+    let sent = app.send(&bob, &group, "m1", "reported words").await;
+    let message = sent.body["id"].as_str().unwrap().to_string();
+    let report = app
+        .post(
+            "/api/reports",
+            &alice.token,
+            json!({ "messageId": message, "reason": "abuse" }),
+        )
+        .await;
+    assert_eq!(report.status, 201);
+    let mut bobs_socket = crate::sockets::socket_of(&app, &bob.token).await;
+
+    assert_error(
+        &app.delete(&format!("/api/conversations/{group}"), &bob.token)
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.delete(&format!("/api/conversations/{group}"), &eve.token)
+            .await,
+        404,
+        "not_found",
+    );
+    let dm = app.dm_id(&alice, &bob).await;
+    assert_error(
+        &app.delete(&format!("/api/conversations/{dm}"), &alice.token)
+            .await,
+        403,
+        "forbidden",
+    );
+
+    let gone = app
+        .delete(&format!("/api/conversations/{group}"), &alice.token)
+        .await;
+    assert_eq!(gone.status, 204);
+    let removed =
+        crate::sockets::frame_starting(&mut bobs_socket, r#"42["conversation:removed""#).await;
+    assert!(removed.contains(&group), "{removed}");
+    for who in [&alice, &bob] {
+        assert_error(
+            &app.get(&format!("/api/conversations/{group}"), &who.token)
+                .await,
+            404,
+            "not_found",
+        );
+    }
+    let send = app.send(&alice, &group, "m2", "after").await;
+    assert_error(&send, 404, "not_found");
+    // Bob's socket left the room: a send there is not_found, not delivered.
+    bobs_socket
+        .text(&format!(
+            r#"421["message:send",{{"conversationId":"{group}","clientMessageId":"s","body":"x"}}]"#
+        ))
+        .await;
+    let ack = crate::sockets::frame_starting(&mut bobs_socket, "431[").await;
+    assert!(ack.contains("not_found"), "{ack}");
+
+    // The report stays, naming the sender of the message it was about.
+    let mut conn = app.state.pool.get().await.unwrap();
+    let reported: Vec<Option<uuid::Uuid>> = {
+        use confab::db::schema::reports;
+        use diesel::QueryDsl;
+        use diesel_async::RunQueryDsl;
+        reports::table
+            .select(reports::reported_user_id)
+            .load(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        reported,
+        vec![Some(uuid::Uuid::parse_str(&bob.id).unwrap())]
+    );
+}

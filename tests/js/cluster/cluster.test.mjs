@@ -99,6 +99,21 @@ for (const [label, options] of [
       assert.equal(res.status, 204);
       assert.deepEqual(await within(5000, removed, "conversation:removed across nodes"), { conversationId: conversation });
     });
+
+    it("a group deleted on one node is gone for its members on the other", async () => {
+      const [alice, bob] = [await user("alice"), await user("bob")];
+      const conversation = await group(alice, [bob]);
+      const b = await on(B, bob, options);
+      const removed = once(b, "conversation:removed");
+      const res = await fetch(`${A}/api/conversations/${conversation}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${alice.token}` },
+      });
+      assert.equal(res.status, 204);
+      assert.deepEqual(await within(5000, removed, "conversation:removed across nodes"), { conversationId: conversation });
+      const send = await b.emitWithAck("message:send", { conversationId: conversation, clientMessageId: "gone", body: "x" });
+      assert.equal(send.error.code, "not_found");
+    });
   });
 }
 
