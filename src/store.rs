@@ -2,8 +2,8 @@
 //! same models as the HTTP API, and its send service.
 
 use confab_actors::chat::{
-    ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Membership,
-    NewMessage, SessionStart, StoreError,
+    ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Marked,
+    Membership, NewMessage, SessionStart, StoreError,
 };
 use confab_actors::ErrorCode;
 use diesel_async::AsyncPgConnection;
@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::messaging::view::{timestamp, MessageView};
 use crate::messaging::Messaging;
 use crate::models::message::SeqCursor;
-use crate::models::{conversation, member, message, user};
+use crate::models::{conversation, member, message, receipt, user};
 
 pub struct DbChatStore {
     pub pool: DbPool,
@@ -66,7 +66,7 @@ impl ChatStore for DbChatStore {
         )
         .await
         .map_err(store_error)?;
-        let Some(blockers) = admitted else {
+        let Some((presence_visible, blockers)) = admitted else {
             return Ok(None);
         };
         let memberships = memberships
@@ -83,6 +83,7 @@ impl ChatStore for DbChatStore {
         Ok(Some(SessionStart {
             memberships,
             blockers,
+            presence_visible,
         }))
     }
 
@@ -143,7 +144,7 @@ impl ChatStore for DbChatStore {
             .map_err(|e| StoreError::from(ApiError::internal(e)))?;
         Ok(Changes {
             messages,
-            last_rev: found.last_rev,
+            last_rev: latest_rev(found.last_rev, &views),
             has_more,
         })
     }
@@ -154,12 +155,17 @@ impl ChatStore for DbChatStore {
         conversation: Uuid,
         seq: i64,
         read: bool,
-    ) -> Result<(i64, i64), StoreError> {
+    ) -> Result<Marked, StoreError> {
         let mut conn = self.pool.get().await.map_err(store_error)?;
-        member::advance(&mut conn, conversation, user, seq, read)
+        let advanced = receipt::advance(&mut conn, conversation, user, seq, read)
             .await
             .map_err(store_error)?
-            .ok_or_else(|| ApiError::conversation_not_found().into())
+            .ok_or_else(|| StoreError::from(ApiError::conversation_not_found()))?;
+        Ok(Marked {
+            delivered: advanced.delivered,
+            read: advanced.read,
+            shared: advanced.shared,
+        })
     }
 
     async fn last_seen(
@@ -177,7 +183,11 @@ impl ChatStore for DbChatStore {
             .collect())
     }
 
-    async fn set_last_seen(&self, user: Uuid, at: std::time::SystemTime) -> Result<(), StoreError> {
+    async fn set_last_seen(
+        &self,
+        user: Uuid,
+        at: std::time::SystemTime,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.pool.get().await.map_err(store_error)?;
         let at = chrono::DateTime::<chrono::Utc>::from(at);
         user::touch_last_seen(&mut conn, user, at)
@@ -211,4 +221,10 @@ impl ChatStore for DbChatStore {
             .map_err(|e| StoreError::from(ApiError::internal(e)))?;
         Ok(History { messages, has_more })
     }
+}
+
+/// The conversation's latest rev for a page of changes: read before the page, so a change
+/// committed in between may be on the page with a later rev.
+pub fn latest_rev(read_before: i64, page: &[MessageView]) -> i64 {
+    page.iter().map(|m| m.rev).fold(read_before, i64::max)
 }

@@ -83,6 +83,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    receipt_moves (conversation_id, user_id, delivered_seq, read_seq) {
+        conversation_id -> Uuid,
+        user_id -> Uuid,
+        delivered_seq -> Int8,
+        read_seq -> Int8,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -116,6 +126,8 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         last_seen_at -> Nullable<Timestamptz>,
+        read_receipts -> Bool,
+        presence_visible -> Bool,
     }
 }
 
@@ -139,6 +151,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     messages,
     reactions,
+    receipt_moves,
     refresh_tokens,
     reports,
     users,

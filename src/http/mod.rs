@@ -82,6 +82,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                     web::delete().to(messages::change::remove_reaction),
                 )
                 .route(
+                    "/conversations/{id}/messages/{seq}/receipts",
+                    web::get().to(messages::receipts::list),
+                )
+                .route(
                     "/conversations/{id}/changes",
                     web::get().to(messages::changes::list),
                 )

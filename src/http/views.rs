@@ -40,6 +40,15 @@ pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
     pub email: String,
+    pub settings: SettingsView,
+}
+
+/// `settings` of `/me`: what the user lets others see.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub read_receipts: bool,
+    pub presence: bool,
 }
 
 impl From<&User> for MeView {
@@ -47,6 +56,10 @@ impl From<&User> for MeView {
         MeView {
             user: user.into(),
             email: user.email.clone(),
+            settings: SettingsView {
+                read_receipts: user.read_receipts,
+                presence: user.presence_visible,
+            },
         }
     }
 }

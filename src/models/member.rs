@@ -130,25 +130,6 @@ pub async fn set_role(
         .map(drop)
 }
 
-/// Moves `user`'s delivered and read watermarks up to `seq` (never down).
-pub async fn mark_read(
-    conn: &mut AsyncPgConnection,
-    conversation: Uuid,
-    user: Uuid,
-    seq: i64,
-) -> QueryResult<()> {
-    diesel::update(conversation_members::table.find((conversation, user)))
-        .set((
-            conversation_members::last_read_seq
-                .eq(greatest(conversation_members::last_read_seq, seq)),
-            conversation_members::last_delivered_seq
-                .eq(greatest(conversation_members::last_delivered_seq, seq)),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
 /// `(conversation id, last seq, last rev, last read seq)` of every conversation `user` belongs
 /// to.
 pub async fn memberships_of(
@@ -167,51 +148,4 @@ pub async fn memberships_of(
         ))
         .load(&mut conn)
         .await
-}
-
-/// Moves `user`'s delivered watermark (and with `read` the read watermark too) up to `seq`,
-/// capped at the conversation's last seq; never moves one down. `None` for a non-member.
-pub async fn advance(
-    conn: &mut AsyncPgConnection,
-    conversation: Uuid,
-    user: Uuid,
-    seq: i64,
-    read: bool,
-) -> QueryResult<Option<(i64, i64)>> {
-    use crate::db::schema::conversations;
-    let last: Option<i64> = conversations::table
-        .find(conversation)
-        .select(conversations::last_seq)
-        .first(conn)
-        .await
-        .optional()?;
-    let Some(last) = last else { return Ok(None) };
-    let seq = seq.min(last);
-    let target = conversation_members::table.find((conversation, user));
-    let delivered = conversation_members::last_delivered_seq
-        .eq(greatest(conversation_members::last_delivered_seq, seq));
-    let query = if read {
-        diesel::update(target)
-            .set((
-                delivered,
-                conversation_members::last_read_seq
-                    .eq(greatest(conversation_members::last_read_seq, seq)),
-            ))
-            .returning((
-                conversation_members::last_delivered_seq,
-                conversation_members::last_read_seq,
-            ))
-            .get_result(conn)
-            .await
-    } else {
-        diesel::update(target)
-            .set(delivered)
-            .returning((
-                conversation_members::last_delivered_seq,
-                conversation_members::last_read_seq,
-            ))
-            .get_result(conn)
-            .await
-    };
-    query.optional()
 }

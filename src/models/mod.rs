@@ -10,6 +10,7 @@ pub mod login_failure;
 pub mod member;
 pub mod message;
 pub mod reaction;
+pub mod receipt;
 pub mod refresh_token;
 pub mod report;
 pub mod user;

@@ -18,6 +18,10 @@ pub struct User {
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// `settings.readReceipts`: others hear of the user's receipts.
+    pub read_receipts: bool,
+    /// `settings.presence`: others see the user online and when they were last seen.
+    pub presence_visible: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -36,6 +40,17 @@ pub struct NewUser<'a> {
 pub struct UserChanges {
     pub display_name: Option<String>,
     pub avatar_url: Option<Option<String>>,
+    pub read_receipts: Option<bool>,
+    pub presence_visible: Option<bool>,
+}
+
+impl UserChanges {
+    fn is_empty(&self) -> bool {
+        self.display_name.is_none()
+            && self.avatar_url.is_none()
+            && self.read_receipts.is_none()
+            && self.presence_visible.is_none()
+    }
 }
 
 pub const EMAIL_TAKEN: &str = "users_email_key";
@@ -99,7 +114,7 @@ pub async fn update(
     id: Uuid,
     changes: &UserChanges,
 ) -> QueryResult<User> {
-    if changes.display_name.is_none() && changes.avatar_url.is_none() {
+    if changes.is_empty() {
         return users::table
             .find(id)
             .select(User::as_select())
@@ -154,7 +169,7 @@ pub async fn visible_last_seen_of(
     let rows: Vec<Seen> = diesel::sql_query(
         "SELECT u.id, u.last_seen_at FROM users u \
          WHERE u.id = ANY($2) \
-         AND (u.id = $1 OR EXISTS (SELECT 1 FROM conversation_members mine \
+         AND (u.id = $1 OR u.presence_visible AND EXISTS (SELECT 1 FROM conversation_members mine \
               JOIN conversation_members theirs ON theirs.conversation_id = mine.conversation_id \
               WHERE mine.user_id = $1 AND theirs.user_id = u.id)) \
          AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $1)",
@@ -166,16 +181,20 @@ pub async fn visible_last_seen_of(
     Ok(rows.into_iter().map(|r| (r.id, r.last_seen_at)).collect())
 }
 
+/// Records when user `id` was last seen; whether they show their presence (`false` also for
+/// an account that is gone).
 pub async fn touch_last_seen(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     at: DateTime<Utc>,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     diesel::update(users::table.find(id))
         .set(users::last_seen_at.eq(at))
-        .execute(conn)
+        .returning(users::presence_visible)
+        .get_result(conn)
         .await
-        .map(drop)
+        .optional()
+        .map(|visible| visible.unwrap_or(false))
 }
 
 /// Whether credentials of `user` (of refresh-token `family`, when they have one) still hold:
@@ -201,29 +220,33 @@ pub async fn credentials_hold(
     }
 }
 
-/// For a new socket of `user` (of refresh-token `family`): the users who have blocked them,
-/// or `None` when the credentials no longer hold (no such account, or a revoked family).
+/// For a new socket of `user` (of refresh-token `family`): whether they show their presence,
+/// and the users who have blocked them; `None` when the credentials no longer hold (no such
+/// account, or a revoked family).
 /// One round trip, a statement prepared once per connection: a row per blocker, or one row
 /// without a blocker, when the credentials hold; no row otherwise.
 pub async fn admit(
     mut conn: &AsyncPgConnection,
     user: Uuid,
     family: Option<Uuid>,
-) -> QueryResult<Option<Vec<Uuid>>> {
+) -> QueryResult<Option<(bool, Vec<Uuid>)>> {
     use crate::db::schema::{blocks, refresh_tokens};
     use diesel::dsl::{exists, not};
     let revoked = refresh_tokens::table
         .filter(refresh_tokens::family_id.nullable().eq(family))
         .filter(refresh_tokens::revoked_at.is_not_null());
-    let rows: Vec<Option<Uuid>> = users::table
+    let rows: Vec<(bool, Option<Uuid>)> = users::table
         .left_join(blocks::table.on(blocks::blocked_id.eq(users::id)))
         .filter(users::id.eq(user))
         .filter(not(exists(revoked)))
-        .select(blocks::blocker_id.nullable())
+        .select((users::presence_visible, blocks::blocker_id.nullable()))
         .load(&mut conn)
         .await?;
-    if rows.is_empty() {
+    let Some(&(visible, _)) = <[_]>::first(&rows) else {
         return Ok(None);
-    }
-    Ok(Some(rows.into_iter().flatten().collect()))
+    };
+    Ok(Some((
+        visible,
+        rows.into_iter().filter_map(|(_, b)| b).collect(),
+    )))
 }

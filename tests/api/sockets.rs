@@ -14,6 +14,7 @@ async fn chat_events_pass_over_the_official_client() {
             "chat/chat.test.mjs",
             "chat/live.test.mjs",
             "chat/changes.test.mjs",
+            "chat/privacy.test.mjs",
         ],
         &[
             ("CONFAB_URL", &app.base),

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::events::{emit, frame};
 use super::namespace::ChatNamespace;
-use super::presence::{offline_update, Membership as PresenceMembership, Online, SocketsOf};
+use super::presence::{
+    offline_update, Membership as PresenceMembership, Online, PresenceHidden, SocketsOf,
+};
 use super::socket_state::SocketState;
 use super::store::ChatStore;
 use super::PresenceTransition;
@@ -42,6 +44,10 @@ enum Change {
     Revoked,
     Blocked,
     Unblocked,
+    /// The user now hides their presence.
+    Hidden,
+    /// The user shows their presence again.
+    Shown,
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
@@ -98,6 +104,9 @@ impl<S: ChatStore> ChatNamespace<S> {
             return;
         };
         match (remote.kind, remote.conversation) {
+            (Change::Hidden | Change::Shown, _) => {
+                self.presence_setting_here(user, remote.kind == Change::Shown)
+            }
             (Change::Blocked | Change::Unblocked, _) => match remote.by {
                 Some(by) => {
                     self.block_here(user, by, remote.kind == Change::Blocked)
@@ -223,6 +232,32 @@ impl<S: ChatStore> ChatNamespace<S> {
         });
     }
 
+    /// `user` turned their presence off (`visible: false`) or on: on every node where they are
+    /// connected, their conversations hear them go offline (with no last-seen time) or come
+    /// back online, and no other presence update of theirs is sent while it is off.
+    pub async fn presence_setting_changed(&self, user: Uuid, visible: bool) {
+        self.presence_setting_here(user, visible);
+        let event = RemoteMembership {
+            kind: if visible {
+                Change::Shown
+            } else {
+                Change::Hidden
+            },
+            conversation_id: Uuid::nil(),
+            conversation: None,
+            family: None,
+            by: None,
+        };
+        self.publish_user_event(user, &event);
+    }
+
+    fn presence_setting_here(&self, user: Uuid, visible: bool) {
+        self.inner.presence.do_send(PresenceHidden {
+            user,
+            hidden: !visible,
+        });
+    }
+
     /// `users` were online only on a node that died: stores when they were last seen (`at`) and
     /// tells their conversations they went offline, unless they are back by now.
     pub async fn users_gone(&self, users: Vec<Uuid>, at: std::time::SystemTime) {
@@ -240,8 +275,13 @@ impl<S: ChatStore> ChatNamespace<S> {
             .filter(|(_, online)| !online)
             .map(|(user, _)| user);
         for user in gone {
-            if let Err(err) = inner.store.set_last_seen(user, at).await {
-                log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved");
+            match inner.store.set_last_seen(user, at).await {
+                // They hide their presence: no one was told they were online.
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(err) => {
+                    log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved")
+                }
             }
             let Ok(memberships) = inner.store.memberships(user).await else {
                 continue;

@@ -25,6 +25,6 @@ pub use presence::PresenceDirectory;
 pub use rooms::{RoomBridge, Rooms};
 pub use stats::{ChatStats, PresenceTransition};
 pub use store::{
-    Change, ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History,
+    Change, ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Marked,
     Membership, NewMessage, SessionStart, StoreError,
 };

@@ -119,8 +119,12 @@ impl<S: ChatStore> ChatNamespace<S> {
         let went_offline: WentOffline = Box::new(move |user, at| {
             let saver = saver.clone();
             async move {
-                if let Err(err) = saver.set_last_seen(user, at).await {
-                    log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved");
+                match saver.set_last_seen(user, at).await {
+                    Ok(visible) => visible,
+                    Err(err) => {
+                        log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved");
+                        true
+                    }
                 }
             }
             .boxed_local()
@@ -184,7 +188,9 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
                 .await
                 .map_err(failed)?
                 .ok_or_else(|| refuse(ErrorCode::Unauthorized))?;
-            let state = SocketState::new(credentials, start.memberships, inner.events.in_flight);
+            let mut state =
+                SocketState::new(credentials, start.memberships, inner.events.in_flight);
+            state.presence_visible = start.presence_visible;
             for blocker in start.blockers {
                 state.set_blocked_by(blocker, true);
             }
@@ -228,6 +234,7 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
         )));
         self.inner.presence.do_send(Arrived {
             user: state.user,
+            hidden: !state.presence_visible,
             socket: socket.clone(),
             conversations: state
                 .memberships

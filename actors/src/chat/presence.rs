@@ -23,6 +23,11 @@ struct UserEntry {
     conversations: Vec<Uuid>,
     /// Pending offline announcement (the grace timer).
     leaving: Option<SpawnHandle>,
+    /// The user hides their presence: nothing is announced.
+    hidden: bool,
+    /// This node told the user's conversations they are online (and not since that they
+    /// are not).
+    announced: bool,
 }
 
 /// Who is online on the other nodes of a cluster (Redis, in the server). Calls must not block.
@@ -57,8 +62,9 @@ struct Typist {
     relayed: Instant,
 }
 
-/// Persists `(user, last seen)`; resolves when stored (or given up).
-pub type WentOffline = Box<dyn Fn(Uuid, SystemTime) -> LocalBoxFuture<'static, ()>>;
+/// Persists `(user, last seen)`; resolves when stored (or given up) to whether the user shows
+/// their presence, so that their going offline is announced.
+pub type WentOffline = Box<dyn Fn(Uuid, SystemTime) -> LocalBoxFuture<'static, bool>>;
 
 impl PresenceActor {
     /// A presence actor announcing through `rooms`; `went_offline` stores last-seen times and `directory`, in a cluster, knows the other nodes.
@@ -131,6 +137,8 @@ impl Actor for PresenceActor {
 pub struct Arrived {
     /// The user.
     pub user: Uuid,
+    /// They hide their presence.
+    pub hidden: bool,
     /// Their new socket.
     pub socket: Socket,
     /// The conversations it is subscribed to.
@@ -147,6 +155,7 @@ impl Handler<Arrived> for PresenceActor {
             ctx.cancel_future(timer);
         }
         let arriving = msg.socket.id().to_string();
+        entry.hidden = msg.hidden;
         entry.sockets.push(msg.socket);
         for conversation in msg.conversations {
             if !entry.conversations.contains(&conversation) {
@@ -158,6 +167,9 @@ impl Handler<Arrived> for PresenceActor {
                 directory.online_here(msg.user);
             }
             self.rooms.stats().presence(PresenceTransition::Online);
+        }
+        if !entry.hidden && !entry.announced {
+            entry.announced = true;
             let conversations = entry.conversations.clone();
             let update = PresenceUpdate {
                 user_id: msg.user,
@@ -215,11 +227,10 @@ impl Handler<Departed> for PresenceActor {
                 let stored = (!elsewhere && !act.users.contains_key(&user))
                     .then(|| (act.went_offline)(user, at));
                 async move {
-                    let announce = stored.is_some();
-                    if let Some(stored) = stored {
-                        stored.await;
+                    match stored {
+                        Some(stored) => stored.await,
+                        None => false,
                     }
-                    announce
                 }
                 .into_actor(act)
                 .map(move |announce, act, _| {
@@ -232,6 +243,45 @@ impl Handler<Departed> for PresenceActor {
             }));
         });
         entry.leaving = Some(timer);
+    }
+}
+
+/// Namespace → presence: `user` turned their presence off (`hidden`) or on. If they are
+/// connected here, their conversations hear them go offline (with no last-seen time) or come
+/// back online.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PresenceHidden {
+    /// The user.
+    pub user: Uuid,
+    /// Hidden now (or shown).
+    pub hidden: bool,
+}
+
+impl Handler<PresenceHidden> for PresenceActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PresenceHidden, _: &mut Context<Self>) {
+        let Some(entry) = self.users.get_mut(&msg.user) else {
+            return;
+        };
+        if entry.hidden == msg.hidden {
+            return;
+        }
+        entry.hidden = msg.hidden;
+        if entry.sockets.is_empty() {
+            // Leaving (the grace period): the offline announcement checks the stored setting,
+            // and a socket that comes back is announced as for a first one.
+            return;
+        }
+        entry.announced = !msg.hidden;
+        let update = PresenceUpdate {
+            user_id: msg.user,
+            online: !msg.hidden,
+            last_seen_at: None,
+        };
+        let conversations = entry.conversations.clone();
+        self.announce_presence(msg.user, &conversations, &update, None);
     }
 }
 

@@ -22,6 +22,8 @@ pub(super) struct SocketState {
     expiry: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The user's conversations when the socket connected, for `session:ready`.
     pub(super) memberships: Vec<Membership>,
+    /// Whether the user showed their presence when the socket connected.
+    pub(super) presence_visible: bool,
     /// The conversations whose rooms this socket has joined.
     joined: Mutex<HashSet<Uuid>>,
     /// What `presence:query` last read from storage; forgotten when `joined` changes.
@@ -44,6 +46,7 @@ impl SocketState {
             blocked_by: Mutex::new(HashSet::new()),
             expiry: Mutex::new(None),
             memberships,
+            presence_visible: true,
             joined: Mutex::new(HashSet::new()),
             seen: Mutex::new(SeenCache::default()),
             handling: Semaphore::new(in_flight.max(1)),

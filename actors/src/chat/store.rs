@@ -44,12 +44,14 @@ pub struct Credentials {
 }
 
 /// What a new socket starts with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionStart {
     /// The user's conversations, for `session:ready` and the rooms.
     pub memberships: Vec<Membership>,
     /// The users who have blocked the user: their presence is not sent to the socket.
     pub blockers: Vec<Uuid>,
+    /// Whether the user shows others their presence (`settings.presence`).
+    pub presence_visible: bool,
 }
 
 /// A user's membership of one conversation, for `session:ready`.
@@ -157,6 +159,17 @@ pub struct Committed {
     pub created: bool,
 }
 
+/// A member's watermarks after a receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marked {
+    /// The delivered watermark.
+    pub delivered: i64,
+    /// The read watermark.
+    pub read: i64,
+    /// Whether the member lets others see their receipts (`settings.readReceipts`).
+    pub shared: bool,
+}
+
 /// A page of history: `messages` is a JSON array of Message objects in ascending seq order.
 #[derive(Debug, Clone)]
 pub struct History {
@@ -207,30 +220,31 @@ pub trait ChatStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Changes, StoreError>>;
 
     /// Moves `user`'s delivered (and, with `read`, read) watermark in `conversation` up to
-    /// `seq`, never down and never past the last message; returns `(delivered, read)`.
+    /// `seq`, never down and never past the last message.
     fn mark(
         &self,
         user: Uuid,
         conversation: Uuid,
         seq: i64,
         read: bool,
-    ) -> impl Future<Output = Result<(i64, i64), StoreError>>;
+    ) -> impl Future<Output = Result<Marked, StoreError>>;
 
     /// The stored last-seen time (RFC 3339, `None` when never seen) of each of `users` that
-    /// `viewer` may see: themself, and users who share a conversation with them and have not
-    /// blocked them. The others are left out.
+    /// `viewer` may see: themself, and users who share a conversation with them, have not
+    /// blocked them and show their presence. The others are left out.
     fn last_seen(
         &self,
         viewer: Uuid,
         users: Vec<Uuid>,
     ) -> impl Future<Output = Result<Vec<(Uuid, Option<String>)>, StoreError>>;
 
-    /// Records that `user` was last seen `at`.
+    /// Records that `user` was last seen `at`; whether they show their presence (if not, no
+    /// one is told they went offline).
     fn set_last_seen(
         &self,
         user: Uuid,
         at: std::time::SystemTime,
-    ) -> impl Future<Output = Result<(), StoreError>>;
+    ) -> impl Future<Output = Result<bool, StoreError>>;
 
     /// Messages of `conversation` with `seq > after_seq`, at most `limit`, for a member.
     fn history(

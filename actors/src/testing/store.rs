@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::lock;
 use crate::chat::{
     Change, ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Limiter,
-    Membership, NewMessage, SessionStart, StoreError,
+    Marked, Membership, NewMessage, SessionStart, StoreError,
 };
 use crate::ErrorCode;
 
@@ -32,6 +32,8 @@ struct World {
     conversations: HashMap<Uuid, Conversation>,
     by_client_id: HashMap<(Uuid, String), (Uuid, usize)>,
     last_seen: HashMap<Uuid, String>,
+    /// Users who hide their presence.
+    hidden: std::collections::HashSet<Uuid>,
 }
 
 #[derive(Default)]
@@ -51,6 +53,16 @@ impl MemoryStore {
             world: Arc::default(),
             limiter,
             last_seen_reads: Arc::default(),
+        }
+    }
+
+    /// `user` hides (`hidden`) or shows their presence.
+    pub fn set_hidden(&self, user: Uuid, hidden: bool) {
+        let mut world = lock(&self.world);
+        if hidden {
+            world.hidden.insert(user);
+        } else {
+            world.hidden.remove(&user);
         }
     }
 
@@ -211,6 +223,7 @@ impl ChatStore for MemoryStore {
         Ok(Some(SessionStart {
             memberships: self.memberships(credentials.user).await?,
             blockers: Vec::new(),
+            presence_visible: !lock(&self.world).hidden.contains(&credentials.user),
         }))
     }
 
@@ -359,7 +372,7 @@ impl ChatStore for MemoryStore {
         conversation: Uuid,
         seq: i64,
         read: bool,
-    ) -> Result<(i64, i64), StoreError> {
+    ) -> Result<Marked, StoreError> {
         let mut world = lock(&self.world);
         let c = world
             .conversations
@@ -372,7 +385,11 @@ impl ChatStore for MemoryStore {
         if read {
             marks.1 = marks.1.max(seq);
         }
-        Ok(*marks)
+        Ok(Marked {
+            delivered: marks.0,
+            read: marks.1,
+            shared: true,
+        })
     }
 
     async fn last_seen(
@@ -384,10 +401,11 @@ impl ChatStore for MemoryStore {
         let world = lock(&self.world);
         let shares = |user: &Uuid| {
             *user == viewer
-                || world
-                    .conversations
-                    .values()
-                    .any(|c| c.members.contains(&viewer) && c.members.contains(user))
+                || !world.hidden.contains(user)
+                    && world
+                        .conversations
+                        .values()
+                        .any(|c| c.members.contains(&viewer) && c.members.contains(user))
         };
         Ok(users
             .into_iter()
@@ -396,9 +414,10 @@ impl ChatStore for MemoryStore {
             .collect())
     }
 
-    async fn set_last_seen(&self, user: Uuid, _at: SystemTime) -> Result<(), StoreError> {
-        lock(&self.world).last_seen.insert(user, "seen".into());
-        Ok(())
+    async fn set_last_seen(&self, user: Uuid, _at: SystemTime) -> Result<bool, StoreError> {
+        let mut world = lock(&self.world);
+        world.last_seen.insert(user, "seen".into());
+        Ok(!world.hidden.contains(&user))
     }
 
     async fn history(

@@ -16,13 +16,24 @@ pub struct UpdateBody {
     /// Absent: unchanged; `null`: removed; a string: replaced.
     #[serde(default, deserialize_with = "present")]
     avatar_url: Option<Option<String>>,
+    settings: Option<SettingsBody>,
+}
+
+/// `settings` of `PATCH /me`: each one absent is left as it is.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsBody {
+    read_receipts: Option<bool>,
+    presence: Option<bool>,
 }
 
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// `PATCH /api/me` with `{ displayName?, avatarUrl? }` → the updated user.
+/// `PATCH /api/me` with `{ displayName?, avatarUrl?, settings?: { readReceipts?, presence? } }`
+/// → the updated user. Turning presence off or on is told to the user's presence on every
+/// node: they go offline to everyone else (with no last-seen time), or come back online.
 pub async fn update(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -39,11 +50,19 @@ pub async fn update(
             Some(None) => Some(None),
             Some(Some(url)) => Some(Some(validate::avatar_url(url)?)),
         },
+        read_receipts: body.settings.as_ref().and_then(|s| s.read_receipts),
+        presence_visible: body.settings.as_ref().and_then(|s| s.presence),
     };
     let mut conn = state.pool.get().await?;
-    if user::find(&mut conn, me.id).await?.is_none() {
+    let Some(before) = user::find(&mut conn, me.id).await? else {
         return Err(ApiError::unauthorized("the account no longer exists"));
-    }
+    };
     let user = user::update(&mut conn, me.id, &changes).await?;
+    if user.presence_visible != before.presence_visible {
+        state
+            .chat
+            .presence_setting_changed(me.id, user.presence_visible)
+            .await;
+    }
     Ok(web::Json((&user).into()))
 }

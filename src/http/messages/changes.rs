@@ -40,8 +40,8 @@ pub async fn list(
         message::changed_after(&mut conn, conversation.id, query.after_rev, limit).await?;
     let messages = MessageView::load_all(&mut conn, &messages).await?;
     Ok(web::Json(json!({
+        "lastRev": crate::store::latest_rev(conversation.last_rev, &messages),
         "messages": messages,
-        "lastRev": conversation.last_rev,
         "hasMore": has_more,
     })))
 }

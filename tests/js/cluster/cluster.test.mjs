@@ -100,6 +100,40 @@ for (const [label, options] of [
       assert.deepEqual(await within(5000, removed, "conversation:removed across nodes"), { conversationId: conversation });
     });
 
+    it("privacy settings changed on one node hold on the other", async () => {
+      const [alice, bob] = [await user("alice"), await user("bob")];
+      const conversation = await group(alice, [bob]);
+      const a = await on(A, alice, options);
+      const updates = collect(a, "presence:update");
+      const b = await on(B, bob, options);
+      await updates.waitFor(1, "bob online across nodes");
+      const patch = (body) =>
+        fetch(`${A}/api/me`, {
+          method: "PATCH",
+          headers: { "content-type": "application/json", authorization: `Bearer ${bob.token}` },
+          body: JSON.stringify({ settings: body }),
+        });
+      // Presence off through node A: bob's node B tells alice he went offline, unseen.
+      assert.equal((await patch({ presence: false })).status, 200);
+      await updates.waitFor(2, "bob hidden across nodes");
+      assert.deepEqual(updates[1], { userId: bob.id, online: false, lastSeenAt: null });
+      const fresh = await on(A, alice, options);
+      const query = await fresh.emitWithAck("presence:query", { userIds: [bob.id] });
+      assert.deepEqual(query.presence, [{ userId: bob.id, online: false, lastSeenAt: null }]);
+      // Receipts off through node A: bob's receipt on node B reaches no one.
+      assert.equal((await patch({ readReceipts: false, presence: true })).status, 200);
+      await updates.waitFor(3, "bob shown again across nodes");
+      assert.deepEqual(updates[2], { userId: bob.id, online: true, lastSeenAt: null });
+      const receipts = collect(a, "receipt:updated");
+      await httpSend(alice, conversation, { clientMessageId: "p1", body: "p1" });
+      await b.emitWithAck("receipt:read", { conversationId: conversation, seq: 1 });
+      assert.equal((await patch({ readReceipts: true })).status, 200);
+      await httpSend(alice, conversation, { clientMessageId: "p2", body: "p2" });
+      await b.emitWithAck("receipt:read", { conversationId: conversation, seq: 2 });
+      const [heard] = await receipts.waitFor(1, "the receipt once shown again");
+      assert.equal(heard.lastReadSeq, 2, "the hidden receipt never crossed");
+    });
+
     it("a group deleted on one node is gone for its members on the other", async () => {
       const [alice, bob] = [await user("alice"), await user("bob")];
       const conversation = await group(alice, [bob]);

@@ -1,5 +1,6 @@
 //! `receipt:delivered` and `receipt:read`: the member's watermarks move up (never down), then
-//! the conversation's other sockets hear `receipt:updated`.
+//! the conversation's other sockets hear `receipt:updated`, unless the member hides their
+//! receipts (`settings.readReceipts`).
 
 use super::{ack_json, conversation_id, frame, Reply};
 use crate::chat::namespace::Inner;
@@ -23,21 +24,23 @@ pub(super) async fn handle<S: ChatStore>(
             "seq must be at least 0",
         ));
     }
-    let (delivered, read_seq) = inner
+    let marked = inner
         .store
         .mark(state.user, conversation, payload.seq, read)
         .await?;
-    let update = ReceiptUpdated {
-        conversation_id: conversation,
-        user_id: state.user,
-        last_delivered_seq: delivered,
-        last_read_seq: read_seq,
-    };
-    inner
-        .rooms
-        .publish(conversation, frame("/", &update)?, Some(socket.id()));
+    if marked.shared {
+        let update = ReceiptUpdated {
+            conversation_id: conversation,
+            user_id: state.user,
+            last_delivered_seq: marked.delivered,
+            last_read_seq: marked.read,
+        };
+        inner
+            .rooms
+            .publish(conversation, frame("/", &update)?, Some(socket.id()));
+    }
     ack_json(ReceiptAck {
-        last_delivered_seq: delivered,
-        last_read_seq: read_seq,
+        last_delivered_seq: marked.delivered,
+        last_read_seq: marked.read,
     })
 }
