@@ -1,5 +1,6 @@
-//! A short run of the load tool against a real node: a few dozen users, a few seconds. It
-//! asserts what the tool counts (every message delivered once, in order), never how fast.
+//! A short run of the load tool against a real node: a few dozen users, a few seconds, sends
+//! mixed with edits and reactions. It asserts what the tool counts (every message delivered
+//! once, in order; every change delivered; every gap in revs repaired), never how fast.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{DropDatabase, Node};
-use confab_load::cli::Scenario;
+use confab_load::cli::{Mix, Scenario};
 use confab_load::run::{run, RunOptions};
 use confab_load::seed::Seed;
 
@@ -31,6 +32,11 @@ async fn the_load_tool_delivers_everything_it_sends() {
         duration: Duration::from_secs(3),
         ramp: 200.0,
         cycles: 0,
+        mix: Mix {
+            send: 60,
+            edit: 20,
+            react: 20,
+        },
     };
     let confab = Path::new(env!("CARGO_BIN_EXE_confab"));
     let seed = Seed::generate(confab, Some(&url), scenario.users, scenario.group_size)
@@ -60,6 +66,20 @@ async fn the_load_tool_delivers_everything_it_sends() {
     assert_eq!(report.out_of_order, 0);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.delivery.count, report.delivered);
+    // Edits and reactions reach every member's socket, the actor's included.
+    let changes = &report.changes;
+    assert!(changes.sent > 0, "{changes:?}");
+    assert_eq!(changes.acked, changes.sent, "every change acknowledged");
+    assert_eq!(changes.expected, changes.sent * 10);
+    assert_eq!(
+        changes.delivered, changes.expected,
+        "every change delivered"
+    );
+    assert_eq!(
+        changes.gaps_repaired, changes.gaps_seen,
+        "every gap repaired"
+    );
+    assert!(changes.revs_applied > 0);
     assert!(report.server_rss_connected.is_some());
     // The quarter that started on long-polling upgraded.
     let metrics = awc::Client::new()

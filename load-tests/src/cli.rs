@@ -42,6 +42,11 @@ pub struct Args {
     #[arg(long)]
     pub cycles: Option<usize>,
 
+    /// What the senders do, as weights: `send=80,edit=10,react=10`. An edit changes the
+    /// sender's own latest message, a reaction toggles 👍 on the latest message seen.
+    #[arg(long, value_parser = Mix::parse)]
+    pub mix: Option<Mix>,
+
     /// A seed file written by `confab seed --out FILE`. Without it, the tool runs
     /// `confab seed` itself (see --confab).
     #[arg(long)]
@@ -105,6 +110,90 @@ pub enum Preset {
     Churn,
     /// The floor spread over every --url (two nodes or more).
     Cluster,
+    /// 1,000 users in 300-member groups, 50 events/s for 60 s: sends, edits and reactions
+    /// (send=80,edit=10,react=10), every client tracking revs and repairing gaps.
+    Lifecycle,
+}
+
+/// The weights of what senders do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mix {
+    pub send: u32,
+    pub edit: u32,
+    pub react: u32,
+}
+
+/// One thing a sender does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Send,
+    Edit,
+    React,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            send: 100,
+            edit: 0,
+            react: 0,
+        }
+    }
+}
+
+impl Mix {
+    /// `send=80,edit=10,react=10` (any of them, in any order; those left out are 0).
+    pub fn parse(text: &str) -> Result<Mix, String> {
+        let mut mix = Mix {
+            send: 0,
+            edit: 0,
+            react: 0,
+        };
+        for part in text.split(',') {
+            let (name, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not name=weight"))?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("{weight:?} is not a whole number"))?;
+            match name.trim() {
+                "send" => mix.send = weight,
+                "edit" => mix.edit = weight,
+                "react" => mix.react = weight,
+                other => return Err(format!("{other:?} is not send, edit or react")),
+            }
+        }
+        if mix.send + mix.edit + mix.react == 0 {
+            return Err("the weights add up to 0".into());
+        }
+        Ok(mix)
+    }
+
+    /// The action for `roll`, a number in `0..self.total()`.
+    pub fn pick(&self, roll: u32) -> Action {
+        if roll < self.send {
+            Action::Send
+        } else if roll < self.send + self.edit {
+            Action::Edit
+        } else {
+            Action::React
+        }
+    }
+
+    pub fn total(&self) -> u32 {
+        self.send + self.edit + self.react
+    }
+}
+
+impl std::fmt::Display for Mix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "send={},edit={},react={}",
+            self.send, self.edit, self.react
+        )
+    }
 }
 
 /// A run, fully specified.
@@ -118,6 +207,7 @@ pub struct Scenario {
     pub duration: Duration,
     pub ramp: f64,
     pub cycles: usize,
+    pub mix: Mix,
 }
 
 impl Scenario {
@@ -141,6 +231,7 @@ impl Preset {
             duration: Duration::from_secs(60),
             ramp: 1000.0,
             cycles: 0,
+            mix: Mix::default(),
         };
         match self {
             Preset::Floor => floor,
@@ -171,6 +262,15 @@ impl Preset {
                 name: "cluster".into(),
                 ..floor
             },
+            Preset::Lifecycle => Scenario {
+                name: "lifecycle".into(),
+                mix: Mix {
+                    send: 80,
+                    edit: 10,
+                    react: 10,
+                },
+                ..floor
+            },
         }
     }
 }
@@ -189,9 +289,13 @@ impl Args {
                 duration: Duration::from_secs(10),
                 ramp: 1000.0,
                 cycles: 0,
+                mix: Mix::default(),
             },
         };
         s.urls = self.urls.clone();
+        if let Some(mix) = self.mix {
+            s.mix = mix;
+        }
         if let Some(users) = self.users {
             s.users = users;
         }

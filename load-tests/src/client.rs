@@ -1,8 +1,10 @@
 //! One virtual user: an Engine.IO v4 / Socket.IO v5 session over WebSocket that connects with
-//! its token, answers pings, sends `message:send` when told to, and records acks and every
-//! `message:new` it receives.
+//! its token, answers pings, sends, edits and reacts when told to, and records acks and every
+//! `message:new`, `message:updated` and `reaction:updated` it receives. It keeps the highest
+//! rev it applied per conversation, as a client of the contract does, and repairs each jump
+//! with `sync:changes`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use confab_protocol::engineio::{Frame, Packet};
-use confab_protocol::events::{MessageSend, MESSAGE_NEW};
+use confab_protocol::events::{
+    MessageEdit, MessageSend, ReactionChange, SyncChanges, MESSAGE_NEW, MESSAGE_UPDATED,
+};
 use confab_protocol::socketio::{self, PacketType};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -21,6 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::cli::Action;
 use crate::stats::{Counters, Recorder};
 
 /// Longest wait for the handshake and `session:ready`.
@@ -29,11 +34,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// What the scheduler tells a client.
 #[derive(Debug)]
 pub enum Command {
-    /// Send a message (its body carries the send time).
-    Send { conversation: Arc<str> },
+    /// Do `action` in `conversation`, where `members` are connected: send a message (its body
+    /// carries the send time), edit the client's latest message (the new body too), or react
+    /// to the latest message it saw. Without a message to edit or react to, it sends.
+    Act {
+        conversation: Arc<str>,
+        action: Action,
+        members: usize,
+    },
     /// Leave.
     Close,
 }
+
+/// The emoji a client reacts with, in turn: added one by one, then removed, so that each
+/// reaction is a change and a message never carries more than these.
+const EMOJI: [&str; 10] = ["👍", "🎉", "😂", "❤️", "🔥", "👀", "🙏", "💯", "😮", "🚀"];
 
 /// Where and as whom a client connects.
 pub struct ClientSpec {
@@ -68,9 +83,29 @@ pub fn socket_url(base: &str) -> anyhow::Result<(String, SocketAddr)> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Delivered {
+    id: String,
     conversation_id: String,
     seq: u64,
+    #[serde(default)]
+    rev: u64,
     body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Sent {
+    message: Delivered,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReactionUpdated {
+    conversation_id: String,
+    message_id: String,
+    rev: u64,
+    user_id: String,
+    emoji: String,
+    added: bool,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +117,104 @@ struct AckError {
 struct Ack {
     ok: bool,
     error: Option<AckError>,
+}
+
+#[derive(Deserialize)]
+struct RevOnly {
+    rev: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangesAck {
+    ok: bool,
+    #[serde(default)]
+    messages: Vec<RevOnly>,
+    #[serde(default)]
+    last_rev: u64,
+    #[serde(default)]
+    has_more: bool,
+}
+
+/// `session:ready`, as far as the client needs it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ready {
+    user_id: String,
+    conversations: Vec<ReadyConversation>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadyConversation {
+    conversation_id: String,
+    #[serde(default)]
+    last_rev: u64,
+}
+
+/// The revs a client applied in one conversation, as a client of the contract keeps them.
+#[derive(Debug, Default)]
+struct Revs {
+    /// Every rev up to this one is applied.
+    applied: u64,
+    /// A `sync:changes` is on its way.
+    repairing: bool,
+    /// Revs that arrived during a repair, or ahead of the one expected next.
+    waiting: BTreeSet<u64>,
+}
+
+/// What a rev tracker asks of its client.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    Nothing,
+    /// Ask `sync:changes` for everything after this rev.
+    Repair(u64),
+}
+
+impl Revs {
+    /// A live event of `rev`.
+    fn live(&mut self, rev: u64, counters: &Counters) -> Next {
+        if rev <= self.applied {
+            return Next::Nothing;
+        }
+        self.waiting.insert(rev);
+        if self.repairing {
+            return Next::Nothing;
+        }
+        self.settle(counters)
+    }
+
+    /// A page of `sync:changes` that brought the state up to `top`.
+    fn repaired(&mut self, top: u64, has_more: bool, counters: &Counters) -> Next {
+        if top > self.applied {
+            Counters::add(&counters.revs_applied, top - self.applied);
+            self.applied = top;
+        }
+        if has_more {
+            return Next::Repair(self.applied);
+        }
+        self.repairing = false;
+        Counters::add(&counters.gaps_repaired, 1);
+        self.settle(counters)
+    }
+
+    /// Applies the waiting revs that follow on; a jump starts a repair.
+    fn settle(&mut self, counters: &Counters) -> Next {
+        while let Some(&rev) = self.waiting.first() {
+            if rev <= self.applied {
+                self.waiting.pop_first();
+            } else if rev == self.applied + 1 {
+                self.waiting.pop_first();
+                self.applied = rev;
+                Counters::add(&counters.revs_applied, 1);
+            } else {
+                Counters::add(&counters.gaps_seen, 1);
+                self.repairing = true;
+                return Next::Repair(self.applied);
+            }
+        }
+        Next::Nothing
+    }
 }
 
 /// Which seqs a client has seen in one conversation (a bitset from the first one).
@@ -171,7 +304,10 @@ pub async fn connect(
                     match header.kind {
                         PacketType::ConnectError => anyhow::bail!("connect refused: {text}"),
                         PacketType::Event if event_name(header.data) == Some("session:ready") => {
-                            return Ok(ws);
+                            let ready = serde_json::from_str::<(&str, Ready)>(header.data)
+                                .map(|(_, ready)| ready)
+                                .unwrap_or_default();
+                            return Ok((ws, ready));
                         }
                         _ => {}
                     }
@@ -181,7 +317,7 @@ pub async fn connect(
             }
         }
     };
-    let ws = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
+    let (ws, ready) = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
         .await
         .context("no session:ready within 30 s")??;
     recorder.connect(spec.index, started.elapsed());
@@ -190,7 +326,7 @@ pub async fn connect(
         group.fetch_add(1, Ordering::Relaxed);
     }
     let (commands, inbox) = mpsc::unbounded_channel();
-    tokio::spawn(serve(ws, spec, recorder, inbox));
+    tokio::spawn(serve(ws, spec, recorder, inbox, ready));
     Ok(commands)
 }
 
@@ -334,38 +470,306 @@ async fn http_request(
     Ok(String::from_utf8(answer)?)
 }
 
+/// What an ack answers.
+enum Awaited {
+    Send(Instant),
+    Change,
+    /// A `sync:changes` page for the conversation.
+    Sync(String),
+}
+
+/// A client's state while it is connected.
+struct Client<'a> {
+    spec: &'a ClientSpec,
+    recorder: &'a Recorder,
+    user_id: String,
+    next_ack: u64,
+    pending: HashMap<u64, Awaited>,
+    seen: HashMap<String, SeqSet>,
+    revs: HashMap<String, Revs>,
+    /// The latest message the client sent, and the latest it saw, per conversation.
+    own_latest: HashMap<String, String>,
+    latest: HashMap<String, String>,
+    /// How many reactions the client made to each message (which emoji comes next).
+    reactions: HashMap<String, usize>,
+    sent: u64,
+}
+
+impl Client<'_> {
+    /// The event packet of `event` with a new ack id, waiting for `awaited`.
+    fn request<T: Serialize>(
+        &mut self,
+        event: &str,
+        payload: &T,
+        awaited: Awaited,
+    ) -> Option<String> {
+        self.next_ack += 1;
+        let text = socketio::encode_event_with_ack("/", event, payload, self.next_ack).ok()?;
+        self.pending.insert(self.next_ack, awaited);
+        Some(text)
+    }
+
+    /// The packet that does `action`, counting what it sends and what it expects.
+    fn act(&mut self, conversation: &str, action: Action, members: usize) -> Option<String> {
+        let recorder = self.recorder;
+        let counters = &recorder.counters;
+        let now = recorder.now_micros().to_string();
+        match action {
+            Action::Edit => {
+                if let Some(id) = self.own_latest.get(conversation).cloned() {
+                    let edit = MessageEdit {
+                        conversation_id: conversation.to_string(),
+                        message_id: id,
+                        body: now,
+                    };
+                    Counters::add(&counters.changes_sent, 1);
+                    Counters::add(&counters.changes_expected, members as u64);
+                    return self.request("message:edit", &edit, Awaited::Change);
+                }
+            }
+            Action::React => {
+                if let Some(id) = self.latest.get(conversation).cloned() {
+                    let n = self.reactions.entry(id.clone()).or_default();
+                    let add = *n % (2 * EMOJI.len()) < EMOJI.len();
+                    let emoji = EMOJI[*n % EMOJI.len()];
+                    *n += 1;
+                    recorder.reaction_sent((
+                        id.clone(),
+                        self.user_id.clone(),
+                        emoji.to_string(),
+                        add,
+                    ));
+                    let reaction = ReactionChange {
+                        conversation_id: conversation.to_string(),
+                        message_id: id,
+                        emoji: emoji.to_string(),
+                    };
+                    Counters::add(&counters.changes_sent, 1);
+                    Counters::add(&counters.changes_expected, members as u64);
+                    let event = if add {
+                        "reaction:add"
+                    } else {
+                        "reaction:remove"
+                    };
+                    return self.request(event, &reaction, Awaited::Change);
+                }
+            }
+            Action::Send => {}
+        }
+        self.sent += 1;
+        let request = MessageSend {
+            conversation_id: conversation.to_string(),
+            client_message_id: format!("l{}-{}", self.spec.index, self.sent),
+            body: now,
+            attachment_ids: Vec::new(),
+            reply_to_id: None,
+        };
+        Counters::add(&counters.sent, 1);
+        Counters::add(&counters.expected, members.saturating_sub(1) as u64);
+        self.request("message:send", &request, Awaited::Send(Instant::now()))
+    }
+
+    /// A live change of `conversation` at `rev`; the `sync:changes` packet a jump asks for.
+    fn observe(&mut self, conversation: &str, rev: u64) -> Option<String> {
+        let recorder = self.recorder;
+        let counters = &recorder.counters;
+        let next = self
+            .revs
+            .entry(conversation.to_string())
+            .or_default()
+            .live(rev, counters);
+        self.next(conversation, next)
+    }
+
+    fn next(&mut self, conversation: &str, next: Next) -> Option<String> {
+        let Next::Repair(after) = next else {
+            return None;
+        };
+        let sync = SyncChanges {
+            conversation_id: conversation.to_string(),
+            after_rev: after as i64,
+            limit: None,
+        };
+        self.request(
+            "sync:changes",
+            &sync,
+            Awaited::Sync(conversation.to_string()),
+        )
+    }
+
+    /// Handles one Socket.IO packet; what it asks to send back.
+    fn handle(&mut self, packet: &str) -> Option<String> {
+        let recorder = self.recorder;
+        let counters = &recorder.counters;
+        let Ok(header) = socketio::decode_header(packet, 0) else {
+            recorder.error("bad_packet");
+            return None;
+        };
+        match header.kind {
+            PacketType::Event => {
+                let (name, data) = serde_json::from_str::<(&str, &RawValue)>(header.data).ok()?;
+                match name {
+                    MESSAGE_NEW => {
+                        let Ok(message) = serde_json::from_str::<Delivered>(data.get()) else {
+                            recorder.error("bad_message");
+                            return None;
+                        };
+                        Counters::add(&counters.delivered, 1);
+                        if let Ok(sent_at) = message.body.parse::<u64>() {
+                            let latency = recorder.now_micros().saturating_sub(sent_at);
+                            recorder.delivery(self.spec.index, Duration::from_micros(latency));
+                        }
+                        match self
+                            .seen
+                            .entry(message.conversation_id.clone())
+                            .or_default()
+                            .insert(message.seq)
+                        {
+                            Ok(()) => {}
+                            Err(true) => Counters::add(&counters.duplicates, 1),
+                            Err(false) => Counters::add(&counters.out_of_order, 1),
+                        }
+                        self.latest
+                            .insert(message.conversation_id.clone(), message.id.clone());
+                        self.observe(&message.conversation_id, message.rev)
+                    }
+                    "message:sent" => {
+                        let Ok(Sent { message }) = serde_json::from_str::<Sent>(data.get()) else {
+                            return None;
+                        };
+                        self.own_latest
+                            .insert(message.conversation_id.clone(), message.id.clone());
+                        self.latest
+                            .insert(message.conversation_id.clone(), message.id.clone());
+                        self.observe(&message.conversation_id, message.rev)
+                    }
+                    MESSAGE_UPDATED => {
+                        let Ok(message) = serde_json::from_str::<Delivered>(data.get()) else {
+                            recorder.error("bad_message");
+                            return None;
+                        };
+                        Counters::add(&counters.changes_delivered, 1);
+                        if let Ok(sent_at) = message.body.parse::<u64>() {
+                            let latency = recorder.now_micros().saturating_sub(sent_at);
+                            recorder.change(self.spec.index, Duration::from_micros(latency));
+                        }
+                        self.observe(&message.conversation_id, message.rev)
+                    }
+                    "reaction:updated" => {
+                        let Ok(reaction) = serde_json::from_str::<ReactionUpdated>(data.get())
+                        else {
+                            recorder.error("bad_reaction");
+                            return None;
+                        };
+                        Counters::add(&counters.changes_delivered, 1);
+                        let key = (
+                            reaction.message_id,
+                            reaction.user_id,
+                            reaction.emoji,
+                            reaction.added,
+                        );
+                        if let Some(sent_at) = recorder.reaction_sent_at(&key) {
+                            let latency = recorder.now_micros().saturating_sub(sent_at);
+                            recorder.change(self.spec.index, Duration::from_micros(latency));
+                        }
+                        self.observe(&reaction.conversation_id, reaction.rev)
+                    }
+                    _ => None,
+                }
+            }
+            PacketType::Ack => {
+                let awaited = header.id.and_then(|id| self.pending.remove(&id))?;
+                match awaited {
+                    Awaited::Send(sent) => match serde_json::from_str::<(Ack,)>(header.data) {
+                        Ok((Ack { ok: true, .. },)) => {
+                            Counters::add(&counters.acked, 1);
+                            recorder.ack(self.spec.index, sent.elapsed());
+                        }
+                        Ok((Ack { error, .. },)) => {
+                            recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code))
+                        }
+                        Err(_) => recorder.error("bad_ack"),
+                    },
+                    Awaited::Change => match serde_json::from_str::<(Ack,)>(header.data) {
+                        Ok((Ack { ok: true, .. },)) => Counters::add(&counters.changes_acked, 1),
+                        Ok((Ack { error, .. },)) => {
+                            recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code))
+                        }
+                        Err(_) => recorder.error("bad_ack"),
+                    },
+                    Awaited::Sync(conversation) => {
+                        let Ok((page,)) = serde_json::from_str::<(ChangesAck,)>(header.data) else {
+                            recorder.error("bad_sync_ack");
+                            return None;
+                        };
+                        if !page.ok {
+                            recorder.error("sync_refused");
+                            return None;
+                        }
+                        let top = page
+                            .messages
+                            .iter()
+                            .map(|m| m.rev)
+                            .max()
+                            .unwrap_or(0)
+                            .max(if page.has_more { 0 } else { page.last_rev });
+                        let next = self.revs.entry(conversation.clone()).or_default().repaired(
+                            top,
+                            page.has_more,
+                            counters,
+                        );
+                        return self.next(&conversation, next);
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
 async fn serve<S>(
     mut ws: tokio_tungstenite::WebSocketStream<S>,
     spec: ClientSpec,
     recorder: Arc<Recorder>,
     mut inbox: mpsc::UnboundedReceiver<Command>,
+    ready: Ready,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let counters = &recorder.counters;
-    let mut next_ack: u64 = 0;
-    let mut pending: HashMap<u64, Instant> = HashMap::new();
-    let mut seen: HashMap<String, SeqSet> = HashMap::new();
-    let mut sent = 0u64;
+    let mut client = Client {
+        spec: &spec,
+        recorder: &recorder,
+        user_id: ready.user_id,
+        next_ack: 0,
+        pending: HashMap::new(),
+        seen: HashMap::new(),
+        revs: ready
+            .conversations
+            .into_iter()
+            .map(|c| {
+                let revs = Revs {
+                    applied: c.last_rev,
+                    ..Revs::default()
+                };
+                (c.conversation_id, revs)
+            })
+            .collect(),
+        own_latest: HashMap::new(),
+        latest: HashMap::new(),
+        reactions: HashMap::new(),
+        sent: 0,
+    };
     let closed_by_us = loop {
-        tokio::select! {
+        let outgoing = tokio::select! {
             command = inbox.recv() => match command {
-                Some(Command::Send { conversation }) => {
-                    sent += 1;
-                    next_ack += 1;
-                    let request = MessageSend {
-                        conversation_id: conversation.to_string(),
-                        client_message_id: format!("l{}-{}", spec.index, sent),
-                        body: recorder.now_micros().to_string(),
-                        attachment_ids: Vec::new(),
-                        reply_to_id: None,
-                    };
-                    let Ok(text) = socketio::encode_event_with_ack("/", "message:send", &request, next_ack) else {
-                        break false;
-                    };
-                    pending.insert(next_ack, Instant::now());
-                    if send_packet(&mut ws, &Packet::Message(text.into())).await.is_err() {
-                        break false;
+                Some(Command::Act { conversation, action, members }) => {
+                    let text = client.act(&conversation, action, members);
+                    Counters::add(&counters.actions_taken, 1);
+                    match text {
+                        Some(text) => Some(text),
+                        None => break false,
                     }
                 }
                 Some(Command::Close) | None => break true,
@@ -375,13 +779,20 @@ async fn serve<S>(
                     if send_packet(&mut ws, &Packet::Pong(data)).await.is_err() {
                         break false;
                     }
+                    None
                 }
-                Some(Packet::Message(text)) => {
-                    handle_packet(&text, &spec, &recorder, &mut pending, &mut seen);
-                }
+                Some(Packet::Message(text)) => client.handle(&text),
                 Some(Packet::Close) | None => break false,
-                Some(_) => {}
+                Some(_) => None,
             },
+        };
+        if let Some(text) = outgoing {
+            if send_packet(&mut ws, &Packet::Message(text.into()))
+                .await
+                .is_err()
+            {
+                break false;
+            }
         }
     };
     if let Some(group) = &spec.group_connected {
@@ -393,66 +804,11 @@ async fn serve<S>(
     } else {
         Counters::add(&counters.disconnects, 1);
     }
-    for _ in pending.drain() {
-        recorder.error("no_ack");
-    }
-}
-
-fn handle_packet(
-    packet: &str,
-    spec: &ClientSpec,
-    recorder: &Recorder,
-    pending: &mut HashMap<u64, Instant>,
-    seen: &mut HashMap<String, SeqSet>,
-) {
-    let counters = &recorder.counters;
-    let Ok(header) = socketio::decode_header(packet, 0) else {
-        recorder.error("bad_packet");
-        return;
-    };
-    match header.kind {
-        PacketType::Event => {
-            let Ok((name, data)) = serde_json::from_str::<(&str, &RawValue)>(header.data) else {
-                return;
-            };
-            if name != MESSAGE_NEW {
-                return;
-            }
-            let Ok(message) = serde_json::from_str::<Delivered>(data.get()) else {
-                recorder.error("bad_message");
-                return;
-            };
-            Counters::add(&counters.delivered, 1);
-            if let Ok(sent_at) = message.body.parse::<u64>() {
-                let latency = recorder.now_micros().saturating_sub(sent_at);
-                recorder.delivery(spec.index, Duration::from_micros(latency));
-            }
-            match seen
-                .entry(message.conversation_id)
-                .or_default()
-                .insert(message.seq)
-            {
-                Ok(()) => {}
-                Err(true) => Counters::add(&counters.duplicates, 1),
-                Err(false) => Counters::add(&counters.out_of_order, 1),
-            }
+    for (_, awaited) in client.pending.drain() {
+        match awaited {
+            Awaited::Sync(_) => recorder.error("no_sync_ack"),
+            _ => recorder.error("no_ack"),
         }
-        PacketType::Ack => {
-            let Some(sent) = header.id.and_then(|id| pending.remove(&id)) else {
-                return;
-            };
-            match serde_json::from_str::<(Ack,)>(header.data) {
-                Ok((Ack { ok: true, .. },)) => {
-                    Counters::add(&counters.acked, 1);
-                    recorder.ack(spec.index, sent.elapsed());
-                }
-                Ok((Ack { error, .. },)) => {
-                    recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code));
-                }
-                Err(_) => recorder.error("bad_ack"),
-            }
-        }
-        _ => {}
     }
 }
 
@@ -471,6 +827,36 @@ mod tests {
         assert_eq!(s.insert(12), Err(true));
         assert_eq!(s.insert(200), Ok(()));
         assert_eq!(s.insert(9), Err(false));
+    }
+
+    #[test]
+    fn revs_apply_in_order_and_a_jump_is_repaired() {
+        let counters = Counters::default();
+        let mut revs = Revs {
+            applied: 4,
+            ..Revs::default()
+        };
+        assert_eq!(revs.live(5, &counters), Next::Nothing);
+        assert_eq!(
+            revs.live(5, &counters),
+            Next::Nothing,
+            "a repeat is ignored"
+        );
+        // 6 is missing: a repair from 5; what arrives meanwhile waits.
+        assert_eq!(revs.live(7, &counters), Next::Repair(5));
+        assert_eq!(revs.live(9, &counters), Next::Nothing);
+        assert_eq!(Counters::get(&counters.gaps_seen), 1);
+        // The page reaches 8: 9 follows on.
+        assert_eq!(revs.repaired(8, false, &counters), Next::Nothing);
+        assert_eq!(revs.applied, 9);
+        assert_eq!(Counters::get(&counters.gaps_repaired), 1);
+        assert_eq!(Counters::get(&counters.revs_applied), 5);
+        // A page with more to come asks again from where it got.
+        assert_eq!(revs.live(12, &counters), Next::Repair(9));
+        assert_eq!(revs.repaired(10, true, &counters), Next::Repair(10));
+        assert_eq!(revs.repaired(11, false, &counters), Next::Nothing);
+        assert_eq!(revs.applied, 12);
+        assert_eq!(Counters::get(&counters.gaps_repaired), 2);
     }
 
     #[test]

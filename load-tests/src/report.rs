@@ -44,6 +44,10 @@ pub struct Report {
     pub duplicates: u64,
     pub out_of_order: u64,
     pub delivery: Percentiles,
+    /// Edits and reactions (`--mix`), and how clients kept up with every rev.
+    pub changes: ChangeCounts,
+    /// Change→delivery: an edit or reaction asked for, to each socket's event.
+    pub change: Percentiles,
     pub errors: BTreeMap<String, u64>,
     pub disconnects: u64,
     pub server_rss_before: Option<u64>,
@@ -56,6 +60,22 @@ pub struct Report {
     pub timeline: Vec<Second>,
     #[serde(skip)]
     pub delivery_histogram: Histogram<u64>,
+}
+
+/// What `--mix` did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeCounts {
+    /// The mix, as given.
+    pub mix: String,
+    pub sent: u64,
+    pub acked: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    /// Revs clients applied in order, live or repaired.
+    pub revs_applied: u64,
+    pub gaps_seen: u64,
+    pub gaps_repaired: u64,
 }
 
 /// Targets given on the command line.
@@ -143,6 +163,24 @@ impl Report {
         row(&mut out, "connect", &self.connect);
         row(&mut out, "send→ack", &self.ack);
         row(&mut out, "send→delivery", &self.delivery);
+        let changes = &self.changes;
+        if changes.sent > 0 || changes.gaps_seen > 0 {
+            row(&mut out, "change→delivery", &self.change);
+            let _ = writeln!(
+                out,
+                "\nmix {}: {} edits and reactions, acked {}; delivered {} of {} expected; \
+                 {} revs applied in order; gaps seen {}, repaired {}, unrepaired {}",
+                changes.mix,
+                changes.sent,
+                changes.acked,
+                changes.delivered,
+                changes.expected,
+                changes.revs_applied,
+                changes.gaps_seen,
+                changes.gaps_repaired,
+                changes.gaps_seen.saturating_sub(changes.gaps_repaired)
+            );
+        }
         if !self.errors.is_empty() {
             let errors: Vec<String> = self
                 .errors
@@ -382,6 +420,8 @@ mod tests {
             duplicates: 0,
             out_of_order: 0,
             delivery: Percentiles::of(&h),
+            changes: ChangeCounts::default(),
+            change: Percentiles::of(&histogram()),
             errors: BTreeMap::from([("rate_limited".to_string(), 2)]),
             disconnects: 0,
             server_rss_before: Some(10 << 20),

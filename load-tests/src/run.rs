@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::Scenario;
 use crate::client::{self, ClientSpec, Command};
-use crate::report::{Report, Second};
+use crate::report::{ChangeCounts, Report, Second};
 use crate::seed::Seed;
 use crate::stats::{delivery_ratio, Counters, Latencies, Percentiles, Recorder};
 use crate::system::{self, Usage};
@@ -115,18 +115,16 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
             else {
                 continue;
             };
-            let recipients = group
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .saturating_sub(1);
-            if client
-                .commands
-                .send(Command::Send {
-                    conversation: conversation.clone(),
-                })
-                .is_ok()
-            {
-                Counters::add(&recorder.counters.sent, 1);
-                Counters::add(&recorder.counters.expected, recipients as u64);
+            let members = group.load(std::sync::atomic::Ordering::Relaxed);
+            let action = scenario.mix.pick(rng.random_range(0..scenario.mix.total()));
+            // The client counts what it sends, and what it expects the others to receive.
+            let act = Command::Act {
+                conversation: conversation.clone(),
+                action,
+                members,
+            };
+            if client.commands.send(act).is_ok() {
+                Counters::add(&recorder.counters.actions_asked, 1);
             }
         }
     }
@@ -136,8 +134,12 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
     let drain_until = Instant::now() + DRAIN;
     let c = &recorder.counters;
     while Instant::now() < drain_until
-        && (Counters::get(&c.acked) + error_total(&recorder) < Counters::get(&c.sent)
-            || Counters::get(&c.delivered) < Counters::get(&c.expected))
+        && (Counters::get(&c.actions_taken) < Counters::get(&c.actions_asked)
+            || Counters::get(&c.acked) + Counters::get(&c.changes_acked) + error_total(&recorder)
+            < Counters::get(&c.sent) + Counters::get(&c.changes_sent)
+            || Counters::get(&c.delivered) < Counters::get(&c.expected)
+            || Counters::get(&c.changes_delivered) < Counters::get(&c.changes_expected)
+            || Counters::get(&c.gaps_repaired) < Counters::get(&c.gaps_seen))
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -181,6 +183,17 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         duplicates: Counters::get(&c.duplicates),
         out_of_order: Counters::get(&c.out_of_order),
         delivery: Percentiles::of(&latencies.delivery),
+        changes: ChangeCounts {
+            mix: scenario.mix.to_string(),
+            sent: Counters::get(&c.changes_sent),
+            acked: Counters::get(&c.changes_acked),
+            expected: Counters::get(&c.changes_expected),
+            delivered: Counters::get(&c.changes_delivered),
+            revs_applied: Counters::get(&c.revs_applied),
+            gaps_seen: Counters::get(&c.gaps_seen),
+            gaps_repaired: Counters::get(&c.gaps_repaired),
+        },
+        change: Percentiles::of(&latencies.change),
         errors: recorder.errors(),
         disconnects: Counters::get(&c.disconnects),
         server_rss_before: usage_before.map(|u| u.rss_bytes),

@@ -3,7 +3,7 @@
 //! contend; once a second the progress task takes every shard's window, merges it into the
 //! run's totals and keeps that second's percentiles for the latency-over-time plot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -29,6 +29,7 @@ struct Window {
     ack: Option<Histogram<u64>>,
     delivery: Option<Histogram<u64>>,
     connect: Option<Histogram<u64>>,
+    change: Option<Histogram<u64>>,
 }
 
 impl Window {
@@ -50,6 +51,22 @@ pub struct Counters {
     pub delivered: AtomicU64,
     pub duplicates: AtomicU64,
     pub out_of_order: AtomicU64,
+    /// Actions the scheduler gave clients, and those the clients took up (sent).
+    pub actions_asked: AtomicU64,
+    pub actions_taken: AtomicU64,
+    /// Edits and reactions asked for (`--mix`), and acked.
+    pub changes_sent: AtomicU64,
+    pub changes_acked: AtomicU64,
+    /// `message:updated` and `reaction:updated` expected (every connected member's socket)
+    /// and received.
+    pub changes_expected: AtomicU64,
+    pub changes_delivered: AtomicU64,
+    /// Revs each client applied in order: live, or by a `sync:changes` repair.
+    pub revs_applied: AtomicU64,
+    /// Jumps in a client's revs (it missed or has not yet seen a change), and how many of them
+    /// `sync:changes` repaired.
+    pub gaps_seen: AtomicU64,
+    pub gaps_repaired: AtomicU64,
 }
 
 impl Counters {
@@ -73,6 +90,9 @@ pub struct Recorder {
     pub counters: Counters,
     windows: Vec<Mutex<Window>>,
     errors: Mutex<BTreeMap<String, u64>>,
+    /// When each reaction was asked for, by (message id, user id, emoji, added), for the
+    /// change→delivery latency of `reaction:updated` (whose payload carries no time).
+    reactions: Mutex<HashMap<(String, String, String, bool), u64>>,
 }
 
 impl Default for Recorder {
@@ -88,6 +108,7 @@ impl Recorder {
             counters: Counters::default(),
             windows: (0..SHARDS).map(|_| Mutex::default()).collect(),
             errors: Mutex::default(),
+            reactions: Mutex::default(),
         }
     }
 
@@ -112,6 +133,29 @@ impl Recorder {
 
     pub fn connect(&self, shard: usize, latency: Duration) {
         Window::record(&mut self.window(shard).connect, latency);
+    }
+
+    /// An edit or reaction reached a socket `latency` after it was asked for.
+    pub fn change(&self, shard: usize, latency: Duration) {
+        Window::record(&mut self.window(shard).change, latency);
+    }
+
+    /// Notes that a reaction was asked for now.
+    pub fn reaction_sent(&self, key: (String, String, String, bool)) {
+        let now = self.now_micros();
+        self.reactions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, now);
+    }
+
+    /// When the reaction `key` was asked for (microseconds on the run's clock).
+    pub fn reaction_sent_at(&self, key: &(String, String, String, bool)) -> Option<u64> {
+        self.reactions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .copied()
     }
 
     /// Counts an error answer (or a failure of the tool's own) by its code.
@@ -147,6 +191,7 @@ pub struct Latencies {
     pub ack: Histogram<u64>,
     pub delivery: Histogram<u64>,
     pub connect: Histogram<u64>,
+    pub change: Histogram<u64>,
 }
 
 impl Default for Latencies {
@@ -155,6 +200,7 @@ impl Default for Latencies {
             ack: histogram(),
             delivery: histogram(),
             connect: histogram(),
+            change: histogram(),
         }
     }
 }
@@ -165,6 +211,7 @@ impl Latencies {
             (&mut self.ack, window.ack),
             (&mut self.delivery, window.delivery),
             (&mut self.connect, window.connect),
+            (&mut self.change, window.change),
         ] {
             if let Some(from) = from {
                 // Same bounds on both sides: adding cannot fail.
@@ -177,6 +224,7 @@ impl Latencies {
         let _ = self.ack.add(&other.ack);
         let _ = self.delivery.add(&other.delivery);
         let _ = self.connect.add(&other.connect);
+        let _ = self.change.add(&other.change);
     }
 }
 
