@@ -137,14 +137,10 @@ impl ChatStore for DbChatStore {
         let (messages, has_more) = message::changed_after(&mut conn, found.id, after_rev, limit)
             .await
             .map_err(store_error)?;
-        let views = MessageView::load_all(&mut conn, &messages)
-            .await
-            .map_err(store_error)?;
-        let messages = serde_json::value::to_raw_value(&views)
-            .map_err(|e| StoreError::from(ApiError::internal(e)))?;
+        let (messages, last_rev) = views_json(&mut conn, &messages).await?;
         Ok(Changes {
             messages,
-            last_rev: latest_rev(found.last_rev, &views),
+            last_rev: last_rev.max(found.last_rev),
             has_more,
         })
     }
@@ -214,13 +210,23 @@ impl ChatStore for DbChatStore {
             message::page(&mut conn, conversation, SeqCursor::After(after_seq), limit)
                 .await
                 .map_err(store_error)?;
-        let views = MessageView::load_all(&mut conn, &messages)
-            .await
-            .map_err(store_error)?;
-        let messages = serde_json::value::to_raw_value(&views)
-            .map_err(|e| StoreError::from(ApiError::internal(e)))?;
+        let (messages, _) = views_json(&mut conn, &messages).await?;
         Ok(History { messages, has_more })
     }
+}
+
+/// The Messages of `messages` as one JSON array, and the latest rev among them (0 for none).
+async fn views_json(
+    conn: &mut diesel_async::AsyncPgConnection,
+    messages: &[crate::models::message::Message],
+) -> Result<(Box<serde_json::value::RawValue>, i64), StoreError> {
+    let views = MessageView::load_all(conn, messages)
+        .await
+        .map_err(store_error)?;
+    let latest = latest_rev(0, &views);
+    let json = serde_json::value::to_raw_value(&views)
+        .map_err(|e| StoreError::from(ApiError::internal(e)))?;
+    Ok((json, latest))
 }
 
 /// The conversation's latest rev for a page of changes: read before the page, so a change

@@ -13,6 +13,24 @@ use std::process::Command;
 
 use common::{DropDatabase, Node};
 
+/// A WebSocket to the node at `base`, connected with `token`, past `session:ready`.
+async fn ready_socket(base: &str, token: &str) -> common::Ws {
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        base.replacen("http", "ws", 1)
+    );
+    let mut ws = common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await;
+    ws.text(&format!(r#"40{{"token":"{token}"}}"#)).await;
+    loop {
+        if let common::In::Text(frame) = ws.data().await {
+            if frame.starts_with(r#"42["session:ready""#) {
+                return ws;
+            }
+        }
+    }
+}
+
 #[actix_web::test]
 async fn two_nodes_deliver_across_the_redis_bridge() {
     let url = common::fresh_database_url();
@@ -77,20 +95,7 @@ async fn logout_on_one_node_closes_the_familys_socket_on_another() {
         .to_string();
     let body: serde_json::Value = res.json().await.unwrap();
     let token = body["accessToken"].as_str().unwrap().to_string();
-    let ws_url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        b.base.replacen("http", "ws", 1)
-    );
-    let mut ws = common::Ws::connect(&ws_url).await.unwrap();
-    ws.next().await;
-    ws.text(&format!(r#"40{{"token":"{token}"}}"#)).await;
-    loop {
-        if let common::In::Text(frame) = ws.data().await {
-            if frame.starts_with(r#"42["session:ready""#) {
-                break;
-            }
-        }
-    }
+    let mut ws = ready_socket(&b.base, &token).await;
     let res = client
         .post(format!("{}/api/auth/logout", a.base))
         .insert_header(("Cookie", format!("confab_refresh={refresh}")))
@@ -216,20 +221,7 @@ async fn sigterm_closes_sessions_and_exits() {
         .unwrap();
     let body: serde_json::Value = res.json().await.unwrap();
     let token = body["accessToken"].as_str().unwrap().to_string();
-    let ws_url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        node.base.replacen("http", "ws", 1)
-    );
-    let mut ws = common::Ws::connect(&ws_url).await.unwrap();
-    ws.next().await;
-    ws.text(&format!(r#"40{{"token":"{token}"}}"#)).await;
-    loop {
-        if let common::In::Text(frame) = ws.data().await {
-            if frame.starts_with(r#"42["session:ready""#) {
-                break;
-            }
-        }
-    }
+    let mut ws = ready_socket(&node.base, &token).await;
     let started = std::time::Instant::now();
     let exit = node.terminate(std::time::Duration::from_secs(30));
     let closed = async {

@@ -136,7 +136,7 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
     while Instant::now() < drain_until
         && (Counters::get(&c.actions_taken) < Counters::get(&c.actions_asked)
             || Counters::get(&c.acked) + Counters::get(&c.changes_acked) + error_total(&recorder)
-            < Counters::get(&c.sent) + Counters::get(&c.changes_sent)
+                < Counters::get(&c.sent) + Counters::get(&c.changes_sent)
             || Counters::get(&c.delivered) < Counters::get(&c.expected)
             || Counters::get(&c.changes_delivered) < Counters::get(&c.changes_expected)
             || Counters::get(&c.gaps_repaired) < Counters::get(&c.gaps_seen))

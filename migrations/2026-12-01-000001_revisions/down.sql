@@ -2,6 +2,7 @@ DROP FUNCTION confab_react(UUID, UUID, BIGINT, TEXT, BOOLEAN, INT);
 DROP FUNCTION confab_delete(UUID, UUID, BIGINT);
 DROP FUNCTION confab_edit(UUID, UUID, BIGINT, TEXT);
 DROP FUNCTION confab_take_rev(UUID);
+DROP FUNCTION confab_message_for_change(UUID, UUID, BIGINT);
 DROP FUNCTION confab_dm_blocked(UUID, UUID);
 DROP FUNCTION confab_lock_for(UUID, UUID);
 DROP FUNCTION confab_change_result(TEXT, BIGINT, BIGINT);

@@ -66,6 +66,24 @@ CREATE FUNCTION confab_dm_blocked(conv UUID, actor UUID) RETURNS BOOLEAN LANGUAG
                    WHERE c.id = conv AND c.kind = 'dm')
 $$;
 
+-- Locks `conv` for a change by `actor` and then reads message `msg` of it (with a fresh
+-- snapshot, so it sees every change committed before the lock); NULL when the conversation,
+-- the membership or the message is missing.
+CREATE FUNCTION confab_message_for_change(conv UUID, actor UUID, msg BIGINT)
+RETURNS messages LANGUAGE plpgsql AS $$
+DECLARE
+    m messages%ROWTYPE;
+BEGIN
+    IF NOT confab_lock_for(conv, actor) THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO m FROM messages x WHERE x.id = msg AND x.conversation_id = conv;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN m;
+END $$;
+
 CREATE FUNCTION confab_take_rev(conv UUID) RETURNS BIGINT LANGUAGE sql VOLATILE AS $$
     UPDATE conversations SET last_rev = last_rev + 1 WHERE id = conv RETURNING last_rev
 $$;
@@ -77,11 +95,8 @@ DECLARE
     m messages%ROWTYPE;
     next BIGINT;
 BEGIN
-    IF NOT confab_lock_for(conv, actor) THEN
-        RETURN jsonb_build_object('outcome', 'not_found');
-    END IF;
-    SELECT * INTO m FROM messages x WHERE x.id = msg AND x.conversation_id = conv;
-    IF NOT FOUND THEN
+    m := confab_message_for_change(conv, actor, msg);
+    IF m.id IS NULL THEN
         RETURN jsonb_build_object('outcome', 'not_found');
     END IF;
     IF m.sender_id <> actor OR confab_dm_blocked(conv, actor) THEN
@@ -103,11 +118,8 @@ DECLARE
     m messages%ROWTYPE;
     next BIGINT;
 BEGIN
-    IF NOT confab_lock_for(conv, actor) THEN
-        RETURN jsonb_build_object('outcome', 'not_found');
-    END IF;
-    SELECT * INTO m FROM messages x WHERE x.id = msg AND x.conversation_id = conv;
-    IF NOT FOUND THEN
+    m := confab_message_for_change(conv, actor, msg);
+    IF m.id IS NULL THEN
         RETURN jsonb_build_object('outcome', 'not_found');
     END IF;
     IF m.sender_id <> actor AND NOT EXISTS (
@@ -136,11 +148,8 @@ DECLARE
     m messages%ROWTYPE;
     next BIGINT;
 BEGIN
-    IF NOT confab_lock_for(conv, actor) THEN
-        RETURN jsonb_build_object('outcome', 'not_found');
-    END IF;
-    SELECT * INTO m FROM messages x WHERE x.id = msg AND x.conversation_id = conv;
-    IF NOT FOUND THEN
+    m := confab_message_for_change(conv, actor, msg);
+    IF m.id IS NULL THEN
         RETURN jsonb_build_object('outcome', 'not_found');
     END IF;
     IF confab_dm_blocked(conv, actor) THEN

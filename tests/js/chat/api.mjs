@@ -96,3 +96,15 @@ export async function connect(who, options = {}) {
   socket.ready = await within(5000, once(socket, "session:ready"), "session:ready");
   return socket;
 }
+
+/** A connector that keeps every socket it opens in `sockets`, for an `after` hook to close. */
+export function opener(sockets) {
+  return async (who, options) => {
+    const socket = await connect(who, options);
+    sockets.push(socket);
+    return socket;
+  };
+}
+
+/** Emits `event` with an ack; rejects after 5 s. */
+export const ask = (socket, event, payload) => within(5000, socket.emitWithAck(event, payload), `${event} ack`);

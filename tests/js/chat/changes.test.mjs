@@ -2,16 +2,11 @@
 // replies and `sync:changes`, over the stock socket.io-client on both transport settings.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { api, block, collect, connect, dm, group, httpSend, user, within } from "./api.mjs";
+import { api, ask, block, collect, dm, group, httpSend, opener, user, within } from "./api.mjs";
 
 const sockets = [];
 after(() => sockets.forEach((s) => s.disconnect()));
-const open = async (who, options) => {
-  const socket = await connect(who, options);
-  sockets.push(socket);
-  return socket;
-};
-const ask = (socket, event, payload) => within(5000, socket.emitWithAck(event, payload), `${event} ack`);
+const open = opener(sockets);
 const send = async (socket, conversationId, body, extra = {}) => {
   const ack = await ask(socket, "message:send", {
     conversationId,

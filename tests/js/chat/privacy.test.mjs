@@ -2,16 +2,11 @@
 // socket.io-client on both transport settings.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { api, collect, connect, group, httpSend, once, user, within } from "./api.mjs";
+import { api, ask, collect, group, httpSend, opener, user } from "./api.mjs";
 
 const sockets = [];
 after(() => sockets.forEach((s) => s.disconnect()));
-const open = async (who, options) => {
-  const socket = await connect(who, options);
-  sockets.push(socket);
-  return socket;
-};
-const ask = (socket, event, payload) => within(5000, socket.emitWithAck(event, payload), `${event} ack`);
+const open = opener(sockets);
 const settings = (who, body) => api("PATCH", "/me", who.token, { settings: body });
 const receipts = (who, conversation, seq) => api("GET", `/conversations/${conversation}/messages/${seq}/receipts`, who.token);
 
