@@ -1,6 +1,6 @@
-//! Durability: the server is killed with SIGKILL in the middle of a stream of sends, edits and
-//! reactions; after a restart every acknowledged message is in PostgreSQL exactly once, with
-//! gapless seqs, every acknowledged edit and reaction is there, and revs are gapless.
+//! Durability: the server is killed with SIGKILL in the middle of a stream of sends, edits,
+//! reactions and deletes; after a restart every acknowledged message is in PostgreSQL exactly
+//! once, with gapless seqs, every acknowledged change is there, and revs are gapless.
 
 #![allow(
     clippy::unwrap_used,
@@ -67,16 +67,18 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
     .unwrap();
     let conversation = group["id"].as_str().unwrap().to_string();
 
-    // Four senders stream messages, editing each and reacting to it once it is acknowledged;
-    // the node is killed once 300 sends were acknowledged.
+    // Four senders stream messages, editing each and reacting to it once it is acknowledged,
+    // and deleting every fourth after that; the node is killed once 300 sends were
+    // acknowledged.
     let acked: Rc<RefCell<BTreeMap<String, (String, i64)>>> = Rc::default();
     let attempted: Rc<RefCell<HashSet<String>>> = Rc::default();
     let edited: Rc<RefCell<HashSet<String>>> = Rc::default();
     let reacted: Rc<RefCell<HashSet<String>>> = Rc::default();
+    let deleted: Rc<RefCell<HashSet<String>>> = Rc::default();
     let senders = (0..4).map(|sender| {
         let (base, token, conversation) = (node.base.clone(), token.clone(), conversation.clone());
         let (acked, attempted) = (acked.clone(), attempted.clone());
-        let (edited, reacted) = (edited.clone(), reacted.clone());
+        let (edited, reacted, deleted) = (edited.clone(), reacted.clone(), deleted.clone());
         actix_web::rt::spawn(async move {
             for i in 0.. {
                 let client_id = format!("s{sender}-{i}");
@@ -95,11 +97,17 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
                             Some((200, _)) => edited.borrow_mut().insert(id.clone()),
                             _ => break,
                         };
-                        let path = format!("{path}/reactions/%F0%9F%91%8D");
-                        match call(&base, "PUT", &path, Some(&token), Value::Null).await {
-                            Some((200, _)) => reacted.borrow_mut().insert(id),
+                        let reaction = format!("{path}/reactions/%F0%9F%91%8D");
+                        match call(&base, "PUT", &reaction, Some(&token), Value::Null).await {
+                            Some((200, _)) => reacted.borrow_mut().insert(id.clone()),
                             _ => break,
                         };
+                        if i % 4 == 3 {
+                            match call(&base, "DELETE", &path, Some(&token), Value::Null).await {
+                                Some((200, _)) => deleted.borrow_mut().insert(id),
+                                _ => break,
+                            };
+                        }
                     }
                     _ => break,
                 }
@@ -155,31 +163,44 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
             "{client_id} stored once, as acked"
         );
     }
-    // Every acknowledged edit and reaction is there.
+    // Every acknowledged edit, reaction and delete is there.
     let by_id: BTreeMap<&str, &Value> = stored
         .iter()
         .map(|m| (m["id"].as_str().unwrap(), m))
         .collect();
-    for id in edited.borrow().iter() {
+    let deleted = deleted.borrow().clone();
+    for id in &deleted {
+        let tombstone = by_id[id.as_str()];
+        assert_eq!(tombstone["deleted"], true, "delete of {id} kept");
+        assert_eq!(tombstone["body"], "");
+        assert_eq!(tombstone["reactions"], json!([]));
+    }
+    for id in edited.borrow().difference(&deleted) {
         assert_eq!(
             by_id[id.as_str()]["body"],
             format!("edited {id}"),
             "edit of {id} kept"
         );
     }
-    for id in reacted.borrow().iter() {
+    for id in reacted.borrow().difference(&deleted) {
         assert_eq!(
             by_id[id.as_str()]["reactions"],
             json!([{ "emoji": "👍", "userIds": [registered["user"]["id"]] }]),
             "reaction to {id} kept"
         );
     }
-    // Revs are gapless: each committed change took exactly one, none twice.
-    let edits_stored = stored.iter().filter(|m| !m["editedAt"].is_null()).count();
-    let reactions_stored = stored
+    // Revs are gapless: each committed change took exactly one, none twice. A tombstone was
+    // edited and reacted to first (a delete is asked for only after both were acknowledged).
+    let changes_stored: usize = stored
         .iter()
-        .filter(|m| m["reactions"] != json!([]))
-        .count();
+        .map(|m| {
+            if m["deleted"] == true {
+                3
+            } else {
+                usize::from(!m["editedAt"].is_null()) + usize::from(m["reactions"] != json!([]))
+            }
+        })
+        .sum();
     let (_, before_retries) = call(
         &node.base,
         "GET",
@@ -192,7 +213,7 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
     let last_rev = before_retries["lastRev"].as_i64().unwrap();
     assert_eq!(
         last_rev as usize,
-        stored.len() + edits_stored + reactions_stored,
+        stored.len() + changes_stored,
         "one rev per committed change"
     );
     let revs: HashSet<i64> = stored.iter().map(|m| m["rev"].as_i64().unwrap()).collect();
@@ -243,10 +264,11 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
         expected as i64
     );
     println!(
-        "acknowledged {} sends, {} edits, {} reactions before SIGKILL, {} stored, {} in flight retried; every acknowledged change found",
+        "acknowledged {} sends, {} edits, {} reactions, {} deletes before SIGKILL, {} stored, {} in flight retried; every acknowledged change found",
         acked.len(),
         edited.borrow().len(),
         reacted.borrow().len(),
+        deleted.len(),
         stored.len(),
         unacked.len()
     );
