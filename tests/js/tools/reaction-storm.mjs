@@ -9,8 +9,9 @@
 //
 // The clients speak Engine.IO / Socket.IO over raw WebSockets and read each reaction:updated
 // only as far as its rev, user and emoji (they come first): with 300 members the storm carries
-// ~570 MB of reaction lists, and parsing all of it in this one process would measure the tool.
-// Each client parses its last event in full, for the final list.
+// ~570 MB of reaction lists, and parsing all of it would measure the tool. Each client parses
+// its last event in full, for the final list. The members are split over STORM_SHARDS
+// processes (default 2), timed on the shared epoch clock.
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 
@@ -63,68 +64,113 @@ function emit(client, event, payload) {
   });
 }
 
-const clients = [];
-for (let i = 0; i < members.length; i += 50) {
-  clients.push(...(await Promise.all(members.slice(i, i + 50).map(open))));
+// The members are split over SHARDS processes (forked from this one), so that reading the
+// storm is not one event loop's work; the first process coordinates.
+const SHARDS = Number(process.env.STORM_SHARDS ?? 2);
+
+if (process.send === undefined) {
+  const { fork } = await import("node:child_process");
+  const children = Array.from({ length: SHARDS }, (_, shard) =>
+    fork(new URL(import.meta.url).pathname, process.argv.slice(2), { env: { ...process.env, STORM_SHARD: String(shard) } }),
+  );
+  const next = (child) => new Promise((resolve) => child.once("message", resolve));
+  await Promise.all(children.map(next)); // connected
+  children[0].send({ post: true });
+  const { messageId } = await next(children[0]);
+  const startAt = Date.now() + 200;
+  const timed = children.map(next);
+  children.forEach((child) => child.send({ messageId, startAt }));
+  // Each shard knows its own members' send times; every shard gets all of them.
+  const sentAt = (await Promise.all(timed)).flatMap((r) => r.sentAt);
+  const done = children.map(next);
+  children.forEach((child) => child.send({ sentAt }));
+  const shards = await Promise.all(done);
+  const sorted = (xs) => [...xs].sort((a, b) => a - b);
+  const pct = (xs, q) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] : null);
+  const delivery = sorted(shards.flatMap((r) => r.latencies));
+  const acked = sorted(shards.flatMap((r) => r.ackMs));
+  const lists = shards.flatMap((r) => r.lists);
+  const entries = JSON.parse(lists[0]).reduce((n, r) => n + r.userIds.length, 0);
+  const members = shards.reduce((n, r) => n + r.members, 0);
+  const report = {
+    members,
+    shards: SHARDS,
+    refused: shards.reduce((n, r) => n + r.refused, 0),
+    delivered: shards.reduce((n, r) => n + r.delivered, 0),
+    expected: members * members,
+    sameListEverywhere: lists.every((l) => l === lists[0]),
+    entries,
+    p50Ms: pct(delivery, 0.5),
+    p99Ms: pct(delivery, 0.99),
+    maxMs: delivery.at(-1) ?? null,
+    ackP50Ms: pct(acked, 0.5),
+    ackP99Ms: pct(acked, 0.99),
+  };
+  console.log(JSON.stringify(report));
+  process.exit(report.sameListEverywhere && report.entries === members && report.refused === 0 ? 0 : 1);
 }
-console.log(`${clients.length} members connected`);
 
-const posted = await emit(clients[0], "message:send", {
-  conversationId: group.id,
-  clientMessageId: `storm-${Date.now()}`,
-  body: "react to this",
-});
-if (!posted.ok) throw new Error(JSON.stringify(posted));
-const messageId = posted.message.id;
+// A shard: its members connect, react at random moments of the window, and report.
+const shard = Number(process.env.STORM_SHARD);
+const mine = members.filter((_, i) => i % SHARDS === shard);
+const clients = [];
+for (let i = 0; i < mine.length; i += 50) {
+  clients.push(...(await Promise.all(mine.slice(i, i + 50).map(open))));
+}
+const order = new Map(members.map((m, i) => [m.id, i]));
+const fromParent = () => new Promise((resolve) => process.once("message", resolve));
+process.send({ connected: clients.length });
+let command = await fromParent();
+if (command.post) {
+  const posted = await emit(clients[0], "message:send", {
+    conversationId: group.id,
+    clientMessageId: `storm-${Date.now()}`,
+    body: "react to this",
+  });
+  if (!posted.ok) throw new Error(JSON.stringify(posted));
+  process.send({ messageId: posted.message.id });
+  command = await fromParent();
+}
+const { messageId, startAt } = command;
 
+// Reactions are timed on the epoch clock, which every shard shares.
 const sentAt = new Map(); // `${userId} ${emoji}` → ms since the epoch
 const ackMs = [];
-const started = performance.now();
 const acks = await Promise.all(
-  clients.map(async (client, i) => {
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * windowMs));
-    const emoji = EMOJI[i % EMOJI.length];
-    const t0 = performance.now();
-    sentAt.set(`${client.user.id} ${emoji}`, performance.timeOrigin + t0);
+  clients.map(async (client) => {
+    const delay = startAt - Date.now() + Math.random() * windowMs;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, delay)));
+    const emoji = EMOJI[order.get(client.user.id) % EMOJI.length];
+    const t0 = now();
+    sentAt.set(`${client.user.id} ${emoji}`, t0);
     const ack = await emit(client, "reaction:add", { conversationId: group.id, messageId, emoji });
-    ackMs.push(performance.now() - t0);
+    ackMs.push(now() - t0);
     return ack;
   }),
 );
-const allAckedMs = performance.now() - started;
-
-// Every member's socket hears every reaction.
+// Every member's socket hears every reaction; a shard knows the send times of its own
+// members only, so it reports when each event arrived and the parent matches them.
 const deadline = Date.now() + 30_000;
-while (Date.now() < deadline && clients.some((c) => c.events.length < clients.length)) {
+while (Date.now() < deadline && clients.some((c) => c.events.length < members.length)) {
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
+process.send({ sentAt: [...sentAt] });
+const all = new Map((await fromParent()).sentAt);
 const latencies = [];
 for (const client of clients) {
   for (const { at, key } of client.events) {
-    const sent = sentAt.get(key);
+    const sent = all.get(key);
     if (sent !== undefined) latencies.push(at - sent);
   }
 }
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const pct = (xs, q) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] : null);
-const delivery = sorted(latencies);
-const acked = sorted(ackMs);
-const lists = clients.map((c) => JSON.stringify(c.last ? JSON.parse(c.last.slice(2))[1].reactions : []));
-const entries = JSON.parse(lists[0]).reduce((n, r) => n + r.userIds.length, 0);
-const report = {
+const result = {
   members: clients.length,
   refused: acks.filter((a) => !a.ok).length,
   delivered: clients.reduce((n, c) => n + c.events.length, 0),
-  expected: clients.length * clients.length,
-  sameListEverywhere: lists.every((l) => l === lists[0]),
-  entries,
-  p50Ms: pct(delivery, 0.5),
-  p99Ms: pct(delivery, 0.99),
-  maxMs: delivery.at(-1) ?? null,
-  ackP50Ms: pct(acked, 0.5),
-  ackP99Ms: pct(acked, 0.99),
-  allAckedMs,
+  lists: clients.map((c) => JSON.stringify(c.last ? JSON.parse(c.last.slice(2))[1].reactions : [])),
+  latencies,
+  ackMs,
 };
-console.log(JSON.stringify(report));
 clients.forEach((c) => c.ws.close());
-process.exit(report.sameListEverywhere && report.entries === clients.length && report.refused === 0 ? 0 : 1);
+// Exit once the report has reached the parent.
+process.send(result, () => process.exit(0));
