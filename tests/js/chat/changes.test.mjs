@@ -107,6 +107,13 @@ for (const [label, options] of [
       const [, second] = await updates.waitFor(2);
       assert.equal(second.id, theirs.id, "a repeated delete emits nothing");
       refused(await ask(a, "reaction:add", { conversationId: conversation, messageId: mine.id, emoji: "👍" }), "conflict");
+      const stranger = await open(await user("stranger"), options);
+      refused(await ask(stranger, "message:delete", { conversationId: conversation, messageId: theirs.id }), "not_found");
+      refused(await ask(a, "message:delete", { conversationId: conversation, messageId: "999999999" }), "not_found");
+      refused(await ask(a, "message:delete", { conversationId: conversation }), "invalid");
+      refused(await ask(stranger, "reaction:add", { conversationId: conversation, messageId: mine.id, emoji: "👍" }), "not_found");
+      refused(await ask(a, "reaction:remove", { conversationId: conversation, messageId: "999999999", emoji: "👍" }), "not_found");
+      refused(await ask(a, "reaction:remove", { conversationId: conversation, messageId: theirs.id, emoji: "no" }), "invalid");
       // Seqs stay gapless: history still holds both, in place.
       const history = await ask(a, "sync:request", { conversationId: conversation, afterSeq: 0 });
       assert.deepEqual(history.messages.map((m) => [m.seq, m.deleted]), [[1, true], [2, true]]);
