@@ -33,6 +33,18 @@ impl From<ApiError> for StoreError {
     }
 }
 
+/// A membership row (`member::memberships_of`) as the chat layer takes it.
+fn membership(
+    (conversation_id, last_seq, last_rev, last_read_seq): (Uuid, i64, i64, i64),
+) -> Membership {
+    Membership {
+        conversation_id,
+        last_seq,
+        last_rev,
+        last_read_seq,
+    }
+}
+
 fn store_error(err: impl Into<ApiError>) -> StoreError {
     StoreError::from(err.into())
 }
@@ -69,17 +81,7 @@ impl ChatStore for DbChatStore {
         let Some((presence_visible, blockers)) = admitted else {
             return Ok(None);
         };
-        let memberships = memberships
-            .into_iter()
-            .map(
-                |(conversation_id, last_seq, last_rev, last_read_seq)| Membership {
-                    conversation_id,
-                    last_seq,
-                    last_rev,
-                    last_read_seq,
-                },
-            )
-            .collect();
+        let memberships = memberships.into_iter().map(membership).collect();
         Ok(Some(SessionStart {
             memberships,
             blockers,
@@ -99,17 +101,7 @@ impl ChatStore for DbChatStore {
         let rows = member::memberships_of(&conn, user)
             .await
             .map_err(store_error)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(conversation_id, last_seq, last_rev, last_read_seq)| Membership {
-                    conversation_id,
-                    last_seq,
-                    last_rev,
-                    last_read_seq,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(membership).collect())
     }
 
     async fn send(&self, message: NewMessage) -> Result<Committed, StoreError> {
