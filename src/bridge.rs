@@ -39,7 +39,7 @@ impl Channels {
         format!("{}{conversation}", self.room_prefix)
     }
 }
-/// Publications waiting for Redis beyond this are dropped (clients repair gaps by seq).
+/// Publications waiting for Redis beyond this are dropped (clients repair gaps by seq and rev).
 const PUBLISH_QUEUE: usize = 65_536;
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -212,9 +212,9 @@ impl RoomBridge for RedisBridge {
             .send(Subscription::Remove(self.channels.room(conversation)));
     }
 
-    fn publish(&self, conversation: Uuid, frame: &Frame, seq: Option<i64>) {
+    fn publish(&self, conversation: Uuid, frame: &Frame, rev: Option<i64>) {
         let Frame::Text(text) = frame else { return };
-        self.send(self.channels.room(conversation), text, seq.map(Mark::Seq));
+        self.send(self.channels.room(conversation), text, rev.map(Mark::Rev));
     }
 
     fn publish_about(&self, conversation: Uuid, frame: &Frame, about: Uuid) {
@@ -231,21 +231,21 @@ impl RoomBridge for RedisBridge {
     }
 }
 
-/// What a room publication carries beside its frame: a `message:new`'s seq, or the user a
-/// presence frame is about.
+/// What a room publication carries beside its frame: a change's rev, or the user a presence
+/// frame is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mark {
-    Seq(i64),
+    Rev(i64),
     About(Uuid),
 }
 
 impl RedisBridge {
-    /// Queues `body` for `channel` as "<node>\n<published at, ms>[:<seq>|@<user>]\n<body>":
-    /// receivers skip their own publications, time the trip, keep messages in seq order and
+    /// Queues `body` for `channel` as "<node>\n<published at, ms>[:<rev>|@<user>]\n<body>":
+    /// receivers skip their own publications, time the trip, keep changes in rev order and
     /// keep a user's presence from those they blocked.
     fn send(&self, channel: String, body: &str, mark: Option<Mark>) {
         let payload = match mark {
-            Some(Mark::Seq(seq)) => format!("{}\n{}:{}\n{}", self.node_id, now_ms(), seq, body),
+            Some(Mark::Rev(rev)) => format!("{}\n{}:{}\n{}", self.node_id, now_ms(), rev, body),
             Some(Mark::About(user)) => {
                 format!("{}\n{}@{}\n{}", self.node_id, now_ms(), user, body)
             }
@@ -375,8 +375,8 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
         return;
     }
     inbound.metrics.received.inc();
-    let (sent_at, seq, about) = if let Some((at, seq)) = sent_at.split_once(':') {
-        (at, seq.parse::<i64>().ok(), None)
+    let (sent_at, rev, about) = if let Some((at, rev)) = sent_at.split_once(':') {
+        (at, rev.parse::<i64>().ok(), None)
     } else if let Some((at, user)) = sent_at.split_once('@') {
         (at, None, Uuid::parse_str(user).ok())
     } else {
@@ -395,7 +395,7 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
     {
         inbound
             .rooms
-            .deliver_local_about(conversation, Frame::Text(body.into()), None, seq, about);
+            .deliver_local_about(conversation, Frame::Text(body.into()), None, rev, about);
     } else if let Some(user) = channel
         .strip_prefix(inbound.channels.user_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())

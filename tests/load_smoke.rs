@@ -37,6 +37,7 @@ async fn the_load_tool_delivers_everything_it_sends() {
             edit: 20,
             react: 20,
         },
+        storm: false,
     };
     let confab = Path::new(env!("CARGO_BIN_EXE_confab"));
     let seed = Seed::generate(confab, Some(&url), scenario.users, scenario.group_size)

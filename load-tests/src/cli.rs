@@ -113,6 +113,9 @@ pub enum Preset {
     /// 1,000 users in 300-member groups, 50 events/s for 60 s: sends, edits and reactions
     /// (send=80,edit=10,react=10), every client tracking revs and repairing gaps.
     Lifecycle,
+    /// A reaction storm: one message, then every member of one 300-member group reacts to it,
+    /// in random order, within one second.
+    Storm,
 }
 
 /// The weights of what senders do.
@@ -208,6 +211,8 @@ pub struct Scenario {
     pub ramp: f64,
     pub cycles: usize,
     pub mix: Mix,
+    /// One message, then each user reacts to it once, in random order, at `rate` a second.
+    pub storm: bool,
 }
 
 impl Scenario {
@@ -232,6 +237,7 @@ impl Preset {
             ramp: 1000.0,
             cycles: 0,
             mix: Mix::default(),
+            storm: false,
         };
         match self {
             Preset::Floor => floor,
@@ -271,6 +277,19 @@ impl Preset {
                 },
                 ..floor
             },
+            Preset::Storm => Scenario {
+                name: "storm".into(),
+                users: 300,
+                rate: 300.0,
+                duration: Duration::from_secs(1),
+                mix: Mix {
+                    send: 0,
+                    edit: 0,
+                    react: 100,
+                },
+                storm: true,
+                ..floor
+            },
         }
     }
 }
@@ -290,6 +309,7 @@ impl Args {
                 ramp: 1000.0,
                 cycles: 0,
                 mix: Mix::default(),
+                storm: false,
             },
         };
         s.urls = self.urls.clone();

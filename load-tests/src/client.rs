@@ -106,6 +106,7 @@ struct ReactionUpdated {
     user_id: String,
     emoji: String,
     added: bool,
+    reactions: Box<RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -492,6 +493,8 @@ struct Client<'a> {
     latest: HashMap<String, String>,
     /// How many reactions the client made to each message (which emoji comes next).
     reactions: HashMap<String, usize>,
+    /// The reaction list of the latest `reaction:updated` heard (its rev and list).
+    last_reactions: Option<(u64, String)>,
     sent: u64,
 }
 
@@ -662,6 +665,14 @@ impl Client<'_> {
                             return None;
                         };
                         Counters::add(&counters.changes_delivered, 1);
+                        if self
+                            .last_reactions
+                            .as_ref()
+                            .is_none_or(|(rev, _)| *rev < reaction.rev)
+                        {
+                            self.last_reactions =
+                                Some((reaction.rev, reaction.reactions.get().to_string()));
+                        }
                         let key = (
                             reaction.message_id,
                             reaction.user_id,
@@ -759,6 +770,7 @@ async fn serve<S>(
         own_latest: HashMap::new(),
         latest: HashMap::new(),
         reactions: HashMap::new(),
+        last_reactions: None,
         sent: 0,
     };
     let closed_by_us = loop {
@@ -795,6 +807,10 @@ async fn serve<S>(
             }
         }
     };
+    // Before it counts as gone: the run reads the lists once every client has left.
+    if let Some((_, list)) = client.last_reactions.take() {
+        recorder.final_reactions(list);
+    }
     if let Some(group) = &spec.group_connected {
         group.fetch_sub(1, Ordering::Relaxed);
     }

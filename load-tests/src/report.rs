@@ -76,6 +76,10 @@ pub struct ChangeCounts {
     pub revs_applied: u64,
     pub gaps_seen: u64,
     pub gaps_repaired: u64,
+    /// How many different reaction lists the clients ended with (1: all the same), and how
+    /// many users the most common one lists.
+    pub final_reaction_lists: usize,
+    pub final_reaction_entries: usize,
 }
 
 /// Targets given on the command line.
@@ -180,6 +184,13 @@ impl Report {
                 changes.gaps_repaired,
                 changes.gaps_seen.saturating_sub(changes.gaps_repaired)
             );
+            if changes.final_reaction_lists > 0 {
+                let _ = writeln!(
+                    out,
+                    "clients ended with {} different reaction list(s); the most common lists {} users",
+                    changes.final_reaction_lists, changes.final_reaction_entries
+                );
+            }
         }
         if !self.errors.is_empty() {
             let errors: Vec<String> = self

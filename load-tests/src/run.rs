@@ -104,7 +104,9 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         .filter(|&i| clients[i].conversation.is_some())
         .collect();
     let send_started = Instant::now();
-    if scenario.rate > 0.0 && !senders.is_empty() && !scenario.duration.is_zero() {
+    if scenario.storm {
+        storm(scenario, &clients, &senders, &recorder).await;
+    } else if scenario.rate > 0.0 && !senders.is_empty() && !scenario.duration.is_zero() {
         let total = (scenario.rate * scenario.duration.as_secs_f64()).round() as u64;
         let mut rng = rand::rng();
         for n in 0..total {
@@ -148,6 +150,12 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         let _ = client.commands.send(Command::Close);
     }
     let (latencies, timeline) = progress.finish().await;
+    // The clients report their last reaction list as they leave.
+    let leave_until = Instant::now() + Duration::from_secs(5);
+    while Counters::get(&c.connected) > 0 && Instant::now() < leave_until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let final_lists = recorder.final_reaction_lists();
 
     let connected = clients.len();
     let cpu_percent = match (usage_connected, usage_after) {
@@ -192,6 +200,8 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
             revs_applied: Counters::get(&c.revs_applied),
             gaps_seen: Counters::get(&c.gaps_seen),
             gaps_repaired: Counters::get(&c.gaps_repaired),
+            final_reaction_lists: final_lists.0,
+            final_reaction_entries: final_lists.1,
         },
         change: Percentiles::of(&latencies.change),
         errors: recorder.errors(),
@@ -283,6 +293,47 @@ impl Fleet<'_> {
 
 /// Closes every client and connects them again, `scenario.cycles` times; the servers' RSS
 /// after each reconnection.
+/// The storm: the first sender's message, delivered to everyone, then one reaction to it from
+/// each sender, in random order, at the scenario's rate.
+async fn storm(scenario: &Scenario, clients: &[Connected], senders: &[usize], recorder: &Recorder) {
+    use rand::seq::SliceRandom;
+    let act = |client: &Connected, action| {
+        let (Some(conversation), Some(group)) = (&client.conversation, &client.group_connected)
+        else {
+            return;
+        };
+        let members = group.load(std::sync::atomic::Ordering::Relaxed);
+        let command = Command::Act {
+            conversation: conversation.clone(),
+            action,
+            members,
+        };
+        if client.commands.send(command).is_ok() {
+            Counters::add(&recorder.counters.actions_asked, 1);
+        }
+    };
+    let Some(&first) = senders.first() else {
+        return;
+    };
+    act(&clients[first], crate::cli::Action::Send);
+    let c = &recorder.counters;
+    let until = Instant::now() + DRAIN;
+    while Instant::now() < until
+        && (Counters::get(&c.expected) == 0
+            || Counters::get(&c.delivered) < Counters::get(&c.expected))
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut order = senders.to_vec();
+    order.shuffle(&mut rand::rng());
+    let started = Instant::now();
+    for (n, &i) in order.iter().enumerate() {
+        let due = started + Duration::from_secs_f64(n as f64 / scenario.rate);
+        tokio::time::sleep_until(due.into()).await;
+        act(&clients[i], crate::cli::Action::React);
+    }
+}
+
 async fn churn(
     scenario: &Scenario,
     options: &RunOptions,

@@ -93,6 +93,8 @@ pub struct Recorder {
     /// When each reaction was asked for, by (message id, user id, emoji, added), for the
     /// change→delivery latency of `reaction:updated` (whose payload carries no time).
     reactions: Mutex<HashMap<(String, String, String, bool), u64>>,
+    /// Each client's last reaction list heard, counted by list.
+    final_reactions: Mutex<HashMap<String, u64>>,
 }
 
 impl Default for Recorder {
@@ -109,6 +111,7 @@ impl Recorder {
             windows: (0..SHARDS).map(|_| Mutex::default()).collect(),
             errors: Mutex::default(),
             reactions: Mutex::default(),
+            final_reactions: Mutex::default(),
         }
     }
 
@@ -147,6 +150,37 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, now);
+    }
+
+    /// A client's last reaction list, as it left.
+    pub fn final_reactions(&self, list: String) {
+        *self
+            .final_reactions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(list)
+            .or_default() += 1;
+    }
+
+    /// How many different last lists the clients ended with, and how many users the most
+    /// common one lists.
+    pub fn final_reaction_lists(&self) -> (usize, usize) {
+        let lists = self
+            .final_reactions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let entries = lists
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .and_then(|(list, _)| serde_json::from_str::<Vec<serde_json::Value>>(list).ok())
+            .map_or(0, |list| {
+                list.iter()
+                    .filter_map(|r| r["userIds"].as_array())
+                    .map(Vec::len)
+                    .sum()
+            });
+        (lists.len(), entries)
     }
 
     /// When the reaction `key` was asked for (microseconds on the run's clock).

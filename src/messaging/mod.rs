@@ -107,6 +107,7 @@ impl Messaging {
         Ok(Committed {
             conversation_id: sent.message.conversation_id,
             seq: sent.message.seq,
+            rev: sent.message.rev,
             message: Arc::<RawValue>::from(json),
             created: sent.created,
         })

@@ -222,10 +222,10 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
         for membership in &state.memberships {
             let conversation = membership.conversation_id;
             if state.join(conversation) {
-                let last_seq = Some(membership.last_seq);
+                let last_rev = Some(membership.last_rev);
                 self.inner
                     .rooms
-                    .join(conversation, socket.clone(), last_seq);
+                    .join(conversation, socket.clone(), last_rev);
             }
         }
         state.watch_expiry(actix::spawn(super::expiry::watch(

@@ -1,10 +1,12 @@
 //! One `RoomActor` per conversation that has local subscribers. A room does no I/O: it holds
 //! its sockets and hands each the same pre-encoded frame.
 //!
-//! `message:new` frames carry their seq, and a room hands them out in seq order: sends of one
-//! conversation commit in seq order but publish afterwards, from different threads or nodes,
-//! so a later message can reach the room first. Such a frame waits until its predecessor has
-//! been handed out, for at most `HOLD`; then the room hands out what it holds, in order.
+//! `message:new`, `message:updated` and `reaction:updated` frames carry their rev, and a room
+//! hands them out in rev order: the changes of one conversation commit in rev order but
+//! publish afterwards, from different threads or nodes, so a later change can reach the room
+//! first (and a client would see a gap it must repair). Such a frame waits until its
+//! predecessor has been handed out, for at most `HOLD`; then the room hands out what it holds,
+//! in order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -18,16 +20,16 @@ use super::ChatStats;
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
 
-/// How long a message that arrived ahead of its predecessor waits for it.
+/// How long a change that arrived ahead of its predecessor waits for it.
 pub const HOLD: Duration = Duration::from_millis(100);
 
 /// The sockets subscribed to one conversation on this node.
 pub struct RoomActor {
     sockets: HashMap<String, Socket>,
     stats: Arc<ChatStats>,
-    /// The seq the next `message:new` should carry, once known.
-    next_seq: Option<i64>,
-    /// Messages that arrived ahead of their predecessor, by seq.
+    /// The rev the next change should carry, once known.
+    next_rev: Option<i64>,
+    /// Changes that arrived ahead of their predecessor, by rev.
     held: BTreeMap<i64, (Frame, Option<String>)>,
     /// Hands out what is held when the wait is over.
     hold_timer: Option<SpawnHandle>,
@@ -38,7 +40,7 @@ impl RoomActor {
         RoomActor {
             sockets: HashMap::new(),
             stats,
-            next_seq: None,
+            next_rev: None,
             held: BTreeMap::new(),
             hold_timer: None,
         }
@@ -69,24 +71,24 @@ impl RoomActor {
         self.stats.delivered(delivered);
     }
 
-    /// Hands out the message with `seq`, then any held ones that now follow in order.
-    fn deliver_message(&mut self, seq: i64, frame: Frame, except: Option<String>) {
+    /// Hands out the change with `rev`, then any held ones that now follow in order.
+    fn deliver_change(&mut self, rev: i64, frame: Frame, except: Option<String>) {
         self.deliver(&frame, except.as_deref());
-        let mut next = seq + 1;
+        let mut next = rev + 1;
         while let Some((frame, except)) = self.held.remove(&next) {
             self.deliver(&frame, except.as_deref());
             next += 1;
         }
-        self.next_seq = Some(next);
+        self.next_rev = Some(next);
     }
 
-    /// The wait is over: hands out everything held, in seq order.
+    /// The wait is over: hands out everything held, in rev order.
     fn release_held(&mut self) {
         self.hold_timer = None;
         let held = std::mem::take(&mut self.held);
-        for (seq, (frame, except)) in held {
+        for (rev, (frame, except)) in held {
             self.deliver(&frame, except.as_deref());
-            self.next_seq = Some(seq + 1);
+            self.next_rev = Some(rev + 1);
         }
     }
 }
@@ -95,15 +97,15 @@ impl Actor for RoomActor {
     type Context = Context<Self>;
 }
 
-/// Rooms → room: subscribe a socket; `last_seq` is the conversation's last seq as the socket
+/// Rooms → room: subscribe a socket; `last_rev` is the conversation's last rev as the socket
 /// last saw it (where a new room starts counting).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Join {
     /// The socket.
     pub socket: Socket,
-    /// The last seq it has seen, for the first socket of a new room.
-    pub last_seq: Option<i64>,
+    /// The last rev it has seen, for the first socket of a new room.
+    pub last_rev: Option<i64>,
 }
 
 /// Rooms → room: unsubscribe a socket.
@@ -114,7 +116,7 @@ pub struct Leave {
     pub socket_id: String,
 }
 
-/// Rooms → room: send `frame` to every socket but `except`; a `message:new` gives its `seq`.
+/// Rooms → room: send `frame` to every socket but `except`; a change gives its `rev`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Publish {
@@ -122,8 +124,8 @@ pub struct Publish {
     pub frame: Frame,
     /// The socket not to send it to.
     pub except: Option<String>,
-    /// The seq of a `message:new`, delivered in seq order.
-    pub seq: Option<i64>,
+    /// The rev of a change, delivered in rev order.
+    pub rev: Option<i64>,
     /// The user a presence frame is about: not delivered to users they blocked.
     pub about: Option<Uuid>,
 }
@@ -137,8 +139,8 @@ impl Handler<Join> for RoomActor {
     type Result = ();
 
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
-        if self.next_seq.is_none() {
-            self.next_seq = msg.last_seq.map(|seq| seq + 1);
+        if self.next_rev.is_none() {
+            self.next_rev = msg.last_rev.map(|rev| rev + 1);
         }
         self.sockets.insert(msg.socket.id().to_string(), msg.socket);
     }
@@ -156,22 +158,22 @@ impl Handler<Publish> for RoomActor {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
-        let Some(seq) = msg.seq else {
+        let Some(rev) = msg.rev else {
             self.deliver_about(&msg.frame, msg.except.as_deref(), msg.about);
             return;
         };
-        match self.next_seq {
+        match self.next_rev {
             // Ahead of its predecessor: wait for it, for at most HOLD.
-            Some(next) if seq > next => {
-                self.held.insert(seq, (msg.frame, msg.except));
+            Some(next) if rev > next => {
+                self.held.insert(rev, (msg.frame, msg.except));
                 if self.hold_timer.is_none() {
                     self.hold_timer = Some(ctx.run_later(HOLD, |room, _| room.release_held()));
                 }
             }
             // Behind (its turn passed while it was late): hand it out now.
-            Some(next) if seq < next => self.deliver(&msg.frame, msg.except.as_deref()),
+            Some(next) if rev < next => self.deliver(&msg.frame, msg.except.as_deref()),
             _ => {
-                self.deliver_message(seq, msg.frame, msg.except);
+                self.deliver_change(rev, msg.frame, msg.except);
                 if self.held.is_empty() {
                     if let Some(timer) = self.hold_timer.take() {
                         ctx.cancel_future(timer);
@@ -202,9 +204,9 @@ pub trait RoomBridge: Send + Sync + 'static {
     fn subscribe(&self, conversation: Uuid);
     /// This node's last local subscriber for `conversation` left.
     fn unsubscribe(&self, conversation: Uuid);
-    /// A frame published here, for the other nodes' subscribers of `conversation`; a
-    /// `message:new` gives its `seq`.
-    fn publish(&self, conversation: Uuid, frame: &Frame, seq: Option<i64>);
+    /// A frame published here, for the other nodes' subscribers of `conversation`; a change
+    /// gives its `rev`.
+    fn publish(&self, conversation: Uuid, frame: &Frame, rev: Option<i64>);
     /// A presence frame about user `about`, for the other nodes' subscribers of
     /// `conversation` that `about` has not blocked.
     fn publish_about(&self, conversation: Uuid, frame: &Frame, about: Uuid) {
@@ -237,8 +239,8 @@ impl Rooms {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Subscribes `socket` to `conversation`, whose last seq it saw was `last_seq`.
-    pub fn join(&self, conversation: Uuid, socket: Socket, last_seq: Option<i64>) {
+    /// Subscribes `socket` to `conversation`, whose last rev it saw was `last_rev`.
+    pub fn join(&self, conversation: Uuid, socket: Socket, last_rev: Option<i64>) {
         let mut rooms = self.lock();
         if !rooms.contains_key(&conversation) {
             if let Some(bridge) = &self.bridge {
@@ -250,7 +252,7 @@ impl Rooms {
             members: 0,
         });
         entry.members += 1;
-        entry.room.do_send(Join { socket, last_seq });
+        entry.room.do_send(Join { socket, last_rev });
     }
 
     /// Unsubscribes the socket `socket_id` from `conversation` (a socket joins a room once).
@@ -276,31 +278,26 @@ impl Rooms {
     /// Sends `frame` to every subscriber of `conversation` but the socket `except`: the local
     /// ones here, those of other nodes through the bridge.
     pub fn publish(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
-        self.publish_seq(conversation, frame, except, None);
+        self.publish_ordered(conversation, frame, except, None);
     }
 
-    /// Publishes the `message:new` frame of message `seq`; rooms hand these out in seq order.
-    pub fn publish_message(
-        &self,
-        conversation: Uuid,
-        seq: i64,
-        frame: Frame,
-        except: Option<&str>,
-    ) {
-        self.publish_seq(conversation, frame, except, Some(seq));
+    /// Publishes the frame of the change with `rev` (`message:new`, `message:updated`,
+    /// `reaction:updated`); rooms hand these out in rev order.
+    pub fn publish_change(&self, conversation: Uuid, rev: i64, frame: Frame, except: Option<&str>) {
+        self.publish_ordered(conversation, frame, except, Some(rev));
     }
 
-    fn publish_seq(
+    fn publish_ordered(
         &self,
         conversation: Uuid,
         frame: Frame,
         except: Option<&str>,
-        seq: Option<i64>,
+        rev: Option<i64>,
     ) {
         if let Some(bridge) = &self.bridge {
-            bridge.publish(conversation, &frame, seq);
+            bridge.publish(conversation, &frame, rev);
         }
-        self.deliver_local(conversation, frame, except, seq);
+        self.deliver_local(conversation, frame, except, rev);
     }
 
     /// Sends `frame` to the local subscribers of `conversation` only (what the bridge received).
@@ -309,9 +306,9 @@ impl Rooms {
         conversation: Uuid,
         frame: Frame,
         except: Option<&str>,
-        seq: Option<i64>,
+        rev: Option<i64>,
     ) {
-        self.deliver_local_about(conversation, frame, except, seq, None);
+        self.deliver_local_about(conversation, frame, except, rev, None);
     }
 
     /// Publishes a presence frame about user `about`: every subscriber but `except` and the
@@ -335,14 +332,14 @@ impl Rooms {
         conversation: Uuid,
         frame: Frame,
         except: Option<&str>,
-        seq: Option<i64>,
+        rev: Option<i64>,
         about: Option<Uuid>,
     ) {
         if let Some(entry) = self.lock().get(&conversation) {
             entry.room.do_send(Publish {
                 frame,
                 except: except.map(str::to_string),
-                seq,
+                rev,
                 about,
             });
         }
@@ -415,7 +412,7 @@ mod tests {
     }
 
     #[actix::test]
-    async fn messages_reach_sockets_in_seq_order() {
+    async fn changes_reach_sockets_in_rev_order() {
         let engine = Engine::socket_io(EngineConfig::default(), Vec::new());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Sink(seen.clone()).start().recipient();
@@ -424,16 +421,16 @@ mod tests {
         rooms.join(conversation, engine.detached_socket("/", sink), Some(4));
 
         // 6 is published before 5, and waits for it; other frames do not wait.
-        rooms.publish_message(conversation, 6, text("m6"), None);
+        rooms.publish_change(conversation, 6, text("m6"), None);
         rooms.publish(conversation, text("typing"), None);
-        rooms.publish_message(conversation, 5, text("m5"), None);
+        rooms.publish_change(conversation, 5, text("m5"), None);
         assert_eq!(frames(&seen, 3).await, ["typing", "m5", "m6"]);
 
         // 7 never comes: 8 goes out after the hold, and 7, late, after it.
-        rooms.publish_message(conversation, 8, text("m8"), None);
+        rooms.publish_change(conversation, 8, text("m8"), None);
         assert_eq!(frames(&seen, 4).await[3], "m8");
-        rooms.publish_message(conversation, 7, text("m7"), None);
-        rooms.publish_message(conversation, 9, text("m9"), None);
+        rooms.publish_change(conversation, 7, text("m7"), None);
+        rooms.publish_change(conversation, 9, text("m9"), None);
         assert_eq!(frames(&seen, 6).await[4..], ["m7", "m9"]);
     }
 }

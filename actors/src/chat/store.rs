@@ -153,6 +153,8 @@ pub struct Committed {
     pub conversation_id: Uuid,
     /// Its seq there.
     pub seq: i64,
+    /// Its rev (the order rooms hand changes out in).
+    pub rev: i64,
     /// The Message, as JSON.
     pub message: Arc<RawValue>,
     /// False when a retry found the message stored the first time.

@@ -269,6 +269,10 @@ impl ChatStore for MemoryStore {
             return Ok(Committed {
                 conversation_id: conversation,
                 seq: index as i64 + 1,
+                rev: serde_json::from_str::<serde_json::Value>(stored.get())
+                    .ok()
+                    .and_then(|m| m["rev"].as_i64())
+                    .unwrap_or(0),
                 message: stored.clone(),
                 created: false,
             });
@@ -286,7 +290,8 @@ impl ChatStore for MemoryStore {
         }
         let seq = conversation.messages.len() + 1;
         conversation.last_rev += 1;
-        let json = Self::message_json(&message, seq, conversation.last_rev)?;
+        let rev = conversation.last_rev;
+        let json = Self::message_json(&message, seq, rev)?;
         conversation.messages.push(json.clone());
         world
             .by_client_id
@@ -294,6 +299,7 @@ impl ChatStore for MemoryStore {
         Ok(Committed {
             conversation_id: message.conversation_id,
             seq: seq as i64,
+            rev,
             message: json,
             created: true,
         })

@@ -61,6 +61,11 @@ pub fn publish_change(
         )
         .map_err(internal)?,
     };
-    rooms.publish(changed.conversation_id, Frame::message(&text), None);
+    rooms.publish_change(
+        changed.conversation_id,
+        changed.rev,
+        Frame::message(&text),
+        None,
+    );
     Ok(())
 }

@@ -67,9 +67,9 @@ pub(super) async fn handle<S: ChatStore>(
 /// Publishes `message:new` for a committed message to every subscribed socket of its
 /// conversation but `except`, on every node; a socket send and an HTTP send both end here.
 pub fn publish(rooms: &Rooms, committed: &Committed, except: Option<&str>) {
-    rooms.publish_message(
+    rooms.publish_change(
         committed.conversation_id,
-        committed.seq,
+        committed.rev,
         message_new_frame(committed),
         except,
     );
