@@ -38,10 +38,16 @@ CREATE FUNCTION confab_reactions(message BIGINT) RETURNS JSONB LANGUAGE sql STAB
           FROM reactions WHERE message_id = message GROUP BY emoji) r
 $$;
 
+-- The message after a change, with its reactions and attachments, read under the change's
+-- lock: the event published for the change shows exactly its state.
 CREATE FUNCTION confab_change_result(outcome TEXT, message BIGINT, rev BIGINT)
 RETURNS JSONB LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('outcome', outcome, 'rev', rev, 'message', to_jsonb(m),
-                              'reactions', confab_reactions(m.id))
+                              'reactions', confab_reactions(m.id),
+                              'attachments', (SELECT coalesce(jsonb_agg(to_jsonb(a)
+                                                                ORDER BY a.created_at, a.id),
+                                                       '[]'::jsonb)
+                                              FROM attachments a WHERE a.message_id = m.id))
     FROM messages m WHERE m.id = message
 $$;
 

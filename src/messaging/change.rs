@@ -9,7 +9,6 @@ use serde_json::value::RawValue;
 
 use super::view::{MessageView, ReactionView, Related};
 use super::{validate, Messaging, SendError};
-use crate::models::attachment;
 use crate::models::change::{self, Outcome};
 
 impl Messaging {
@@ -66,7 +65,7 @@ impl Messaging {
         let reaction_list: Vec<ReactionView> =
             serde_json::from_str(reactions.get()).map_err(SendError::internal)?;
         let mut related = Related {
-            attachments: attachment::of_messages(&mut conn, &[message.id]).await?,
+            attachments: result.attachments,
             ..Related::default()
         };
         related.reactions.insert(message.id, reaction_list);

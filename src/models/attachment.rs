@@ -5,7 +5,9 @@ use uuid::Uuid;
 
 use crate::db::schema::attachments;
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+/// An upload, attached to a message or not yet. Also read from the JSON of its row, which the
+/// change functions return.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
 #[diesel(table_name = attachments)]
 pub struct Attachment {
     pub id: Uuid,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::models::attachment::Attachment;
 use crate::models::message::Message;
 
 /// What a change function decided.
@@ -30,13 +31,15 @@ pub enum Outcome {
 }
 
 /// The result of a change: the outcome and, when the message exists, the message after it
-/// with its reactions (`[{ emoji, userIds }]`, as JSON).
+/// with its reactions (`[{ emoji, userIds }]`, as JSON) and its attachments.
 #[derive(Debug, Deserialize)]
 pub struct Change {
     pub outcome: Outcome,
     pub rev: Option<i64>,
     pub message: Option<Message>,
     pub reactions: Option<Box<RawValue>>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 #[derive(QueryableByName)]
