@@ -58,10 +58,12 @@ impl RoomActor {
                 continue;
             }
             if let Some(subject) = about {
-                let blocked = socket
-                    .data::<SocketState>()
-                    .is_some_and(|state| state.is_blocked_by(subject));
-                if blocked {
+                let Some(state) = socket.data::<SocketState>() else {
+                    continue;
+                };
+                // What the socket remembers of the subject's presence is out of date now.
+                state.seen().forget(subject);
+                if state.is_blocked_by(subject) {
                     continue;
                 }
             }

@@ -4,8 +4,10 @@
 //! they were last seen.
 //!
 //! Blocks are not kept here: the socket knows who blocked its user at every moment. An entry
-//! is dropped when the socket's own conversations change, and read again once it is older than
-//! [`SEEN_FOR`] or its user has gone offline since it was read (their last-seen time moved).
+//! is dropped when the socket's own conversations change and when a presence update about its
+//! user reaches the socket's room (they came online, went offline, or hid or showed their
+//! presence), and read again once it is older than [`SEEN_FOR`] or its user has gone offline
+//! since it was read (their last-seen time moved).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -57,6 +59,11 @@ impl SeenCache {
 
     pub(super) fn clear(&mut self) {
         self.entries.clear();
+    }
+
+    /// Forgets what is known of `user` (their presence changed).
+    pub(super) fn forget(&mut self, user: Uuid) {
+        self.entries.remove(&user);
     }
 
     #[cfg(test)]
