@@ -121,6 +121,15 @@ impl Messaging {
         }
     }
 
+    /// Takes one token of `user`'s sending rate for something that reaches their
+    /// conversations' members as a send does (a presence setting turned off or on).
+    pub fn spend(&self, user: uuid::Uuid) -> Result<(), SendError> {
+        self.inner.limiter.check(user).map_err(|wait| {
+            self.inner.rooms.stats().rate_limited();
+            SendError::RateLimited(wait)
+        })
+    }
+
     /// Sends waiting for their commit.
     pub fn in_flight(&self) -> usize {
         self.inner.in_flight.load(Ordering::Acquire)

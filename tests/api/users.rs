@@ -132,3 +132,48 @@ async fn user_search_matches_prefixes_of_username_and_display_name() {
         "unauthorized",
     );
 }
+
+/// Turning presence off and on reaches every member of every conversation of the user: it
+/// spends the sending rate (burst 20), and past it the setting is left as it was. Other
+/// profile changes, and settings that do not change, spend nothing.
+#[actix_web::test]
+async fn presence_toggles_are_bounded_by_the_sending_rate() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let patch = |body: serde_json::Value| {
+        let token = alice.token.clone();
+        let app = &app;
+        async move {
+            app.request("PATCH", "/api/me", Some(&token), Some(body))
+                .await
+        }
+    };
+    let mut accepted = 0;
+    let mut last = true;
+    let mut refused = None;
+    for i in 0..40 {
+        let presence = i % 2 == 1;
+        let res = patch(json!({ "settings": { "presence": presence } })).await;
+        if res.status == 200 {
+            accepted += 1;
+            last = presence;
+        } else {
+            refused = Some(res);
+            break;
+        }
+    }
+    let refused = refused.expect("some toggle was refused");
+    assert_error(&refused, 429, "rate_limited");
+    assert!((20..=22).contains(&accepted), "{accepted}");
+    let me = app.get("/api/me", &alice.token).await;
+    assert_eq!(
+        me.body["settings"]["presence"], last,
+        "the refused toggle changed nothing"
+    );
+    // The same value again, and other changes, still go through.
+    let same = patch(json!({ "settings": { "presence": last } })).await;
+    assert_eq!(same.status, 200);
+    let name =
+        patch(json!({ "displayName": "Alice", "settings": { "readReceipts": false } })).await;
+    assert_eq!(name.status, 200, "{:?}", name.body);
+}

@@ -57,6 +57,14 @@ pub async fn update(
     let Some(before) = user::find(&mut conn, me.id).await? else {
         return Err(ApiError::unauthorized("the account no longer exists"));
     };
+    // Turning presence off or on tells every member of every conversation of the user, on
+    // every node: it spends the sending rate, and past it nothing is changed.
+    if changes
+        .presence_visible
+        .is_some_and(|visible| visible != before.presence_visible)
+    {
+        state.messaging.spend(me.id)?;
+    }
     let user = user::update(&mut conn, me.id, &changes).await?;
     if user.presence_visible != before.presence_visible {
         state
