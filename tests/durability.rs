@@ -40,6 +40,16 @@ async fn call(
     ))
 }
 
+/// The Conversation object of `id`, as its member with `token` sees it.
+async fn conversation_of(base: &str, token: &str, id: &str) -> Value {
+    let path = format!("/conversations/{id}");
+    let (status, conversation) = call(base, "GET", &path, Some(token), Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{conversation}");
+    conversation
+}
+
 #[actix_web::test]
 async fn every_acknowledged_send_survives_sigkill_exactly_once() {
     let url = common::fresh_database_url();
@@ -201,15 +211,7 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
             }
         })
         .sum();
-    let (_, before_retries) = call(
-        &node.base,
-        "GET",
-        &format!("/conversations/{conversation}"),
-        Some(&token),
-        Value::Null,
-    )
-    .await
-    .unwrap();
+    let before_retries = conversation_of(&node.base, &token, &conversation).await;
     let last_rev = before_retries["lastRev"].as_i64().unwrap();
     assert_eq!(
         last_rev as usize,
@@ -245,15 +247,7 @@ async fn every_acknowledged_send_survives_sigkill_exactly_once() {
         .unwrap();
         assert_eq!(status, 201);
     }
-    let (_, conversation_now) = call(
-        &node.base,
-        "GET",
-        &format!("/conversations/{conversation}"),
-        Some(&token),
-        Value::Null,
-    )
-    .await
-    .unwrap();
+    let conversation_now = conversation_of(&node.base, &token, &conversation).await;
     let expected = by_client.len()
         + unacked
             .iter()
