@@ -3,6 +3,7 @@
 //! This crate is the server: configuration, start-up, the HTTP API, authentication, the
 //! PostgreSQL models and operations endpoints. The realtime core lives in `confab-actors`.
 
+pub mod attachments;
 pub mod auth;
 pub mod bridge;
 pub mod cli;
@@ -21,5 +22,6 @@ pub mod seed;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod store;
 pub mod writer;

@@ -17,6 +17,10 @@ use confab_actors::engine::{Engine, NamespaceHandler};
 use confab_actors::protocol::engineio::Frame;
 use confab_actors::protocol::events::{self, ConversationUpdated};
 
+use crate::attachments::cleanup::Cleanup;
+use crate::attachments::metrics::UploadMetrics;
+use crate::attachments::thumbnails::Thumbnails;
+use crate::attachments::{AttachmentParts, Attachments};
 use crate::auth::{password, refresh, JwtKeys};
 use crate::bridge::{BridgeHandlers, BridgeMetrics, RedisBridge};
 use crate::config::Settings;
@@ -27,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::presence::RedisPresence;
 use crate::server::{Engines, UpgradeObserver};
 use crate::state::AppState;
+use crate::storage::{LocalStore, S3Store, Signer, Storage as ObjectStorage};
 use crate::store::DbChatStore;
 use crate::writer::MessageWriter;
 
@@ -68,16 +73,28 @@ impl Application {
     /// (`server.bind`; port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         prepare_database(&settings).await?;
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("binding {}", settings.server.bind))?;
         let metrics = Metrics::new(settings.database.pool_size)?;
         let storage = storage(&settings, &metrics)?;
+        let objects = objects(&settings, listener.local_addr()?)?;
         let cluster = cluster(&settings, &storage, &metrics)?;
         let jwt = JwtKeys::new(
             settings.jwt_secret(),
             Duration::from_secs(settings.auth.access_ttl_secs),
         );
-        let realtime = realtime(&settings, &storage, cluster.as_ref(), &jwt, &metrics)?;
+        let realtime = realtime(
+            &settings,
+            &storage,
+            cluster.as_ref(),
+            &jwt,
+            &metrics,
+            objects.signer.clone(),
+        )?;
+        let attachments = attachments(&settings, &storage, &objects, &realtime, &metrics)?;
         let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
         let state = web::Data::new(AppState {
+            attachments,
             node_id: settings.node_id().to_string(),
             jwt,
             metrics,
@@ -92,13 +109,14 @@ impl Application {
             dummy_hash,
             settings,
         });
-        let (server, port) = http_server(&state)?;
+        let (server, port) = http_server(&state, listener)?;
         let metrics = metrics_server(&state)?;
         log::info!(
             node_id = state.node_id.as_str(),
             port = port,
             environment = state.settings.environment.as_str(),
-            redis = state.redis.is_some();
+            redis = state.redis.is_some(),
+            storage = objects.signer.store.kind();
             "confab listening"
         );
         Ok(Application {
@@ -158,6 +176,92 @@ fn storage(settings: &Settings, metrics: &Metrics) -> anyhow::Result<Storage> {
     })
 }
 
+/// Where attachments are kept: S3 when a bucket is configured, else the local store.
+struct Objects {
+    signer: Signer,
+    local: Option<Arc<LocalStore>>,
+}
+
+fn objects(settings: &Settings, bound: std::net::SocketAddr) -> anyhow::Result<Objects> {
+    let config = &settings.storage;
+    let ttl = Duration::from_secs(config.download_url_ttl_secs);
+    if config.uses_s3() {
+        let store: ObjectStorage = Arc::new(S3Store::new(config)?);
+        return Ok(Objects {
+            signer: Signer { store, ttl },
+            local: None,
+        });
+    }
+    let base = if config.public_url.is_empty() {
+        if bound.ip().is_unspecified() {
+            log::warn!("storage.public_url is not set and the node listens on every address: the local store's download URLs name 127.0.0.1");
+            format!("http://127.0.0.1:{}", bound.port())
+        } else {
+            format!("http://{bound}")
+        }
+    } else {
+        config.public_url.clone()
+    };
+    let key = if config.signing_key.is_empty() {
+        use hmac::Mac;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(settings.jwt_secret().expose().as_bytes())
+                .context("deriving the storage key")?;
+        mac.update(b"confab local storage URLs");
+        mac.finalize().into_bytes().to_vec()
+    } else {
+        config.signing_key.expose().as_bytes().to_vec()
+    };
+    let local = Arc::new(
+        LocalStore::new(&config.dir, &base, &key)
+            .with_context(|| format!("opening the local store at {}", config.dir.display()))?,
+    );
+    Ok(Objects {
+        signer: Signer {
+            store: local.clone(),
+            ttl,
+        },
+        local: Some(local),
+    })
+}
+
+/// The upload service, its thumbnail workers and its cleanup job (both started here).
+fn attachments(
+    settings: &Settings,
+    storage: &Storage,
+    objects: &Objects,
+    realtime: &Realtime,
+    metrics: &Metrics,
+) -> anyhow::Result<Attachments> {
+    let config = &settings.storage;
+    let upload_metrics = UploadMetrics::new(metrics)?;
+    let store = objects.signer.store.clone();
+    let thumbnails = Thumbnails::start(
+        storage.pool.clone(),
+        store.clone(),
+        realtime.messaging.clone(),
+        config,
+        upload_metrics.clone(),
+    );
+    let cleanup = Cleanup {
+        pool: storage.pool.clone(),
+        store,
+        settings: config.clone(),
+        metrics: upload_metrics.clone(),
+        thumbnails: thumbnails.clone(),
+    };
+    cleanup.clone().start();
+    Ok(Attachments::new(AttachmentParts {
+        cleanup,
+        pool: storage.pool.clone(),
+        signer: objects.signer.clone(),
+        local: objects.local.clone(),
+        settings: config.clone(),
+        metrics: upload_metrics,
+        thumbnails,
+    }))
+}
+
 /// With Redis, the bridge that carries room traffic to the other nodes and this node's
 /// presence in the cluster. Their tasks start once the realtime core exists.
 fn cluster(
@@ -190,6 +294,7 @@ fn realtime(
     cluster: Option<&Cluster>,
     jwt: &JwtKeys,
     metrics: &Metrics,
+    signer: Signer,
 ) -> anyhow::Result<Realtime> {
     let rooms = match cluster {
         Some(cluster) => Rooms::with_bridge(cluster.bridge.clone() as Arc<dyn RoomBridge>),
@@ -203,6 +308,7 @@ fn realtime(
         limits: limits.clone(),
         metrics: metrics.send.clone(),
         rooms: rooms.clone(),
+        signer,
     });
     let send_metrics = metrics.send.clone();
     let on_acked: AckObserver = Box::new(move |elapsed| send_metrics.acked(elapsed));
@@ -268,10 +374,11 @@ fn start_cluster(
 
 /// Binds the port and builds the HTTP server: the actix-web `App` and the engine's
 /// WebSocket handover on one service per worker.
-fn http_server(state: &web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
+fn http_server(
+    state: &web::Data<AppState>,
+    listener: TcpListener,
+) -> anyhow::Result<(Server, u16)> {
     let server_settings = &state.settings.server;
-    let listener = TcpListener::bind(&server_settings.bind)
-        .with_context(|| format!("binding {}", server_settings.bind))?;
     let port = listener.local_addr()?.port();
     let json_limit = server_settings.json_limit_bytes;
     let options = crate::server::Options {

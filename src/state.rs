@@ -5,6 +5,7 @@ use std::sync::Arc;
 use confab_actors::chat::{ChatNamespace, Rooms};
 use confab_actors::engine::Engine;
 
+use crate::attachments::Attachments;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub presence: Option<Arc<RedisPresence>>,
     /// The send service, shared by sockets and HTTP.
     pub messaging: Messaging,
+    /// Uploads and the attachments they become.
+    pub attachments: Attachments,
     /// A bcrypt hash of a random password, checked when a login names no account, so that
     /// such a login takes as long as one with a wrong password.
     pub dummy_hash: String,

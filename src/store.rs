@@ -129,7 +129,8 @@ impl ChatStore for DbChatStore {
         let (messages, has_more) = message::changed_after(&mut conn, found.id, after_rev, limit)
             .await
             .map_err(store_error)?;
-        let (messages, last_rev) = views_json(&mut conn, &messages).await?;
+        let (messages, last_rev) =
+            views_json(&mut conn, self.messaging.signer(), &messages).await?;
         Ok(Changes {
             messages,
             last_rev: last_rev.max(found.last_rev),
@@ -202,7 +203,7 @@ impl ChatStore for DbChatStore {
             message::page(&mut conn, conversation, SeqCursor::After(after_seq), limit)
                 .await
                 .map_err(store_error)?;
-        let (messages, _) = views_json(&mut conn, &messages).await?;
+        let (messages, _) = views_json(&mut conn, self.messaging.signer(), &messages).await?;
         Ok(History { messages, has_more })
     }
 }
@@ -210,9 +211,10 @@ impl ChatStore for DbChatStore {
 /// The Messages of `messages` as one JSON array, and the latest rev among them (0 for none).
 async fn views_json(
     conn: &mut diesel_async::AsyncPgConnection,
+    signer: &crate::storage::Signer,
     messages: &[crate::models::message::Message],
 ) -> Result<(Box<serde_json::value::RawValue>, i64), StoreError> {
-    let views = MessageView::load_all(conn, messages)
+    let views = MessageView::load_all(conn, signer, messages)
         .await
         .map_err(store_error)?;
     let latest = latest_rev(0, &views);

@@ -31,6 +31,148 @@ async fn ready_socket(base: &str, token: &str) -> common::Ws {
     }
 }
 
+/// Registers `username` at `base` → (user id, access token).
+async fn register(base: &str, username: &str) -> (String, String) {
+    let mut res = awc::Client::new()
+        .post(format!("{base}/api/auth/register"))
+        .send_json(&serde_json::json!({ "email": format!("{username}@example.com"), "username": username, "password": "correct horse battery" }))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = res.json().await.unwrap();
+    (
+        body["user"]["id"].as_str().unwrap().to_string(),
+        body["accessToken"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A request with `token` → (status, JSON body or null, headers).
+async fn call(
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value, awc::http::header::HeaderMap) {
+    let client = awc::Client::builder().disable_redirects().finish();
+    let req = client
+        .request(method.parse().unwrap(), url)
+        .insert_header(("Authorization", format!("Bearer {token}")));
+    let mut res = match body {
+        Some(body) => req.send_json(&body).await.unwrap(),
+        None => req.send().await.unwrap(),
+    };
+    let bytes = res.body().limit(16 << 20).await.unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (res.status().as_u16(), json, res.headers().clone())
+}
+
+fn png(side: u32) -> Vec<u8> {
+    let image = image::ImageBuffer::from_fn(side, side, |x, y| image::Rgb([x as u8, y as u8, 7u8]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// One message with two images crosses nodes: uploaded to S3 through node A, announced on
+/// node B with both attachments in order, downloadable there, and found by B's API.
+#[actix_web::test]
+async fn attachments_cross_nodes() {
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let s3 = common::s3::S3Server::start();
+    let env = [
+        ("REDIS_URL", redis.as_str()),
+        ("S3_ENDPOINT", s3.endpoint.as_str()),
+        ("S3_BUCKET", s3.bucket.as_str()),
+        ("S3_ACCESS_KEY", s3.access_key.as_str()),
+        ("S3_SECRET_KEY", s3.secret_key.as_str()),
+    ];
+    let a = Node::start(&url, &env).await;
+    let b = Node::start(&url, &env).await;
+    let (_, alice) = register(&a.base, "alice").await;
+    let (bob_id, bob) = register(&b.base, "bob").await;
+    let (status, group, _) = call(
+        "POST",
+        &format!("{}/api/conversations", a.base),
+        &alice,
+        Some(serde_json::json!({ "kind": "group", "title": "pics", "memberIds": [bob_id] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let group = group["id"].as_str().unwrap().to_string();
+    let mut ws = ready_socket(&b.base, &bob).await;
+    let images = [png(50), png(70)];
+    let mut ids = Vec::new();
+    for image in &images {
+        let (status, ticket, _) = call(
+            "POST",
+            &format!("{}/api/uploads", a.base),
+            &alice,
+            Some(serde_json::json!({ "contentType": "image/png", "size": image.len(), "name": "x.png" })),
+        )
+        .await;
+        assert_eq!(status, 201, "{ticket}");
+        let res = awc::Client::new()
+            .put(ticket["uploadUrl"].as_str().unwrap())
+            .insert_header(("Content-Type", "image/png"))
+            .send_body(image.clone())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let id = ticket["attachmentId"].as_str().unwrap().to_string();
+        let (status, _, _) = call(
+            "POST",
+            &format!("{}/api/uploads/{id}/complete", a.base),
+            &alice,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        ids.push(id);
+    }
+    let (status, sent, _) = call(
+        "POST",
+        &format!("{}/api/conversations/{group}/messages", a.base),
+        &alice,
+        Some(serde_json::json!({ "clientMessageId": "two", "body": "two pics", "attachmentIds": ids })),
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    let new = loop {
+        if let common::In::Text(frame) = ws.data().await {
+            if let Some(rest) = frame.strip_prefix("42") {
+                let event: serde_json::Value = serde_json::from_str(rest).unwrap();
+                if event[0] == "message:new" {
+                    break event[1].clone();
+                }
+            }
+        }
+    };
+    let attachments = new["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 2, "{new}");
+    for (n, attachment) in attachments.iter().enumerate() {
+        assert_eq!(attachment["id"], ids[n].as_str());
+        let mut res = awc::Client::new()
+            .get(attachment["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.body().limit(1 << 20).await.unwrap().to_vec(), images[n]);
+        let (status, _, headers) = call(
+            "GET",
+            &format!("{}/api/attachments/{}", b.base, ids[n]),
+            &bob,
+            None,
+        )
+        .await;
+        assert_eq!(status, 302);
+        assert!(headers.get("location").is_some());
+    }
+    drop((a, b));
+}
+
 #[actix_web::test]
 async fn two_nodes_deliver_across_the_redis_bridge() {
     let url = common::fresh_database_url();

@@ -21,6 +21,12 @@ const CONVENTIONAL_VARS: &[(&str, &str)] = &[
     ("CONFAB_NODE_ID", "server.node_id"),
     ("JWT_SECRET", "auth.jwt_secret"),
     ("BCRYPT_COST", "auth.bcrypt_cost"),
+    ("S3_ENDPOINT", "storage.s3_endpoint"),
+    ("S3_PUBLIC_ENDPOINT", "storage.s3_public_endpoint"),
+    ("S3_BUCKET", "storage.s3_bucket"),
+    ("S3_REGION", "storage.s3_region"),
+    ("S3_ACCESS_KEY", "storage.s3_access_key"),
+    ("S3_SECRET_KEY", "storage.s3_secret_key"),
 ];
 
 /// A value that must never reach a log line: `Debug` prints a placeholder.
@@ -62,6 +68,55 @@ pub struct Settings {
     pub limits: Limits,
     pub chat: ChatSettings,
     pub engine: confab_actors::engine::EngineConfig,
+    pub storage: StorageSettings,
+}
+
+/// Where attachments are kept, and their limits (PROTOCOL.md section 7, `POST /uploads`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// The local store's directory (used when no S3 bucket is configured).
+    pub dir: PathBuf,
+    /// The origin clients reach this node at, for the local store's URLs; empty:
+    /// `http://` and the address the node listens on.
+    pub public_url: String,
+    /// The key of the local store's signed URLs; empty: derived from the JWT secret.
+    pub signing_key: Secret,
+    /// S3: the endpoint the node talks to (empty: AWS for `s3_region`), the one signed URLs
+    /// name (what browsers reach; empty: the same), the bucket (non-empty selects S3), the
+    /// region and the credentials.
+    pub s3_endpoint: String,
+    pub s3_public_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    pub s3_access_key: Secret,
+    pub s3_secret_key: Secret,
+    pub max_upload_bytes: u64,
+    /// Uploads of a user not yet part of a message.
+    pub max_unclaimed_per_user: i64,
+    pub max_side_px: u32,
+    pub max_pixels: u64,
+    /// How long an upload URL may be used.
+    pub upload_url_ttl_secs: u64,
+    /// Signed download URLs are valid for at least this long after they are made.
+    pub download_url_ttl_secs: u64,
+    /// A completed upload not attached to a message within this is removed.
+    pub unclaimed_ttl_secs: u64,
+    /// How often each node runs the cleanup job, and how many rows one batch takes.
+    pub cleanup_interval_secs: u64,
+    pub cleanup_batch: i64,
+    /// Thumbnails made at once, and how many more may wait.
+    pub thumbnail_workers: usize,
+    pub thumbnail_queue: usize,
+    /// The longer side of a thumbnail.
+    pub thumbnail_px: u32,
+}
+
+impl StorageSettings {
+    /// Whether attachments go to S3 (a bucket is configured) rather than the local store.
+    pub fn uses_s3(&self) -> bool {
+        !self.s3_bucket.is_empty()
+    }
 }
 
 /// The chat layer's timers.
@@ -316,6 +371,24 @@ impl Settings {
         }
         if chat.typing_timeout_ms == 0 || chat.presence_heartbeat_ms == 0 {
             bail!("chat.typing_timeout_ms and chat.presence_heartbeat_ms must be positive");
+        }
+        let storage = &self.storage;
+        if storage.max_upload_bytes == 0 || storage.max_unclaimed_per_user < 1 {
+            bail!("storage.max_upload_bytes and storage.max_unclaimed_per_user must be positive");
+        }
+        if !(1..=604_800).contains(&storage.upload_url_ttl_secs)
+            || !(60..=302_400).contains(&storage.download_url_ttl_secs)
+        {
+            bail!("storage.upload_url_ttl_secs must be 1..=604800 and download_url_ttl_secs 60..=302400 (signed URLs last at most 7 days)");
+        }
+        if storage.thumbnail_workers == 0 || storage.thumbnail_px == 0 || storage.cleanup_batch < 1
+        {
+            bail!("storage.thumbnail_workers, thumbnail_px and cleanup_batch must be positive");
+        }
+        if storage.uses_s3()
+            && (storage.s3_access_key.is_empty() || storage.s3_secret_key.is_empty())
+        {
+            bail!("S3_ACCESS_KEY and S3_SECRET_KEY must be set with S3_BUCKET");
         }
         if self.limits.group_max_members < 2 || self.limits.page_max < 1 {
             bail!("limits.group_max_members must be at least 2 and limits.page_max at least 1");

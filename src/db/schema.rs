@@ -11,6 +11,13 @@ diesel::table! {
         storage_key -> Text,
         created_at -> Timestamptz,
         released_at -> Nullable<Timestamptz>,
+        upload_expires_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        position -> Nullable<Int2>,
+        thumbnail_key -> Nullable<Text>,
+        thumbnailed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -117,6 +124,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    storage_garbage (key) {
+        key -> Text,
+        queued_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Text,
@@ -154,5 +168,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipt_moves,
     refresh_tokens,
     reports,
+    storage_garbage,
     users,
 );

@@ -1,6 +1,7 @@
 //! The HTTP API (PROTOCOL.md section 7) and the operations endpoints. One handler per file,
 //! in a folder per resource; handlers extract, authorize, call models and map the result.
 
+pub mod attachments;
 pub mod auth;
 pub mod blocks;
 pub mod conversations;
@@ -11,6 +12,8 @@ pub mod members;
 pub mod messages;
 pub mod ops;
 pub mod reports;
+pub mod storage;
+pub mod uploads;
 pub mod users;
 pub mod validate;
 pub mod views;
@@ -27,6 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     }
     cfg.route("/health", web::get().to(ops::health::health))
         .route("/ready", web::get().to(ops::ready::ready))
+        .route("/storage/{key}", web::put().to(storage::put::put))
+        .route("/storage/{key}", web::get().to(storage::get::get))
         .service(
             web::scope("/api")
                 .route("/auth/register", web::post().to(auth::register::register))
@@ -94,7 +99,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                     "/blocks/{user_id}",
                     web::delete().to(blocks::delete::delete),
                 )
-                .route("/reports", web::post().to(reports::create::create)),
+                .route("/reports", web::post().to(reports::create::create))
+                .route("/uploads", web::post().to(uploads::create::create))
+                .route(
+                    "/uploads/{id}/complete",
+                    web::post().to(uploads::complete::complete),
+                )
+                .route("/attachments/{id}", web::get().to(attachments::get::get)),
         );
 }
 

@@ -55,10 +55,22 @@ impl Messaging {
             (Outcome::TooMany, _) => Some(SendError::Conflict(
                 "a message takes at most 20 distinct emoji",
             )),
+            (Outcome::Unclaimed | Outcome::Gone, _) => Some(SendError::internal(
+                "a change of a message returned a thumbnail's outcome",
+            )),
         };
         if let Some(err) = refused {
             return Err(err);
         }
+        self.changed(&mut conn, result).await
+    }
+
+    /// The Message after a change, as its function returned it.
+    pub(super) async fn changed(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        result: change::Change,
+    ) -> Result<Changed, SendError> {
         let (Some(message), Some(reactions)) = (result.message, result.reactions) else {
             return Err(SendError::internal("a change returned no message"));
         };
@@ -70,8 +82,9 @@ impl Messaging {
         };
         related.reactions.insert(message.id, reaction_list);
         related
-            .load_replies(&mut conn, std::slice::from_ref(&message))
+            .load_replies(conn, std::slice::from_ref(&message))
             .await?;
+        related.sign(&self.inner.signer).await;
         let view = MessageView::new(&message, &related);
         let json = serde_json::value::to_raw_value(&view).map_err(SendError::internal)?;
         Ok(Changed {

@@ -176,8 +176,9 @@ async fn try_send(conn: &mut AsyncPgConnection, request: &SendRequest) -> Result
                 attachment::claim(conn, &request.attachment_ids, request.sender_id, message.id)
                     .await?;
             if claimed != request.attachment_ids.len() {
-                return Err(Failure::Refused(SendError::NotFound(
-                    "attachment not found",
+                return Err(Failure::Refused(SendError::Invalid(
+                    "attachmentIds must name your own completed uploads that no message has yet"
+                        .into(),
                 )));
             }
             attachments = attachment::of_messages(conn, &[message.id]).await?;

@@ -6,6 +6,7 @@
 mod change;
 mod commit;
 mod error;
+mod thumbnail;
 pub mod validate;
 pub mod view;
 
@@ -22,6 +23,7 @@ pub use error::SendError;
 use crate::config::Limits;
 use crate::db::DbPool;
 use crate::metrics::SendMetrics;
+use crate::storage::Signer;
 use crate::writer::MessageWriter;
 use view::{MessageView, Related};
 
@@ -38,6 +40,7 @@ struct Inner {
     limits: Limits,
     metrics: SendMetrics,
     rooms: Rooms,
+    signer: Signer,
     /// Sends between their request and their commit (a draining node waits for them).
     in_flight: AtomicUsize,
 }
@@ -50,6 +53,8 @@ pub struct MessagingParts {
     pub limits: Limits,
     pub metrics: SendMetrics,
     pub rooms: Rooms,
+    /// Signs the URLs of the attachments messages show.
+    pub signer: Signer,
 }
 
 impl Messaging {
@@ -62,6 +67,7 @@ impl Messaging {
                 limits: parts.limits,
                 metrics: parts.metrics,
                 rooms: parts.rooms,
+                signer: parts.signer,
                 in_flight: AtomicUsize::new(0),
             }),
         }
@@ -71,6 +77,7 @@ impl Messaging {
     /// finds the message a retry with the same client id stored). Invalid sends spend nothing.
     pub async fn send(&self, message: NewMessage) -> Result<Committed, SendError> {
         let inner = &*self.inner;
+        let attachment_ids = validate::attachment_ids(&message.attachment_ids, &inner.limits)?;
         let request = SendRequest {
             conversation_id: message.conversation_id,
             sender_id: message.sender_id,
@@ -78,8 +85,8 @@ impl Messaging {
                 &message.client_message_id,
                 &inner.limits,
             )?,
-            body: validate::body(&message.body, &inner.limits)?,
-            attachment_ids: validate::attachment_ids(&message.attachment_ids, &inner.limits)?,
+            body: validate::new_body(&message.body, !attachment_ids.is_empty(), &inner.limits)?,
+            attachment_ids,
             reply_to_id: validate::reply_to_id(message.reply_to_id.as_deref())?,
         };
         if let Err(wait) = inner.limiter.check(request.sender_id) {
@@ -96,6 +103,7 @@ impl Messaging {
             attachments: sent.attachments,
             ..Related::default()
         };
+        related.sign(&inner.signer).await;
         if sent.message.reply_to_id.is_some() {
             let mut conn = inner.pool.get().await?;
             related
@@ -128,6 +136,11 @@ impl Messaging {
             self.inner.rooms.stats().rate_limited();
             SendError::RateLimited(wait)
         })
+    }
+
+    /// Signs the URLs of attachments.
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
     }
 
     /// Sends waiting for their commit.

@@ -8,10 +8,21 @@ use crate::config::Limits;
 /// Checks a message body: 1 to `limits.message_max_chars` characters once trimmed.
 /// Returns the trimmed body, which is what is stored.
 pub fn body(body: &str, limits: &Limits) -> Result<String, SendError> {
+    body_of(body, false, limits)
+}
+
+/// Checks the body of a new message, which may be empty when it has attachments.
+pub fn new_body(body: &str, has_attachments: bool, limits: &Limits) -> Result<String, SendError> {
+    body_of(body, has_attachments, limits)
+}
+
+fn body_of(body: &str, may_be_empty: bool, limits: &Limits) -> Result<String, SendError> {
     let trimmed = body.trim();
     let chars = trimmed.chars().count();
-    if chars == 0 {
-        return Err(SendError::Invalid("body must not be empty".into()));
+    if chars == 0 && !may_be_empty {
+        return Err(SendError::Invalid(
+            "body must not be empty (unless the message has attachments)".into(),
+        ));
     }
     if chars > limits.message_max_chars {
         return Err(SendError::TooLarge(format!(
@@ -66,7 +77,7 @@ pub fn emoji(emoji: &str) -> Result<String, SendError> {
 /// Checks attachment ids: at most `limits.max_attachments`, each a UUID, no repeats.
 pub fn attachment_ids(ids: &[String], limits: &Limits) -> Result<Vec<Uuid>, SendError> {
     if ids.len() > limits.max_attachments {
-        return Err(SendError::TooLarge(format!(
+        return Err(SendError::Invalid(format!(
             "at most {} attachments per message",
             limits.max_attachments
         )));
@@ -130,7 +141,7 @@ mod tests {
         let three = vec![Uuid::new_v4().to_string(); 3];
         assert_eq!(
             attachment_ids(&three, &limits()).unwrap_err().code(),
-            ErrorCode::TooLarge
+            ErrorCode::Invalid
         );
         assert!(attachment_ids(&["x".into()], &limits()).is_err());
     }

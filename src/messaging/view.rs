@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::models::attachment::{self, Attachment};
 use crate::models::message::{self, Message};
 use crate::models::reaction;
+use crate::storage::{Downloads, Object, Signer};
 
 /// `2026-11-21T10:00:00.123Z`.
 pub fn timestamp(at: &DateTime<Utc>) -> String {
@@ -29,13 +30,76 @@ pub(crate) fn opt_ts<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<
     }
 }
 
+/// The Attachment object: what it is, and signed URLs of it and its thumbnail (`null` until
+/// the thumbnail exists), valid until `expiresAt`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentView {
     pub id: Uuid,
+    pub name: String,
     pub content_type: String,
     pub size: i64,
-    pub name: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub url: String,
+    pub thumbnail_url: Option<String>,
+    #[serde(serialize_with = "ts")]
+    pub expires_at: DateTime<Utc>,
+}
+
+impl AttachmentView {
+    /// `attachment` shown with `downloads`; without them (signing failed), with the URL that
+    /// redirects to freshly signed ones.
+    pub fn new(attachment: &Attachment, downloads: Option<&Downloads>) -> Self {
+        let (url, thumbnail_url, expires_at) = match downloads {
+            Some(d) => (d.url.clone(), d.thumbnail_url.clone(), d.expires_at),
+            None => {
+                let url = format!("/api/attachments/{}", attachment.id);
+                let thumbnail = attachment
+                    .thumbnail_key
+                    .as_ref()
+                    .map(|_| format!("{url}?thumbnail=true"));
+                (url, thumbnail, Utc::now() + chrono::Duration::hours(1))
+            }
+        };
+        AttachmentView {
+            id: attachment.id,
+            name: attachment.name.clone(),
+            content_type: attachment.content_type.clone(),
+            size: attachment.size_bytes,
+            width: attachment.width,
+            height: attachment.height,
+            url,
+            thumbnail_url,
+            expires_at,
+        }
+    }
+
+    /// `attachment` with URLs signed now.
+    pub async fn signed(attachment: &Attachment, signer: &Signer) -> Self {
+        let downloads = sign(attachment, signer, signer.expiry()).await;
+        AttachmentView::new(attachment, downloads.as_ref())
+    }
+}
+
+async fn sign(
+    attachment: &Attachment,
+    signer: &Signer,
+    expires_at: DateTime<Utc>,
+) -> Option<Downloads> {
+    let object = Object {
+        key: &attachment.storage_key,
+        content_type: &attachment.content_type,
+        name: &attachment.name,
+        thumbnail_key: attachment.thumbnail_key.as_deref(),
+    };
+    match signer.downloads(object, expires_at).await {
+        Ok(downloads) => Some(downloads),
+        Err(err) => {
+            log::warn!(attachment:% = attachment.id, cause:% = err; "could not sign an attachment's URLs");
+            None
+        }
+    }
 }
 
 /// `replyTo`: what a reply shows of the message it answers.
@@ -82,14 +146,21 @@ pub struct MessageView {
 #[derive(Debug, Default)]
 pub struct Related {
     pub attachments: Vec<Attachment>,
+    /// The attachments' signed URLs (see `sign`).
+    pub downloads: HashMap<Uuid, Downloads>,
     /// Each message's reactions, in the order they were made.
     pub reactions: HashMap<i64, Vec<ReactionView>>,
     pub replies: HashMap<i64, ReplyView>,
 }
 
 impl Related {
-    /// Everything `messages` show, in three queries (fewer when there is nothing to look up).
-    pub async fn load(conn: &mut AsyncPgConnection, messages: &[Message]) -> QueryResult<Self> {
+    /// Everything `messages` show, in three queries (fewer when there is nothing to look up),
+    /// with their attachments' URLs signed by `signer`.
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        signer: &Signer,
+        messages: &[Message],
+    ) -> QueryResult<Self> {
         let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
         let attachments = attachment::of_messages(conn, &ids).await?;
         let mut reactions = HashMap::new();
@@ -99,10 +170,21 @@ impl Related {
         let mut related = Related {
             attachments,
             reactions,
-            replies: HashMap::new(),
+            ..Related::default()
         };
         related.load_replies(conn, messages).await?;
+        related.sign(signer).await;
         Ok(related)
+    }
+
+    /// Signs the URLs of the attachments, all valid until the same time.
+    pub async fn sign(&mut self, signer: &Signer) {
+        let expires_at = signer.expiry();
+        for attachment in &self.attachments {
+            if let Some(downloads) = sign(attachment, signer, expires_at).await {
+                self.downloads.insert(attachment.id, downloads);
+            }
+        }
     }
 
     /// The messages that `messages` answer.
@@ -164,12 +246,7 @@ impl MessageView {
                 .attachments
                 .iter()
                 .filter(|a| a.message_id == Some(message.id) && !deleted)
-                .map(|a| AttachmentView {
-                    id: a.id,
-                    content_type: a.content_type.clone(),
-                    size: a.size_bytes,
-                    name: a.name.clone(),
-                })
+                .map(|a| AttachmentView::new(a, related.downloads.get(&a.id)))
                 .collect(),
             reactions: if deleted {
                 Vec::new()
@@ -189,9 +266,10 @@ impl MessageView {
     /// The views of `messages`, loading what they show.
     pub async fn load_all(
         conn: &mut AsyncPgConnection,
+        signer: &Signer,
         messages: &[Message],
     ) -> QueryResult<Vec<MessageView>> {
-        let related = Related::load(conn, messages).await?;
+        let related = Related::load(conn, signer, messages).await?;
         Ok(messages
             .iter()
             .map(|m| MessageView::new(m, &related))

@@ -28,6 +28,10 @@ pub enum Outcome {
     Deleted,
     /// The message has as many distinct emoji as it may.
     TooMany,
+    /// A thumbnail was recorded for an upload no message claims yet.
+    Unclaimed,
+    /// The upload a thumbnail was made for is gone.
+    Gone,
 }
 
 /// The result of a change: the outcome and, when the message exists, the message after it
@@ -43,12 +47,12 @@ pub struct Change {
 }
 
 #[derive(QueryableByName)]
-struct Row {
+pub(crate) struct Row {
     #[diesel(sql_type = Text)]
     result: String,
 }
 
-fn parse(row: Row) -> QueryResult<Change> {
+pub(crate) fn parse(row: Row) -> QueryResult<Change> {
     serde_json::from_str(&row.result)
         .map_err(|err| diesel::result::Error::DeserializationError(Box::new(err)))
 }

@@ -21,6 +21,7 @@ pub fn test_settings(name: &str) -> Settings {
     let mut settings = Settings::load_from("test", &dir, &vars).expect("test settings");
     let url = confab::db::with_database_name(settings.database.url.expose(), name).unwrap();
     settings.database.url = Secret::new(url);
+    settings.storage.dir = std::env::temp_dir().join("confab-test-uploads").join(name);
     settings
 }
 

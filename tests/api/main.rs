@@ -21,4 +21,5 @@ mod ops;
 mod seed;
 mod sockets;
 mod text;
+mod uploads;
 mod users;

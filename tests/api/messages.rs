@@ -232,16 +232,16 @@ async fn bad_sends_get_the_contract_error_and_store_nothing() {
     let six: Vec<String> = (0..6).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     assert_error(
         &send(json!({ "clientMessageId": "a", "body": "x", "attachmentIds": six })).await,
-        413,
-        "too_large",
+        400,
+        "invalid",
     );
     assert_error(
         &send(
             json!({ "clientMessageId": "a", "body": "x", "attachmentIds": [uuid::Uuid::new_v4()] }),
         )
         .await,
-        404,
-        "not_found",
+        400,
+        "invalid",
     );
     let huge = json!({ "clientMessageId": "a", "body": "x".repeat(70_000) });
     assert_error(&send(huge).await, 413, "too_large");

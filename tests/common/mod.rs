@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod conformance;
+pub mod s3;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -263,6 +264,10 @@ impl Node {
             .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
             .env("CONFAB_LIMITS__SEND_RATE_PER_SEC", "100000")
             .env("CONFAB_LIMITS__SEND_BURST", "100000")
+            .env(
+                "CONFAB_STORAGE__DIR",
+                std::env::temp_dir().join(format!("confab-node-{port}")),
+            )
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::null())

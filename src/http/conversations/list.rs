@@ -42,7 +42,7 @@ pub async fn list(
     let ids: Vec<Uuid> = page.iter().map(|(c, _)| c.id).collect();
     let members = member::of_conversations(&mut conn, &ids).await?;
     let last_messages = message::last_of(&mut conn, &ids).await?;
-    let related = Related::load(&mut conn, &last_messages).await?;
+    let related = Related::load(&mut conn, state.messaging.signer(), &last_messages).await?;
     let conversations: Vec<ConversationListItem> = page
         .iter()
         .map(|(c, mine)| ConversationListItem {

@@ -38,7 +38,7 @@ pub async fn list(
     let (conversation, _) = load_for_member(&mut conn, &path, me.id).await?;
     let (messages, has_more) =
         message::changed_after(&mut conn, conversation.id, query.after_rev, limit).await?;
-    let messages = MessageView::load_all(&mut conn, &messages).await?;
+    let messages = MessageView::load_all(&mut conn, state.messaging.signer(), &messages).await?;
     Ok(web::Json(json!({
         "lastRev": crate::store::latest_rev(conversation.last_rev, &messages),
         "messages": messages,

@@ -44,7 +44,7 @@ pub async fn list(
     let mut conn = state.pool.get().await?;
     let (conversation, _) = load_for_member(&mut conn, &path, me.id).await?;
     let (messages, has_more) = message::page(&mut conn, conversation.id, cursor, limit).await?;
-    let messages = MessageView::load_all(&mut conn, &messages).await?;
+    let messages = MessageView::load_all(&mut conn, state.messaging.signer(), &messages).await?;
     Ok(web::Json(
         json!({ "messages": messages, "hasMore": has_more }),
     ))

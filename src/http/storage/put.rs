@@ -1,0 +1,122 @@
+use std::path::Path;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::{refused, signed_query};
+use crate::error::{ApiError, ApiResult};
+use crate::models::attachment;
+use crate::state::AppState;
+use crate::storage::is_valid_key;
+use crate::storage::local::Grant;
+
+/// `PUT /storage/{key}?expires&type&size&sig`: stores exactly the signed number of bytes of
+/// the signed type as `key`, for an upload still pending, before the URL expires. The body is
+/// streamed to a file of its own and renamed over the object only once it is whole, so a
+/// failed or oversized upload leaves nothing.
+pub async fn put(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    mut payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let store = state
+        .attachments
+        .local()
+        .ok_or_else(|| ApiError::not_found("no such endpoint"))?;
+    let key = path.into_inner();
+    if !is_valid_key(&key) {
+        return Err(ApiError::not_found("no such object"));
+    }
+    let query = signed_query(req.query_string())?;
+    let Grant::Put { content_type, size } = store
+        .verify("PUT", &key, &query, Utc::now())
+        .map_err(refused)?
+    else {
+        return Err(ApiError::forbidden("the URL is not an upload URL"));
+    };
+    let sent_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if sent_type != Some(content_type.as_str()) {
+        return Err(ApiError::forbidden(format!(
+            "Content-Type must be {content_type}, as signed"
+        )));
+    }
+    let sent_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match sent_length {
+        None => return Err(ApiError::invalid("Content-Length is required")),
+        Some(length) if length != size => {
+            return Err(ApiError::forbidden(format!(
+                "Content-Length must be {size}, as signed"
+            )));
+        }
+        Some(_) => {}
+    }
+    // Only the original of a pending upload can be written (not a thumbnail, nor an image
+    // that `complete` has checked already).
+    let id = uuid::Uuid::parse_str(&key).map_err(|_| ApiError::forbidden("not an upload"))?;
+    let mut conn = state.pool.get().await?;
+    let pending = attachment::find(&mut conn, id)
+        .await?
+        .is_some_and(|a| !a.is_ready());
+    drop(conn);
+    if !pending {
+        return Err(ApiError::forbidden("this upload is complete or gone"));
+    }
+    let incoming = store.incoming_path();
+    let deadline = tokio::time::Instant::now()
+        + (chrono::DateTime::from_timestamp(query.expires, 0).unwrap_or_else(Utc::now)
+            - Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    let written = tokio::time::timeout_at(deadline, receive(&mut payload, &incoming, size)).await;
+    let outcome = match written {
+        Ok(Ok(())) => store
+            .commit(&key, &incoming)
+            .await
+            .map_err(|err| ApiError::internal(format!("storing an upload: {err}"))),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(ApiError::forbidden("the URL expired during the upload")),
+    };
+    if outcome.is_err() {
+        let _ = tokio::fs::remove_file(&incoming).await;
+    }
+    outcome.map(|()| HttpResponse::Ok().finish())
+}
+
+/// Writes the body to `file`: exactly `size` bytes, or an error.
+async fn receive(payload: &mut web::Payload, file: &Path, size: u64) -> ApiResult<()> {
+    let mut out = tokio::fs::File::create(file)
+        .await
+        .map_err(|err| ApiError::internal(format!("creating an upload file: {err}")))?;
+    let mut received = 0u64;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|err| ApiError::invalid(format!("reading the body: {err}")))?;
+        received += chunk.len() as u64;
+        if received > size {
+            return Err(ApiError::invalid(format!(
+                "the body is longer than {size} bytes"
+            )));
+        }
+        out.write_all(&chunk)
+            .await
+            .map_err(|err| ApiError::internal(format!("writing an upload: {err}")))?;
+    }
+    if received != size {
+        return Err(ApiError::invalid(format!(
+            "the body has {received} bytes, not {size}"
+        )));
+    }
+    out.flush()
+        .await
+        .map_err(|err| ApiError::internal(format!("writing an upload: {err}")))
+}

@@ -1,0 +1,19 @@
+use actix_web::web;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::messaging::view::AttachmentView;
+use crate::state::AppState;
+
+/// `POST /api/uploads/{id}/complete` → the Attachment, once the stored object has exactly the
+/// declared size, the declared type by its magic bytes, and dimensions within bounds;
+/// otherwise `invalid`, and the object and the upload are gone. Idempotent.
+pub async fn complete(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<AttachmentView>> {
+    let id = validate::path_id(&path, || ApiError::not_found("upload not found"))?;
+    Ok(web::Json(state.attachments.complete(me.id, id).await?))
+}

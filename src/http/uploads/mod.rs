@@ -1,0 +1,2 @@
+pub mod complete;
+pub mod create;

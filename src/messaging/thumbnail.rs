@@ -1,0 +1,33 @@
+//! A thumbnail that appears after its message was sent changes the message: it takes the
+//! conversation's next rev, and every member hears `message:updated` (so catch-up by rev
+//! sees it too).
+
+use confab_actors::protocol::engineio::Frame;
+use confab_actors::protocol::events::MESSAGE_UPDATED;
+use confab_actors::protocol::socketio;
+use uuid::Uuid;
+
+use super::{Messaging, SendError};
+use crate::models::attachment;
+use crate::models::change::Outcome;
+
+impl Messaging {
+    /// Records the thumbnail stored as `key` for upload `id`; when a message holds the upload,
+    /// publishes the message as it is now.
+    pub async fn thumbnailed(&self, id: Uuid, key: &str) -> Result<Outcome, SendError> {
+        let mut conn = self.inner.pool.get().await?;
+        let result = attachment::thumbnailed(&mut conn, id, key).await?;
+        let outcome = result.outcome;
+        if outcome == Outcome::Changed {
+            let changed = self.changed(&mut conn, result).await?;
+            let text = socketio::encode_event_json("/", MESSAGE_UPDATED, changed.message.get());
+            self.inner.rooms.publish_change(
+                changed.conversation_id,
+                changed.rev,
+                Frame::message(&text),
+                None,
+            );
+        }
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,190 @@
+//! The S3 adapter, through rust-s3: presigned PUTs that sign `content-type` and
+//! `content-length` (the client must send exactly what it declared), presigned GETs that set
+//! the response's type and disposition, and HEAD, ranged GET, PUT and DELETE for the node's
+//! own checks and thumbnails. Custom endpoints use path-style requests; signed URLs name the
+//! public endpoint, which may differ from the one the node reaches.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use s3::creds::Credentials;
+use s3::error::S3Error;
+use s3::{Bucket, Region};
+
+use super::{ObjectStore, Presentation, SignedUpload, StorageError};
+use crate::config::StorageSettings;
+
+/// How long one request of the node to S3 may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct S3Store {
+    /// What the node talks to.
+    bucket: Box<Bucket>,
+    /// What signed URLs name.
+    public: Box<Bucket>,
+}
+
+fn bucket(settings: &StorageSettings, endpoint: &str) -> Result<Box<Bucket>, StorageError> {
+    let credentials = Credentials::new(
+        Some(settings.s3_access_key.expose()),
+        Some(settings.s3_secret_key.expose()),
+        None,
+        None,
+        None,
+    )
+    .map_err(StorageError::failed)?;
+    let region = if endpoint.is_empty() {
+        settings.s3_region.parse().map_err(StorageError::failed)?
+    } else {
+        Region::Custom {
+            region: settings.s3_region.clone(),
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+        }
+    };
+    let mut bucket =
+        Bucket::new(&settings.s3_bucket, region, credentials).map_err(StorageError::failed)?;
+    if !endpoint.is_empty() {
+        bucket = bucket.with_path_style();
+    }
+    bucket.set_request_timeout(Some(REQUEST_TIMEOUT));
+    Ok(bucket)
+}
+
+impl S3Store {
+    pub fn new(settings: &StorageSettings) -> Result<S3Store, StorageError> {
+        let public_endpoint = if settings.s3_public_endpoint.is_empty() {
+            &settings.s3_endpoint
+        } else {
+            &settings.s3_public_endpoint
+        };
+        Ok(S3Store {
+            bucket: bucket(settings, &settings.s3_endpoint)?,
+            public: bucket(settings, public_endpoint)?,
+        })
+    }
+}
+
+/// Seconds from now until `at`, as a presigned URL counts them (1 s to 7 days).
+fn expiry_secs(at: DateTime<Utc>) -> u32 {
+    (at - Utc::now()).num_seconds().clamp(1, 604_800) as u32
+}
+
+fn s3_error(err: S3Error) -> StorageError {
+    match err {
+        S3Error::HttpFailWithBody(404, _) => StorageError::NotFound,
+        other => StorageError::failed(other),
+    }
+}
+
+fn header(value: &str) -> Result<HeaderValue, StorageError> {
+    HeaderValue::from_str(value).map_err(StorageError::failed)
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    fn kind(&self) -> &'static str {
+        "s3"
+    }
+
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<SignedUpload, StorageError> {
+        let mut signed = HeaderMap::new();
+        signed.insert(CONTENT_TYPE, header(content_type)?);
+        signed.insert(CONTENT_LENGTH, HeaderValue::from(size));
+        let url = self
+            .public
+            .presign_put(key, expiry_secs(expires_at), Some(signed), None)
+            .await
+            .map_err(s3_error)?;
+        Ok(SignedUpload {
+            url,
+            headers: vec![
+                ("Content-Type", content_type.to_string()),
+                ("Content-Length", size.to_string()),
+            ],
+        })
+    }
+
+    async fn download_url(
+        &self,
+        key: &str,
+        presentation: Presentation<'_>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<String, StorageError> {
+        let queries = HashMap::from([
+            (
+                "response-content-type".to_string(),
+                presentation.content_type.to_string(),
+            ),
+            (
+                "response-content-disposition".to_string(),
+                presentation.disposition.to_string(),
+            ),
+        ]);
+        self.public
+            .presign_get(key, expiry_secs(expires_at), Some(queries))
+            .await
+            .map_err(s3_error)
+    }
+
+    async fn size(&self, key: &str) -> Result<u64, StorageError> {
+        let (head, _) = self.bucket.head_object(key).await.map_err(s3_error)?;
+        head.content_length
+            .and_then(|len| u64::try_from(len).ok())
+            .ok_or_else(|| StorageError::failed("HEAD gave no Content-Length"))
+    }
+
+    async fn read_prefix(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let response = self
+            .bucket
+            .get_object_range(key, 0, Some(len - 1))
+            .await
+            .map_err(s3_error)?;
+        let mut bytes = response.bytes().to_vec();
+        bytes.truncate(len as usize);
+        Ok(bytes)
+    }
+
+    async fn read(&self, key: &str, max: u64) -> Result<Vec<u8>, StorageError> {
+        if self.size(key).await? > max {
+            return Err(StorageError::TooLarge(max));
+        }
+        // A range bounds what is read even if the object was replaced since the HEAD.
+        let bytes = self.read_prefix(key, max + 1).await?;
+        if bytes.len() as u64 > max {
+            return Err(StorageError::TooLarge(max));
+        }
+        Ok(bytes)
+    }
+
+    async fn write(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        self.bucket
+            .put_object_with_content_type(key, &bytes, content_type)
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.bucket.delete_object(key).await {
+            Ok(_) | Err(S3Error::HttpFailWithBody(404, _)) => Ok(()),
+            Err(err) => Err(StorageError::failed(err)),
+        }
+    }
+}
