@@ -242,7 +242,8 @@ fn attachments(
         realtime.messaging.clone(),
         config,
         upload_metrics.clone(),
-    );
+    )
+    .context("starting the thumbnail threads")?;
     let cleanup = Cleanup {
         pool: storage.pool.clone(),
         store,

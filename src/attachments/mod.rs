@@ -6,6 +6,7 @@
 //! (`cleanup`). Nothing a client declares is trusted.
 
 pub mod cleanup;
+pub mod cpu;
 pub mod inspect;
 pub mod metrics;
 pub mod thumbnails;

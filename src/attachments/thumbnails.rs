@@ -1,6 +1,6 @@
 //! Thumbnails, off the request path: `complete` queues the upload, a few workers make the
-//! thumbnails (the CPU work on blocking threads, at most `thumbnail_workers` at a time, so at
-//! most as many decoded images are held), store them beside the originals, and record them;
+//! thumbnails (the CPU work on `thumbnail_workers` threads of the lowest priority, one image
+//! each at a time, so at most as many decoded images are held), store them beside the originals, and record them;
 //! a message that already holds the upload changes (`Messaging::thumbnailed`). A full queue
 //! drops the job, and the cleanup job queues it again later.
 
@@ -10,6 +10,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
 use uuid::Uuid;
 
+use super::cpu::CpuPool;
 use super::inspect::{self, Bounds};
 use super::metrics::UploadMetrics;
 use crate::config::StorageSettings;
@@ -35,6 +36,7 @@ struct Worker {
     store: Storage,
     messaging: Messaging,
     metrics: UploadMetrics,
+    cpu: CpuPool,
     px: u32,
     max_bytes: u64,
     bounds: Bounds,
@@ -48,13 +50,14 @@ impl Thumbnails {
         messaging: Messaging,
         settings: &StorageSettings,
         metrics: UploadMetrics,
-    ) -> Thumbnails {
+    ) -> std::io::Result<Thumbnails> {
         let (queue, mut jobs) = mpsc::channel::<Uuid>(settings.thumbnail_queue.max(1));
         let worker = Arc::new(Worker {
             pool,
             store,
             messaging,
             metrics: metrics.clone(),
+            cpu: CpuPool::new("thumbnails", settings.thumbnail_workers)?,
             px: settings.thumbnail_px,
             max_bytes: settings.max_upload_bytes,
             bounds: Bounds {
@@ -76,11 +79,11 @@ impl Thumbnails {
                 });
             }
         });
-        Thumbnails {
+        Ok(Thumbnails {
             queue,
             eager: settings.thumbnail_queue > 0,
             metrics,
-        }
+        })
     }
 
     /// Queues upload `id`, which has just completed (unless only the cleanup job queues).
@@ -138,10 +141,10 @@ impl Worker {
         drop(conn);
         let bytes = self.store.read(&upload.storage_key, self.max_bytes).await?;
         let (content_type, px, bounds) = (upload.content_type.clone(), self.px, self.bounds);
-        let made = tokio::task::spawn_blocking(move || {
-            inspect::thumbnail(&bytes, &content_type, px, bounds)
-        })
-        .await?;
+        let made = self
+            .cpu
+            .run(move || inspect::thumbnail(&bytes, &content_type, px, bounds))
+            .await?;
         let (thumbnail, thumbnail_type) = match made {
             Ok(made) => made,
             Err(err) => {

@@ -3,7 +3,9 @@
 //! upload URL is bound to the key, the method, the size and the content type; a download URL
 //! to the key and the headers its response carries. Same origin as the API, so no CORS.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,6 +28,26 @@ pub struct LocalStore {
     /// The origin in signed URLs, without a trailing slash.
     base: String,
     key: Vec<u8>,
+    /// Keys with an upload under way: one at a time each, so that one upload URL cannot
+    /// fill the disk with concurrent copies.
+    receiving: Mutex<HashSet<String>>,
+}
+
+/// An upload under way to one key; the key is free again when it is dropped.
+pub struct Receiving<'a> {
+    store: &'a LocalStore,
+    key: String,
+}
+
+impl Drop for Receiving<'_> {
+    fn drop(&mut self) {
+        let mut receiving = self
+            .store
+            .receiving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        receiving.remove(&self.key);
+    }
 }
 
 /// The query of a signed URL.
@@ -69,6 +91,16 @@ impl LocalStore {
             dir: dir.to_path_buf(),
             base: base.trim_end_matches('/').to_string(),
             key: key.to_vec(),
+            receiving: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Claims `key` for an upload; `None` while another upload to it is under way.
+    pub fn receive(&self, key: &str) -> Option<Receiving<'_>> {
+        let mut receiving = self.receiving.lock().unwrap_or_else(|e| e.into_inner());
+        receiving.insert(key.to_string()).then(|| Receiving {
+            store: self,
+            key: key.to_string(),
         })
     }
 
@@ -375,6 +407,16 @@ mod tests {
             store.verify("GET", &key, &attachment, Utc::now()),
             Err(Refusal::BadSignature)
         );
+    }
+
+    #[test]
+    fn one_upload_at_a_time_per_key() {
+        let store = store();
+        let first = store.receive("k").unwrap();
+        assert!(store.receive("k").is_none());
+        assert!(store.receive("other").is_some());
+        drop(first);
+        assert!(store.receive("k").is_some());
     }
 
     #[actix_web::test]

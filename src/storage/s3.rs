@@ -188,3 +188,82 @@ impl ObjectStore for S3Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> StorageSettings {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let vars = std::collections::HashMap::from([
+            (
+                "S3_ENDPOINT".to_string(),
+                "http://10.0.0.7:9000".to_string(),
+            ),
+            (
+                "S3_PUBLIC_ENDPOINT".to_string(),
+                "https://files.example.com".to_string(),
+            ),
+            ("S3_BUCKET".to_string(), "pics".to_string()),
+            ("S3_ACCESS_KEY".to_string(), "AKIDEXAMPLE".to_string()),
+            (
+                "S3_SECRET_KEY".to_string(),
+                "wJalrXUtnFEMI/K7MDENG".to_string(),
+            ),
+        ]);
+        crate::config::Settings::load_from("test", &dir, &vars)
+            .unwrap()
+            .storage
+    }
+
+    #[actix_web::test]
+    async fn signed_urls_name_the_public_endpoint_and_bind_type_and_size() {
+        let settings = settings();
+        assert!(settings.uses_s3());
+        let store = S3Store::new(&settings).unwrap();
+        let expires = Utc::now() + chrono::Duration::minutes(15);
+        let upload = store
+            .upload_url("abc", "image/png", 1234, expires)
+            .await
+            .unwrap();
+        assert!(
+            upload
+                .url
+                .starts_with("https://files.example.com/pics/abc?"),
+            "{}",
+            upload.url
+        );
+        assert!(
+            upload
+                .url
+                .contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"),
+            "{}",
+            upload.url
+        );
+        let seconds: u32 = upload.url.split("X-Amz-Expires=").nth(1).unwrap()[..3]
+            .parse()
+            .unwrap();
+        assert!((890..=900).contains(&seconds), "{}", upload.url);
+        assert_eq!(upload.headers[1], ("Content-Length", "1234".to_string()));
+        let presentation = Presentation {
+            content_type: "image/png",
+            disposition: "inline; filename=\"a.png\"",
+        };
+        let download = store
+            .download_url("abc", presentation, expires)
+            .await
+            .unwrap();
+        assert!(
+            download.starts_with("https://files.example.com/pics/abc?"),
+            "{download}"
+        );
+        assert!(
+            download.contains("response-content-type=image%2Fpng"),
+            "{download}"
+        );
+        assert!(
+            download.contains("response-content-disposition=inline"),
+            "{download}"
+        );
+    }
+}

@@ -15,6 +15,7 @@ async fn chat_events_pass_over_the_official_client() {
             "chat/live.test.mjs",
             "chat/changes.test.mjs",
             "chat/privacy.test.mjs",
+            "chat/attachments.test.mjs",
         ],
         &[
             ("CONFAB_URL", &app.base),

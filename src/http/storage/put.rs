@@ -72,6 +72,11 @@ pub async fn put(
     if !pending {
         return Err(ApiError::forbidden("this upload is complete or gone"));
     }
+    let Some(_receiving) = store.receive(&key) else {
+        return Err(ApiError::conflict(
+            "another upload to this URL is under way",
+        ));
+    };
     let incoming = store.incoming_path();
     let deadline = tokio::time::Instant::now()
         + (chrono::DateTime::from_timestamp(query.expires, 0).unwrap_or_else(Utc::now)
@@ -93,11 +98,16 @@ pub async fn put(
     outcome.map(|()| HttpResponse::Ok().finish())
 }
 
+/// How much of an upload is gathered before each write to its file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 /// Writes the body to `file`: exactly `size` bytes, or an error.
 async fn receive(payload: &mut web::Payload, file: &Path, size: u64) -> ApiResult<()> {
-    let mut out = tokio::fs::File::create(file)
+    let file = tokio::fs::File::create(file)
         .await
         .map_err(|err| ApiError::internal(format!("creating an upload file: {err}")))?;
+    // Chunks arrive small; each file write is a hop to a blocking thread.
+    let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut received = 0u64;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|err| ApiError::invalid(format!("reading the body: {err}")))?;
