@@ -92,6 +92,32 @@ pub struct Args {
     /// One status line per second instead of a redrawn line (for logs).
     #[arg(long)]
     pub plain: bool,
+
+    /// The upload scenario instead of sockets: every user uploads one image of
+    /// --upload-bytes through the first --url, completes it, sends it to their group and waits
+    /// for its thumbnail, --upload-concurrency users at a time.
+    #[arg(long)]
+    pub uploads: bool,
+
+    #[arg(long, default_value_t = 1 << 20)]
+    pub upload_bytes: usize,
+
+    #[arg(long, default_value_t = 10)]
+    pub upload_concurrency: usize,
+
+    /// Upload without sending the images (beside another run whose deliveries are measured).
+    #[arg(long)]
+    pub upload_only: bool,
+
+    /// Start at most this many uploads a second (default: as fast as --upload-concurrency
+    /// allows).
+    #[arg(long)]
+    pub upload_rate: Option<f64>,
+
+    /// Upload a smooth photo-like JPEG of this many megapixels instead of --upload-bytes of
+    /// noise: small to send, as costly to thumbnail as a camera's photo.
+    #[arg(long)]
+    pub upload_megapixels: Option<f64>,
 }
 
 /// The named scenarios of the benchmark report.

@@ -9,3 +9,4 @@ pub mod run;
 pub mod seed;
 pub mod stats;
 pub mod system;
+pub mod uploads;

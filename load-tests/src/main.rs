@@ -39,6 +39,30 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
             Seed::generate(&args.confab, url, scenario.users, scenario.group_size).await?
         }
     };
+    if args.uploads {
+        let base = args
+            .urls
+            .first()
+            .map_or("http://127.0.0.1:8080", String::as_str);
+        let image = match args.upload_megapixels {
+            Some(megapixels) => confab_load::uploads::smooth_jpeg(megapixels)?,
+            None => confab_load::uploads::noise_jpeg(args.upload_bytes)?,
+        };
+        let plan = confab_load::uploads::Plan {
+            concurrency: args.upload_concurrency.max(1),
+            rate: args.upload_rate,
+            send: !args.upload_only,
+        };
+        let report =
+            confab_load::uploads::run(base, &seed, image, &plan, &args.server_pids).await?;
+        print!("{}", report.table());
+        std::fs::create_dir_all(&args.out)?;
+        std::fs::write(
+            args.out.join("uploads.json"),
+            serde_json::to_string_pretty(&report)?,
+        )?;
+        return Ok(report.failed == 0);
+    }
     let options = RunOptions {
         source_addrs: args.source_addrs,
         polling_share: args.polling_share,
