@@ -20,14 +20,18 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin confab
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin confab \
+    && mkdir -p /var/lib/confab/uploads && chown confab /var/lib/confab/uploads
 WORKDIR /app
 COPY --from=build /src/target/release/confab /usr/local/bin/confab
 COPY config ./config
 USER confab
 ENV CONFAB_ENV=production \
     CONFAB_BIND=0.0.0.0:8080 \
+    CONFAB_STORAGE__DIR=/var/lib/confab/uploads \
     RUST_LOG=info
+# The embedded attachment store (unused when S3_BUCKET is set).
+VOLUME /var/lib/confab/uploads
 EXPOSE 8080
 ENTRYPOINT ["confab"]
 CMD ["serve"]
