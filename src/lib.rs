@@ -18,6 +18,7 @@ pub mod messaging;
 pub mod metrics;
 pub mod models;
 pub mod presence;
+pub mod search;
 pub mod seed;
 pub mod server;
 pub mod startup;

@@ -93,8 +93,11 @@ impl Application {
         )?;
         let attachments = attachments(&settings, &storage, &objects, &realtime, &metrics)?;
         let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
+        let limits = &settings.limits;
+        let search_limiter = Limiter::new(limits.search_per_sec, limits.search_burst);
         let state = web::Data::new(AppState {
             attachments,
+            search_limiter,
             node_id: settings.node_id().to_string(),
             jwt,
             metrics,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub messaging: Messaging,
     /// Uploads and the attachments they become.
     pub attachments: Attachments,
+    /// Each user's rate of searches.
+    pub search_limiter: confab_actors::chat::Limiter,
     /// A bcrypt hash of a random password, checked when a login names no account, so that
     /// such a login takes as long as one with a wrong password.
     pub dummy_hash: String,

@@ -242,6 +242,9 @@ pub struct Limits {
     pub page_max: i64,
     pub send_rate_per_sec: f64,
     pub send_burst: f64,
+    /// Searches per user and second, with bursts.
+    pub search_per_sec: f64,
+    pub search_burst: f64,
 }
 
 impl Settings {
@@ -358,6 +361,9 @@ impl Settings {
         }
         if engine.max_buffered_packets == 0 || engine.max_sessions == 0 {
             bail!("engine.max_buffered_packets and engine.max_sessions must be at least 1");
+        }
+        if self.limits.search_per_sec <= 0.0 || self.limits.search_burst < 1.0 {
+            bail!("limits.search_per_sec must be positive and limits.search_burst at least 1");
         }
         if self.limits.send_rate_per_sec <= 0.0 || self.limits.send_burst < 1.0 {
             bail!("limits.send_rate_per_sec must be positive and limits.send_burst at least 1");

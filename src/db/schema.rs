@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     attachments (id) {
         id -> Uuid,
@@ -63,6 +69,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     messages (id) {
         id -> Int8,
         conversation_id -> Uuid,
@@ -75,6 +84,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         rev -> Int8,
         reply_to_id -> Nullable<Int8>,
+        search -> Nullable<Tsvector>,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod members;
 pub mod messages;
 pub mod ops;
 pub mod reports;
+pub mod search;
 pub mod storage;
 pub mod uploads;
 pub mod users;
@@ -100,6 +101,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                     web::delete().to(blocks::delete::delete),
                 )
                 .route("/reports", web::post().to(reports::create::create))
+                .route("/search", web::get().to(search::get::get))
                 .route("/uploads", web::post().to(uploads::create::create))
                 .route(
                     "/uploads/{id}/complete",

@@ -108,6 +108,8 @@ mod tests {
             page_max: 100,
             send_rate_per_sec: 10.0,
             send_burst: 20.0,
+            search_per_sec: 10.0,
+            search_burst: 20.0,
         }
     }
 

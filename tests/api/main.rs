@@ -18,6 +18,7 @@ mod members;
 mod messages;
 mod migrations;
 mod ops;
+mod search;
 mod seed;
 mod sockets;
 mod text;

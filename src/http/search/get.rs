@@ -1,0 +1,93 @@
+use crate::http::extract::Query;
+use actix_web::web;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::messaging::view::MessageView;
+use crate::models::conversation;
+use crate::search;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchParams {
+    q: Option<String>,
+    conversation_id: Option<String>,
+    before_id: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SearchResult {
+    message: MessageView,
+    snippet: String,
+    highlights: Vec<[usize; 2]>,
+}
+
+/// `GET /api/search?q=&conversationId=&beforeId=&limit=` → `{ results: [{ message, snippet,
+/// highlights }], nextCursor }`: messages of the caller's conversations (or of one of them)
+/// that match `q`, newest first, never deleted ones nor those of users the caller blocked.
+/// Searches spend a per-user rate of their own.
+pub async fn get(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    params: Query<SearchParams>,
+) -> ApiResult<web::Json<Value>> {
+    let params = params.into_inner();
+    let query = search::parse(params.q.as_deref().unwrap_or("")).map_err(ApiError::invalid)?;
+    let limit = validate::limit(params.limit, 20, 50)?;
+    let before = params
+        .before_id
+        .as_deref()
+        .map(|id| {
+            let digits = !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit());
+            digits
+                .then(|| id.parse::<i64>().ok())
+                .flatten()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| ApiError::invalid("beforeId must be a message id"))
+        })
+        .transpose()?;
+    if let Err(wait) = state.search_limiter.check(me.id) {
+        return Err(ApiError::rate_limited(
+            "searching too fast; retry later",
+            wait,
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    let conversation = match params.conversation_id.as_deref() {
+        Some(id) => {
+            let id = validate::path_id(id, ApiError::conversation_not_found)?;
+            conversation::find_for_member(&mut conn, id, me.id)
+                .await?
+                .ok_or_else(ApiError::conversation_not_found)?;
+            Some(id)
+        }
+        None => None,
+    };
+    let mut rows = search::find(&mut conn, me.id, &query, conversation, before, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let views = MessageView::load_all(&mut conn, state.messaging.signer(), &rows).await?;
+    let next_cursor = more
+        .then(|| rows.last().map(|m| m.id.to_string()))
+        .flatten();
+    let results: Vec<SearchResult> = rows
+        .iter()
+        .zip(views)
+        .map(|(row, message)| {
+            let snippet = search::snippet(&row.body, &query);
+            SearchResult {
+                message,
+                snippet: snippet.text,
+                highlights: snippet.highlights,
+            }
+        })
+        .collect();
+    Ok(web::Json(
+        json!({ "results": results, "nextCursor": next_cursor }),
+    ))
+}
