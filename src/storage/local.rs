@@ -286,21 +286,6 @@ impl ObjectStore for LocalStore {
         Ok(bytes)
     }
 
-    async fn read(&self, key: &str, max: u64) -> Result<Vec<u8>, StorageError> {
-        let file = tokio::fs::File::open(self.path(key))
-            .await
-            .map_err(io_error)?;
-        let mut bytes = Vec::new();
-        file.take(max + 1)
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(io_error)?;
-        if bytes.len() as u64 > max {
-            return Err(StorageError::TooLarge(max));
-        }
-        Ok(bytes)
-    }
-
     async fn write(
         &self,
         key: &str,

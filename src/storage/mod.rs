@@ -79,8 +79,15 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// The first `len` bytes of `key` (fewer when it is shorter).
     async fn read_prefix(&self, key: &str, len: u64) -> Result<Vec<u8>, StorageError>;
 
-    /// All of `key`, when it has at most `max` bytes.
-    async fn read(&self, key: &str, max: u64) -> Result<Vec<u8>, StorageError>;
+    /// All of `key`, when it has at most `max` bytes (one bounded read: the object may be
+    /// replaced in between, so no size read before could be trusted).
+    async fn read(&self, key: &str, max: u64) -> Result<Vec<u8>, StorageError> {
+        let bytes = self.read_prefix(key, max + 1).await?;
+        if bytes.len() as u64 > max {
+            return Err(StorageError::TooLarge(max));
+        }
+        Ok(bytes)
+    }
 
     /// Stores `bytes` as `key`.
     async fn write(

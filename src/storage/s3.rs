@@ -156,18 +156,6 @@ impl ObjectStore for S3Store {
         Ok(bytes)
     }
 
-    async fn read(&self, key: &str, max: u64) -> Result<Vec<u8>, StorageError> {
-        if self.size(key).await? > max {
-            return Err(StorageError::TooLarge(max));
-        }
-        // A range bounds what is read even if the object was replaced since the HEAD.
-        let bytes = self.read_prefix(key, max + 1).await?;
-        if bytes.len() as u64 > max {
-            return Err(StorageError::TooLarge(max));
-        }
-        Ok(bytes)
-    }
-
     async fn write(
         &self,
         key: &str,

@@ -3,11 +3,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use tokio_util::io::ReaderStream;
 
-use super::{refused, signed_query};
+use super::granted;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::local::Grant;
-use crate::storage::{is_valid_key, IMAGE_TYPES};
+use crate::storage::IMAGE_TYPES;
 
 /// `GET /storage/{key}?expires&type&disposition&sig`: streams the object with the signed
 /// `Content-Type` and `Content-Disposition` (inline only for the four image types), never
@@ -17,21 +17,11 @@ pub async fn get(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let store = state
-        .attachments
-        .local()
-        .ok_or_else(|| ApiError::not_found("no such endpoint"))?;
-    let key = path.into_inner();
-    if !is_valid_key(&key) {
-        return Err(ApiError::not_found("no such object"));
-    }
-    let query = signed_query(req.query_string())?;
+    let (store, key, query, grant) = granted(&state, &req, path.into_inner(), "GET")?;
     let Grant::Get {
         content_type,
         disposition,
-    } = store
-        .verify("GET", &key, &query, Utc::now())
-        .map_err(refused)?
+    } = grant
     else {
         return Err(ApiError::forbidden("the URL is not a download URL"));
     };

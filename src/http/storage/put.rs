@@ -6,11 +6,10 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::{refused, signed_query};
+use super::granted;
 use crate::error::{ApiError, ApiResult};
 use crate::models::attachment;
 use crate::state::AppState;
-use crate::storage::is_valid_key;
 use crate::storage::local::Grant;
 
 /// `PUT /storage/{key}?expires&type&size&sig`: stores exactly the signed number of bytes of
@@ -23,19 +22,8 @@ pub async fn put(
     path: web::Path<String>,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let store = state
-        .attachments
-        .local()
-        .ok_or_else(|| ApiError::not_found("no such endpoint"))?;
-    let key = path.into_inner();
-    if !is_valid_key(&key) {
-        return Err(ApiError::not_found("no such object"));
-    }
-    let query = signed_query(req.query_string())?;
-    let Grant::Put { content_type, size } = store
-        .verify("PUT", &key, &query, Utc::now())
-        .map_err(refused)?
-    else {
+    let (store, key, query, grant) = granted(&state, &req, path.into_inner(), "PUT")?;
+    let Grant::Put { content_type, size } = grant else {
         return Err(ApiError::forbidden("the URL is not an upload URL"));
     };
     let sent_type = req
