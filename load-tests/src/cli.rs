@@ -114,6 +114,30 @@ pub struct Args {
     #[arg(long)]
     pub upload_rate: Option<f64>,
 
+    /// Write the search benchmark's corpus (conversation, seq and body per line, for COPY) of
+    /// this many messages to standard output, and exit.
+    #[arg(long)]
+    pub corpus_messages: Option<usize>,
+
+    /// The corpus's conversations.
+    #[arg(long, default_value_t = 1000)]
+    pub corpus_conversations: usize,
+
+    /// The search benchmark instead of sockets: each `name=text` query in turn, through the
+    /// first --url with --search-token, --search-count times each.
+    #[arg(long = "search")]
+    pub searches: Vec<String>,
+
+    #[arg(long)]
+    pub search_token: Option<String>,
+
+    #[arg(long, default_value_t = 200)]
+    pub search_count: usize,
+
+    /// At most this many searches a second in all (beside another run).
+    #[arg(long)]
+    pub search_rate: Option<f64>,
+
     /// Upload a smooth photo-like JPEG of this many megapixels instead of --upload-bytes of
     /// noise: small to send, as costly to thumbnail as a camera's photo.
     #[arg(long)]

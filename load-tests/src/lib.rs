@@ -4,8 +4,10 @@
 
 pub mod cli;
 pub mod client;
+pub mod corpus;
 pub mod report;
 pub mod run;
+pub mod search;
 pub mod seed;
 pub mod stats;
 pub mod system;

@@ -31,6 +31,44 @@ fn main() -> std::process::ExitCode {
 
 /// Runs and reports; `false` when a target was missed.
 async fn main_async(args: Args) -> anyhow::Result<bool> {
+    if let Some(messages) = args.corpus_messages {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let words =
+            confab_load::corpus::write(&mut out, messages, args.corpus_conversations, 2026)?;
+        eprintln!("common word {:?}, rare word {:?}", words.common, words.rare);
+        return Ok(true);
+    }
+    if !args.searches.is_empty() {
+        let base = args
+            .urls
+            .first()
+            .map_or("http://127.0.0.1:8080", String::as_str);
+        let token = args.search_token.as_deref().unwrap_or_default();
+        let queries: Vec<(String, String)> = args
+            .searches
+            .iter()
+            .map(|s| match s.split_once('=') {
+                Some((name, text)) => (name.to_string(), text.to_string()),
+                None => (s.clone(), s.clone()),
+            })
+            .collect();
+        let reports =
+            confab_load::search::run(base, token, &queries, args.search_count, args.search_rate)
+                .await?;
+        for r in &reports {
+            println!(
+                "search {:<8} {:<24} {:>5} asked, {:>2} results: p50 {:>7.2} ms, p99 {:>7.2} ms, max {:>7.2} ms",
+                r.name, format!("{:?}", r.q), r.count, r.results, r.p50_ms, r.p99_ms, r.max_ms
+            );
+        }
+        std::fs::create_dir_all(&args.out)?;
+        std::fs::write(
+            args.out.join("search.json"),
+            serde_json::to_string_pretty(&reports)?,
+        )?;
+        return Ok(true);
+    }
     let scenario = args.scenario()?;
     let seed = match &args.seed {
         Some(path) => Seed::read(path)?,

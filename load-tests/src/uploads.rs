@@ -121,7 +121,7 @@ pub fn noise_jpeg(bytes: usize) -> anyhow::Result<Vec<u8>> {
 }
 
 /// One HTTP/1.1 exchange on a connection of its own → (status, headers, body).
-async fn http(
+pub async fn http(
     url: &str,
     method: &str,
     headers: &[(String, String)],
@@ -159,7 +159,7 @@ async fn http(
     Ok((status, head, response[split + 4..].to_vec()))
 }
 
-async fn api(
+pub async fn api(
     base: &str,
     method: &str,
     path: &str,
