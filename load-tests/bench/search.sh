@@ -71,8 +71,8 @@ explain() {
   local matcher=$1 text=$2
   psql "$DATABASE_URL" -qAt <<SQL
 EXPLAIN (ANALYZE, BUFFERS) SELECT m.id FROM messages m WHERE $matcher
-  AND m.conversation_id IN (SELECT cm.conversation_id FROM conversation_members cm
-                            WHERE cm.user_id = '$searcher' AND (NULL::uuid IS NULL OR cm.conversation_id = NULL::uuid))
+  AND m.conversation_id = ANY(ARRAY(SELECT cm.conversation_id FROM conversation_members cm
+                            WHERE cm.user_id = '$searcher' AND (NULL::uuid IS NULL OR cm.conversation_id = NULL::uuid)))
   AND m.deleted_at IS NULL AND m.id < 9223372036854775807
   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = '$searcher' AND b.blocked_id = m.sender_id)
   ORDER BY m.id DESC LIMIT 21;
