@@ -32,35 +32,11 @@ registered=$(curl -sf "http://127.0.0.1:$port/api/auth/register" -H 'content-typ
 token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])' <<<"$registered")
 searcher=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])' <<<"$registered")
 started=$(date +%s)
-psql "$DATABASE_URL" -q <<SQL
-INSERT INTO users (id, email, username, display_name, password_hash)
-SELECT ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid, 'sender' || n || '@example.com',
-       'sender' || n, 'Sender ' || n, 'x' FROM generate_series(1, 2) n;
-CREATE UNLOGGED TABLE corpus (conv INT, seq BIGINT, body TEXT);
-INSERT INTO conversations (id, kind, title, created_by, last_seq, last_rev, last_message_at)
-SELECT ('00000000-0000-4000-9000-' || lpad(n::text, 12, '0'))::uuid, 'group', 'c' || n,
-       '00000000-0000-4000-8000-000000000001', 0, 0, now() FROM generate_series(1, 1000) n;
-INSERT INTO conversation_members (conversation_id, user_id)
-SELECT c.id, u.id FROM conversations c, users u WHERE u.username IN ('sender1', 'sender2');
-INSERT INTO conversation_members (conversation_id, user_id)
-SELECT ('00000000-0000-4000-9000-' || lpad(n::text, 12, '0'))::uuid, '$searcher'
-FROM generate_series(1, 50) n;
-SQL
-"$load" --corpus-messages "${MESSAGES:-1000000}" --corpus-conversations 1000 2>"$results/$name.words" \
-  | psql "$DATABASE_URL" -qc "\\copy corpus FROM STDIN"
-psql "$DATABASE_URL" -q <<'SQL'
-INSERT INTO messages (conversation_id, seq, rev, sender_id, client_message_id, body, created_at)
-SELECT ('00000000-0000-4000-9000-' || lpad(k.conv::text, 12, '0'))::uuid, k.seq, k.seq,
-       ('00000000-0000-4000-8000-' || lpad((1 + k.seq % 2)::text, 12, '0'))::uuid,
-       'corpus-' || k.conv || '-' || k.seq, k.body, now() - (1000000 - k.seq * 1000 - k.conv) * interval '1 ms'
-FROM corpus k ORDER BY k.seq, k.conv;
-UPDATE conversations c SET last_seq = m.s, last_rev = m.s
-FROM (SELECT conversation_id, max(seq) s FROM messages GROUP BY conversation_id) m WHERE m.conversation_id = c.id;
-DROP TABLE corpus;
-VACUUM ANALYZE messages;
-SQL
+rare=$(load-tests/bench/corpus.sh)
+psql "$DATABASE_URL" -qc "INSERT INTO conversation_members (conversation_id, user_id)
+  SELECT ('00000000-0000-4000-9000-' || lpad(n::text, 12, '0'))::uuid, '$searcher'
+  FROM generate_series(1, 50) n"
 echo "seeded in $(( $(date +%s) - started )) s" | tee "$results/$name.txt"
-rare=$(sed -n 's/.*rare word "\(.*\)".*/\1/p' "$results/$name.words")
 psql "$DATABASE_URL" -Atc "SELECT 'messages ' || pg_size_pretty(pg_table_size('messages')) || ', search index ' || pg_size_pretty(pg_relation_size('messages_search')) || ', all indexes ' || pg_size_pretty(pg_indexes_size('messages'))" | tee -a "$results/$name.txt"
 for run in $(seq 1 "$runs"); do
   "$load" --url "http://127.0.0.1:$port" --search-token "$token" --search-count 200 \
