@@ -238,13 +238,7 @@ impl ObjectStore for LocalStore {
                 ("sig", &sig),
             ],
         );
-        Ok(SignedUpload {
-            url,
-            headers: vec![
-                ("Content-Type", content_type.to_string()),
-                ("Content-Length", size_text),
-            ],
-        })
+        Ok(SignedUpload::new(url, content_type, size))
     }
 
     async fn download_url(

@@ -42,6 +42,20 @@ pub struct SignedUpload {
     pub headers: Vec<(&'static str, String)>,
 }
 
+impl SignedUpload {
+    /// An upload through `url`, whose signature binds `content_type` and `size`: the client
+    /// must send exactly these headers.
+    pub fn new(url: String, content_type: &str, size: u64) -> SignedUpload {
+        SignedUpload {
+            url,
+            headers: vec![
+                ("Content-Type", content_type.to_string()),
+                ("Content-Length", size.to_string()),
+            ],
+        }
+    }
+}
+
 /// What a download URL makes the response say.
 #[derive(Debug, Clone, Copy)]
 pub struct Presentation<'a> {

@@ -104,13 +104,7 @@ impl ObjectStore for S3Store {
             .presign_put(key, expiry_secs(expires_at), Some(signed), None)
             .await
             .map_err(s3_error)?;
-        Ok(SignedUpload {
-            url,
-            headers: vec![
-                ("Content-Type", content_type.to_string()),
-                ("Content-Length", size.to_string()),
-            ],
-        })
+        Ok(SignedUpload::new(url, content_type, size))
     }
 
     async fn download_url(
