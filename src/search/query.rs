@@ -58,6 +58,9 @@ pub fn parse(q: &str) -> Result<SearchQuery, &'static str> {
     if q.trim().is_empty() || chars > MAX_CHARS {
         return Err("q must be 1-200 characters");
     }
+    if q.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err("q must not contain control characters (such as NUL)");
+    }
     let mut terms = Vec::new();
     let mut rest = q;
     let mut plain_words = 0usize;
@@ -131,7 +134,7 @@ mod tests {
     #[test]
     fn nothing_to_find_is_refused() {
         for bad in [
-            "", "   ", "-foo", "or", "\"\"", "!!! ???", "- - -", "-\"a b\"",
+            "", "   ", "-foo", "or", "\"\"", "!!! ???", "- - -", "-\"a b\"", "a\0b",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

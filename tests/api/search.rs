@@ -292,6 +292,8 @@ async fn bad_searches_get_the_contract_error() {
         format!("{}&limit=0", q("hi")),
         format!("{}&limit=51", q("hi")),
         format!("{}&limit=ten", q("hi")),
+        "q=hi%00there".into(),
+        "q=%ED%A0%80".into(),
     ] {
         assert_error(&search(&app, &alice, &bad).await, 400, "invalid");
     }
