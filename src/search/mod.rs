@@ -20,11 +20,11 @@ const COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_mes
                        m.created_at, m.edited_at, m.deleted_at, m.rev, m.reply_to_id";
 
 /// What both forms of the search share after their tsquery: the caller's conversations (or
-/// one of them: read first, as an array, so that the index narrows by them with the words
-/// rather than the rows being joined), live messages, none from users the caller blocked,
-/// older than the cursor, newest first.
-const CONDITIONS: &str = "AND m.conversation_id = ANY(ARRAY(SELECT cm.conversation_id FROM conversation_members cm \
-                              WHERE cm.user_id = $2 AND ($3::uuid IS NULL OR cm.conversation_id = $3))) \
+/// one of them: read first, as an array, and matched as an overlap with the one-element array
+/// that `messages_search` indexes beside the words, so that one index scan narrows by both),
+/// live messages, none from users the caller blocked, older than the cursor, newest first.
+const CONDITIONS: &str = "AND ARRAY[m.conversation_id] && ARRAY(SELECT cm.conversation_id FROM conversation_members cm \
+                              WHERE cm.user_id = $2 AND ($3::uuid IS NULL OR cm.conversation_id = $3)) \
      AND m.deleted_at IS NULL \
      AND m.id < $4 \
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $2 AND b.blocked_id = m.sender_id) \
