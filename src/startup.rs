@@ -95,9 +95,15 @@ impl Application {
         let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
         let limits = &settings.limits;
         let search_limiter = Limiter::new(limits.search_per_sec, limits.search_burst);
+        let invites = crate::invites::Invites::new(
+            settings.jwt_secret().expose().as_bytes(),
+            limits.invite_lookups_per_min,
+            &metrics,
+        )?;
         let state = web::Data::new(AppState {
             attachments,
             search_limiter,
+            invites,
             node_id: settings.node_id().to_string(),
             jwt,
             metrics,

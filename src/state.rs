@@ -37,6 +37,8 @@ pub struct AppState {
     pub messaging: Messaging,
     /// Uploads and the attachments they become.
     pub attachments: Attachments,
+    /// Invite codes and the guards on their use.
+    pub invites: crate::invites::Invites,
     /// Each user's rate of searches.
     pub search_limiter: confab_actors::chat::Limiter,
     /// A bcrypt hash of a random password, checked when a login names no account, so that

@@ -245,6 +245,13 @@ pub struct Limits {
     /// Searches per user and second, with bursts.
     pub search_per_sec: f64,
     pub search_burst: f64,
+    /// Members of a workspace.
+    pub workspace_max_members: usize,
+    /// Contact requests a user may send in 24 hours.
+    pub contact_requests_per_day: i64,
+    /// Invite look-ups and accepts per user and minute, in bursts as large (four times as
+    /// many per client address).
+    pub invite_lookups_per_min: f64,
 }
 
 impl Settings {
@@ -361,6 +368,9 @@ impl Settings {
         }
         if engine.max_buffered_packets == 0 || engine.max_sessions == 0 {
             bail!("engine.max_buffered_packets and engine.max_sessions must be at least 1");
+        }
+        if self.limits.invite_lookups_per_min < 1.0 || self.limits.contact_requests_per_day < 1 {
+            bail!("limits.invite_lookups_per_min and limits.contact_requests_per_day must be at least 1");
         }
         if self.limits.search_per_sec <= 0.0 || self.limits.search_burst < 1.0 {
             bail!("limits.search_per_sec must be positive and limits.search_burst at least 1");

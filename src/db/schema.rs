@@ -36,6 +36,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    contact_requests (id) {
+        id -> Uuid,
+        from_user_id -> Uuid,
+        to_user_id -> Uuid,
+        status -> Text,
+        created_at -> Timestamptz,
+        answered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    contacts (user_id, contact_id) {
+        user_id -> Uuid,
+        contact_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     conversation_members (conversation_id, user_id) {
         conversation_id -> Uuid,
         user_id -> Uuid,
@@ -57,6 +76,23 @@ diesel::table! {
         last_seq -> Int8,
         last_message_at -> Nullable<Timestamptz>,
         last_rev -> Int8,
+        workspace_id -> Nullable<Uuid>,
+        visibility -> Text,
+    }
+}
+
+diesel::table! {
+    invites (code_hash) {
+        code_hash -> Bytea,
+        sealed_code -> Bytea,
+        conversation_id -> Nullable<Uuid>,
+        workspace_id -> Nullable<Uuid>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        max_uses -> Nullable<Int4>,
+        uses -> Int4,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -152,6 +188,26 @@ diesel::table! {
         last_seen_at -> Nullable<Timestamptz>,
         read_receipts -> Bool,
         presence_visible -> Bool,
+        dm_from_contacts_only -> Bool,
+    }
+}
+
+diesel::table! {
+    workspace_members (workspace_id, user_id) {
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -160,18 +216,28 @@ diesel::joinable!(attachments -> users (uploader_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
+diesel::joinable!(conversations -> workspaces (workspace_id));
+diesel::joinable!(invites -> conversations (conversation_id));
+diesel::joinable!(invites -> users (created_by));
+diesel::joinable!(invites -> workspaces (workspace_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(reactions -> messages (message_id));
 diesel::joinable!(reactions -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(reports -> messages (message_id));
+diesel::joinable!(workspace_members -> users (user_id));
+diesel::joinable!(workspace_members -> workspaces (workspace_id));
+diesel::joinable!(workspaces -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     blocks,
+    contact_requests,
+    contacts,
     conversation_members,
     conversations,
+    invites,
     login_failures,
     messages,
     reactions,
@@ -180,4 +246,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     storage_garbage,
     users,
+    workspace_members,
+    workspaces,
 );

@@ -4,9 +4,11 @@
 pub mod attachments;
 pub mod auth;
 pub mod blocks;
+pub mod contacts;
 pub mod conversations;
 pub mod extract;
 pub mod headers;
+pub mod invites;
 pub mod me;
 pub mod members;
 pub mod messages;
@@ -18,6 +20,7 @@ pub mod uploads;
 pub mod users;
 pub mod validate;
 pub mod views;
+pub mod workspaces;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};
@@ -42,6 +45,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                 .route("/me", web::get().to(me::get::get))
                 .route("/me", web::patch().to(me::update::update))
                 .route("/users/search", web::get().to(users::search::search))
+                .route(
+                    "/users/by-username/{username}",
+                    web::get().to(users::get::by_username),
+                )
+                .route("/users/{id}", web::get().to(users::get::by_id))
                 .route("/conversations", web::get().to(conversations::list::list))
                 .route(
                     "/conversations",
@@ -107,7 +115,69 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                     "/uploads/{id}/complete",
                     web::post().to(uploads::complete::complete),
                 )
-                .route("/attachments/{id}", web::get().to(attachments::get::get)),
+                .route("/attachments/{id}", web::get().to(attachments::get::get))
+                .route(
+                    "/conversations/{id}/join",
+                    web::post().to(conversations::join::join),
+                )
+                .route(
+                    "/conversations/{id}/invites",
+                    web::post().to(invites::create::for_conversation),
+                )
+                .route(
+                    "/conversations/{id}/invites",
+                    web::get().to(invites::list::for_conversation),
+                )
+                .route("/invites/{code}", web::get().to(invites::get::get))
+                .route("/invites/{code}", web::delete().to(invites::revoke::revoke))
+                .route(
+                    "/invites/{code}/accept",
+                    web::post().to(invites::accept::accept),
+                )
+                .route("/workspaces", web::post().to(workspaces::create::create))
+                .route("/workspaces", web::get().to(workspaces::list::list))
+                .route("/workspaces/{id}", web::get().to(workspaces::get::get))
+                .route(
+                    "/workspaces/{id}/members",
+                    web::post().to(workspaces::members::add),
+                )
+                .route(
+                    "/workspaces/{id}/members/{user_id}",
+                    web::delete().to(workspaces::members::remove),
+                )
+                .route(
+                    "/workspaces/{id}/invites",
+                    web::post().to(invites::create::for_workspace),
+                )
+                .route(
+                    "/workspaces/{id}/invites",
+                    web::get().to(invites::list::for_workspace),
+                )
+                .route(
+                    "/workspaces/{id}/channels",
+                    web::get().to(workspaces::channels::list),
+                )
+                .route(
+                    "/contacts/requests",
+                    web::post().to(contacts::request::request),
+                )
+                .route(
+                    "/contacts/requests",
+                    web::get().to(contacts::requests::list),
+                )
+                .route(
+                    "/contacts/requests/{id}/accept",
+                    web::post().to(contacts::answer::accept),
+                )
+                .route(
+                    "/contacts/requests/{id}/decline",
+                    web::post().to(contacts::answer::decline),
+                )
+                .route("/contacts", web::get().to(contacts::list::list))
+                .route(
+                    "/contacts/{user_id}",
+                    web::delete().to(contacts::remove::remove),
+                ),
         );
 }
 

@@ -30,6 +30,38 @@ pub fn uuid(field: &str, value: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(value).map_err(|_| ApiError::invalid(format!("{field} must be a UUID")))
 }
 
+/// A `userIds` list: 1 to `max` UUIDs, duplicates dropped, in the order given.
+pub fn user_ids(values: &[String], max: usize) -> ApiResult<Vec<Uuid>> {
+    if values.is_empty() || values.len() > max {
+        return Err(ApiError::invalid(format!(
+            "userIds must hold 1-{max} user ids"
+        )));
+    }
+    let mut ids: Vec<Uuid> = Vec::with_capacity(values.len());
+    for id in values {
+        let id = uuid("userIds", id)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Whether a member with role `mine` may remove one with role `theirs` (not themself): owners
+/// remove anyone, admins remove plain members.
+pub fn may_remove(mine: &str, theirs: &str) -> ApiResult<()> {
+    use crate::models::member::{ADMIN, MEMBER, OWNER};
+    if mine != OWNER && mine != ADMIN {
+        return Err(ApiError::forbidden(
+            "only owners and admins remove other members",
+        ));
+    }
+    if mine != OWNER && theirs != MEMBER {
+        return Err(ApiError::forbidden("admins remove members only"));
+    }
+    Ok(())
+}
+
 /// An id in a path: an unknown or malformed id is simply not found.
 pub fn path_id(value: &str, not_found: fn() -> ApiError) -> ApiResult<Uuid> {
     Uuid::parse_str(value).map_err(|_| not_found())

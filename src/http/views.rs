@@ -7,9 +7,12 @@ use uuid::Uuid;
 
 use crate::messaging::view::{opt_ts, ts, MessageView};
 
-use crate::models::conversation::Conversation;
+use crate::models::contact::ContactRequest;
+use crate::models::conversation::{Conversation, PUBLIC};
+use crate::models::invite::Invite;
 use crate::models::member::Member;
 use crate::models::user::User;
+use crate::models::workspace::Workspace;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +52,7 @@ pub struct MeView {
 pub struct SettingsView {
     pub read_receipts: bool,
     pub presence: bool,
+    pub dm_from_contacts_only: bool,
 }
 
 impl From<&User> for MeView {
@@ -59,6 +63,7 @@ impl From<&User> for MeView {
             settings: SettingsView {
                 read_receipts: user.read_receipts,
                 presence: user.presence_visible,
+                dm_from_contacts_only: user.dm_from_contacts_only,
             },
         }
     }
@@ -99,8 +104,12 @@ impl ConversationView {
             id: conversation.id,
             kind: conversation.kind.clone(),
             title: conversation.title.clone(),
-            workspace_id: None,
-            visibility: "private",
+            workspace_id: conversation.workspace_id,
+            visibility: if conversation.visibility == PUBLIC {
+                "public"
+            } else {
+                "private"
+            },
             created_at: conversation.created_at,
             last_seq: conversation.last_seq,
             last_rev: conversation.last_rev,
@@ -127,4 +136,85 @@ pub struct ConversationListItem {
     pub conversation: ConversationView,
     pub last_message: Option<MessageView>,
     pub unread_count: i64,
+}
+
+/// An invite link (`Invite`): for a group (`conversationId`) or a workspace (`workspaceId`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteView {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace_id: Option<Uuid>,
+    pub created_by: Uuid,
+    #[serde(serialize_with = "ts")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "ts")]
+    pub expires_at: DateTime<Utc>,
+    pub max_uses: Option<i32>,
+    pub uses: i32,
+}
+
+impl InviteView {
+    pub fn new(invite: &Invite, code: String) -> Self {
+        InviteView {
+            code,
+            conversation_id: invite.conversation_id,
+            workspace_id: invite.workspace_id,
+            created_by: invite.created_by,
+            created_at: invite.created_at,
+            expires_at: invite.expires_at,
+            max_uses: invite.max_uses,
+            uses: invite.uses,
+        }
+    }
+}
+
+/// A workspace as its member sees it, with their role.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceView {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub role: String,
+    #[serde(serialize_with = "ts")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl WorkspaceView {
+    pub fn new(workspace: &Workspace, role: &str) -> Self {
+        WorkspaceView {
+            id: workspace.id,
+            name: workspace.name.clone(),
+            slug: workspace.slug.clone(),
+            role: role.to_string(),
+            created_at: workspace.created_at,
+        }
+    }
+}
+
+/// A contact request (`ContactRequest`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactRequestView {
+    pub id: Uuid,
+    pub from_user_id: Uuid,
+    pub to_user_id: Uuid,
+    pub status: String,
+    #[serde(serialize_with = "ts")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&ContactRequest> for ContactRequestView {
+    fn from(request: &ContactRequest) -> Self {
+        ContactRequestView {
+            id: request.id,
+            from_user_id: request.from_user_id,
+            to_user_id: request.to_user_id,
+            status: request.status.clone(),
+            created_at: request.created_at,
+        }
+    }
 }

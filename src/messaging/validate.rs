@@ -110,6 +110,9 @@ mod tests {
             send_burst: 20.0,
             search_per_sec: 10.0,
             search_burst: 20.0,
+            workspace_max_members: 1000,
+            contact_requests_per_day: 50,
+            invite_lookups_per_min: 30.0,
         }
     }
 

@@ -11,6 +11,8 @@ diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamptz>, y: Timestampt
 
 pub const DM: &str = "dm";
 pub const GROUP: &str = "group";
+pub const PRIVATE: &str = "private";
+pub const PUBLIC: &str = "public";
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = conversations)]
@@ -25,11 +27,20 @@ pub struct Conversation {
     pub last_message_at: Option<DateTime<Utc>>,
     /// The rev of the latest change to the conversation's messages.
     pub last_rev: i64,
+    /// The workspace of a channel.
+    pub workspace_id: Option<Uuid>,
+    /// `"private"`, or `"public"` for a channel its workspace's members can find and join.
+    pub visibility: String,
 }
 
 impl Conversation {
     pub fn is_dm(&self) -> bool {
         self.kind == DM
+    }
+
+    /// A public channel of a workspace.
+    pub fn is_public(&self) -> bool {
+        self.visibility == PUBLIC && self.workspace_id.is_some()
     }
 
     /// The time conversation lists are ordered by: the last message, or the creation.
@@ -46,6 +57,8 @@ pub struct NewConversation<'a> {
     pub title: Option<&'a str>,
     pub dm_key: Option<&'a str>,
     pub created_by: Uuid,
+    pub workspace_id: Option<Uuid>,
+    pub visibility: &'a str,
 }
 
 /// The key that makes a pair of users have one DM, whichever of them opens it.
@@ -190,4 +203,97 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<U
         .execute(conn)
         .await?;
     Ok(members)
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Conversation>> {
+    conversations::table
+        .find(id)
+        .select(Conversation::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The conversation `id` and how many members it has.
+pub async fn with_member_count(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<(Conversation, i64)>> {
+    let Some(found) = find(conn, id).await? else {
+        return Ok(None);
+    };
+    let members = conversation_members::table
+        .filter(conversation_members::conversation_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(Some((found, members)))
+}
+
+/// The channels of `workspace` that `user` belongs to, by id.
+pub async fn channels_of_member(
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    user: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    conversations::table
+        .inner_join(conversation_members::table)
+        .filter(conversations::workspace_id.eq(workspace))
+        .filter(conversation_members::user_id.eq(user))
+        .order(conversations::id)
+        .select(conversations::id)
+        .load(conn)
+        .await
+}
+
+/// A public channel as discovery lists it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Channel {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
+    pub title: Option<String>,
+    /// The title as channels are ordered: lowercased, compared byte by byte.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub sort_title: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub member_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub joined: bool,
+}
+
+/// A page of `workspace`'s public channels whose lowercased title starts with `prefix`,
+/// ordered by it (then id), after the `(title, id)` cursor `after`; each with its member count
+/// and whether `viewer` joined it. One range scan of `conversations_public_channels`, then the
+/// counts of the page's rows only.
+pub async fn public_channels(
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    viewer: Uuid,
+    prefix: &str,
+    after: Option<(String, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<Channel>> {
+    use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+    let (after_title, after_id) = after.unzip();
+    diesel::sql_query(
+        "SELECT c.id, c.title, c.sort_title, \
+                (SELECT count(*) FROM conversation_members m WHERE m.conversation_id = c.id) AS member_count, \
+                EXISTS (SELECT 1 FROM conversation_members m \
+                        WHERE m.conversation_id = c.id AND m.user_id = $2) AS joined \
+         FROM (SELECT id, title, lower(title) COLLATE \"C\" AS sort_title FROM conversations \
+               WHERE workspace_id = $1 AND visibility = 'public' \
+                 AND lower(title) COLLATE \"C\" LIKE $3 \
+                 AND ($4::text IS NULL OR (lower(title) COLLATE \"C\", id) > ($4 COLLATE \"C\", $5)) \
+               ORDER BY lower(title) COLLATE \"C\", id LIMIT $6) c \
+         ORDER BY c.sort_title, c.id",
+    )
+    .bind::<SqlUuid, _>(workspace)
+    .bind::<SqlUuid, _>(viewer)
+    .bind::<Text, _>(super::prefix_pattern(prefix))
+    .bind::<Nullable<Text>, _>(after_title)
+    .bind::<Nullable<SqlUuid>, _>(after_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
 }

@@ -5,7 +5,9 @@
 pub mod attachment;
 pub mod block;
 pub mod change;
+pub mod contact;
 pub mod conversation;
+pub mod invite;
 pub mod login_failure;
 pub mod member;
 pub mod message;
@@ -14,6 +16,7 @@ pub mod receipt;
 pub mod refresh_token;
 pub mod report;
 pub mod user;
+pub mod workspace;
 
 /// `LIKE` pattern matching strings that start with `prefix` (wildcards in it escaped).
 pub fn prefix_pattern(prefix: &str) -> String {

@@ -22,6 +22,8 @@ pub struct User {
     pub read_receipts: bool,
     /// `settings.presence`: others see the user online and when they were last seen.
     pub presence_visible: bool,
+    /// `settings.dmFromContactsOnly`: only contacts open new DMs with the user.
+    pub dm_from_contacts_only: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -42,6 +44,7 @@ pub struct UserChanges {
     pub avatar_url: Option<Option<String>>,
     pub read_receipts: Option<bool>,
     pub presence_visible: Option<bool>,
+    pub dm_from_contacts_only: Option<bool>,
 }
 
 impl UserChanges {
@@ -50,6 +53,7 @@ impl UserChanges {
             && self.avatar_url.is_none()
             && self.read_receipts.is_none()
             && self.presence_visible.is_none()
+            && self.dm_from_contacts_only.is_none()
     }
 }
 
@@ -100,6 +104,19 @@ pub async fn find_by_login(conn: &mut AsyncPgConnection, login: &str) -> QueryRe
         .optional()
 }
 
+/// The user whose username is `username`, ignoring case (usernames are unique ignoring case).
+pub async fn find_by_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> QueryResult<Option<User>> {
+    users::table
+        .filter(lower(users::username).eq(username.to_lowercase()))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// How many of `ids` exist.
 pub async fn count_existing(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<i64> {
     users::table
@@ -128,19 +145,31 @@ pub async fn update(
         .await
 }
 
-/// Users whose username or display name starts with `prefix` (case-insensitive).
+/// Users whose username or display name starts with `prefix` (case-insensitive); with
+/// `workspace`, only its members.
 pub async fn search(
     conn: &mut AsyncPgConnection,
     prefix: &str,
+    workspace: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<User>> {
+    use crate::db::schema::workspace_members;
     let pattern = super::prefix_pattern(&prefix.to_lowercase());
-    users::table
+    let mut query = users::table
         .filter(
             lower(users::username)
-                .like(&pattern)
-                .or(lower(users::display_name).like(&pattern)),
+                .like(pattern.clone())
+                .or(lower(users::display_name).like(pattern)),
         )
+        .into_boxed();
+    if let Some(workspace) = workspace {
+        query = query.filter(diesel::dsl::exists(
+            workspace_members::table
+                .filter(workspace_members::workspace_id.eq(workspace))
+                .filter(workspace_members::user_id.eq(users::id)),
+        ));
+    }
+    query
         .order((lower(users::username), users::id))
         .limit(limit)
         .select(User::as_select())

@@ -10,10 +10,12 @@ mod auth;
 mod blocks_reports;
 #[path = "../common/mod.rs"]
 mod common;
+mod contacts;
 mod conversations;
 mod credentials;
 mod floods;
 mod helpers;
+mod invites;
 mod members;
 mod messages;
 mod migrations;
@@ -24,3 +26,4 @@ mod sockets;
 mod text;
 mod uploads;
 mod users;
+mod workspaces;

@@ -16,6 +16,7 @@ async fn chat_events_pass_over_the_official_client() {
             "chat/changes.test.mjs",
             "chat/privacy.test.mjs",
             "chat/attachments.test.mjs",
+            "chat/directory.test.mjs",
         ],
         &[
             ("CONFAB_URL", &app.base),

@@ -34,7 +34,15 @@ struct RemoteMembership<'a> {
     /// Who blocked or unblocked the user, with `blocked` and `unblocked`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     by: Option<Uuid>,
+    /// The event's name and payload, with `told`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a RawValue>,
 }
+
+/// The events [`ChatNamespace::tell_user`] sends, the only ones a `told` event may name.
+pub const TOLD_EVENTS: &[&str] = &["contact:request", "contact:updated"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,6 +56,8 @@ enum Change {
     Hidden,
     /// The user shows their presence again.
     Shown,
+    /// An event for the user's sockets (one of [`TOLD_EVENTS`]).
+    Told,
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
@@ -83,6 +93,8 @@ impl<S: ChatStore> ChatNamespace<S> {
             conversation,
             family: None,
             by: None,
+            event: None,
+            payload: None,
         };
         self.publish_user_event(user, &event);
     }
@@ -104,6 +116,12 @@ impl<S: ChatStore> ChatNamespace<S> {
             return;
         };
         match (remote.kind, remote.conversation) {
+            (Change::Told, _) => match (remote.event, remote.payload) {
+                (Some(event), Some(payload)) if TOLD_EVENTS.contains(&event) => {
+                    self.told_here(user, event, payload).await
+                }
+                _ => log::warn!("malformed told event from another node"),
+            },
             (Change::Hidden | Change::Shown, _) => {
                 self.presence_setting_here(user, remote.kind == Change::Shown)
             }
@@ -136,6 +154,8 @@ impl<S: ChatStore> ChatNamespace<S> {
             conversation: None,
             family: Some(family),
             by: None,
+            event: None,
+            payload: None,
         };
         self.publish_user_event(user, &event);
     }
@@ -154,8 +174,40 @@ impl<S: ChatStore> ChatNamespace<S> {
             conversation: None,
             family: None,
             by: Some(by),
+            event: None,
+            payload: None,
         };
         self.publish_user_event(user, &event);
+    }
+
+    /// Sends the event `event` (one of [`TOLD_EVENTS`]) with `payload` to `user`'s sockets on
+    /// every node.
+    pub async fn tell_user(&self, user: Uuid, event: &'static str, payload: &serde_json::Value) {
+        debug_assert!(TOLD_EVENTS.contains(&event));
+        let Ok(payload) = serde_json::value::to_raw_value(payload) else {
+            log::error!(event = event; "unserializable told event");
+            return;
+        };
+        self.told_here(user, event, &payload).await;
+        let remote = RemoteMembership {
+            kind: Change::Told,
+            conversation_id: Uuid::nil(),
+            conversation: None,
+            family: None,
+            by: None,
+            event: Some(event),
+            payload: Some(&payload),
+        };
+        self.publish_user_event(user, &remote);
+    }
+
+    async fn told_here(&self, user: Uuid, event: &str, payload: &RawValue) {
+        for socket in self.sockets_of(user).await {
+            match crate::protocol::socketio::encode_event_with(socket.namespace(), event, payload) {
+                Ok(text) => socket.send_frame(crate::protocol::engineio::Frame::message(&text)),
+                Err(err) => log::error!(cause:% = err; "unserializable told event"),
+            }
+        }
     }
 
     /// `user`'s sockets on this node.
@@ -247,6 +299,8 @@ impl<S: ChatStore> ChatNamespace<S> {
             conversation: None,
             family: None,
             by: None,
+            event: None,
+            payload: None,
         };
         self.publish_user_event(user, &event);
     }

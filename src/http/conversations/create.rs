@@ -8,9 +8,11 @@ use super::{announce_added, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
-use crate::models::conversation::{self, Conversation, NewConversation, DM, GROUP};
+use crate::models::conversation::{
+    self, Conversation, NewConversation, DM, GROUP, PRIVATE, PUBLIC,
+};
 use crate::models::member::{self, NewMember, MEMBER, OWNER};
-use crate::models::{block, user};
+use crate::models::{block, contact, user, workspace};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -24,11 +26,19 @@ pub enum CreateBody {
         title: String,
         #[serde(rename = "memberIds", default)]
         member_ids: Vec<String>,
+        /// The workspace of a channel.
+        #[serde(rename = "workspaceId", default)]
+        workspace_id: Option<String>,
+        /// `"private"` (the default) or, inside a workspace, `"public"`.
+        #[serde(default)]
+        visibility: Option<String>,
     },
 }
 
 /// `POST /api/conversations` with `{ kind: "dm", userId }` or `{ kind: "group", title,
-/// memberIds }` → 201 the conversation; 200 with the existing one when the DM already exists.
+/// memberIds, workspaceId?, visibility? }` → 201 the conversation; 200 with the existing one
+/// when the DM already exists. A channel's creator and listed members must belong to its
+/// workspace; only channels inside a workspace can be public.
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -46,8 +56,27 @@ pub async fn create(
             announce_added(&state, &[me.id, other], &body).await;
             Ok(HttpResponse::Created().json(body))
         }
-        CreateBody::Group { title, member_ids } => {
+        CreateBody::Group {
+            title,
+            member_ids,
+            workspace_id,
+            visibility,
+        } => {
             let title = validate::text("title", &title, 1, 100)?;
+            let visibility = match visibility.as_deref() {
+                None | Some(PRIVATE) => PRIVATE,
+                Some(PUBLIC) => PUBLIC,
+                Some(_) => return Err(ApiError::invalid("visibility must be private or public")),
+            };
+            let space = workspace_id
+                .as_deref()
+                .map(|id| validate::uuid("workspaceId", id))
+                .transpose()?;
+            if visibility == PUBLIC && space.is_none() {
+                return Err(ApiError::invalid(
+                    "only channels inside a workspace can be public",
+                ));
+            }
             let mut others = Vec::with_capacity(member_ids.len());
             for id in &member_ids {
                 let id = validate::uuid("memberIds", id)?;
@@ -69,7 +98,24 @@ pub async fn create(
                     "someone you listed has blocked you and cannot be added",
                 ));
             }
-            let conversation = create_group(&mut conn, me.id, &title, &others).await?;
+            if let Some(space) = space {
+                if workspace::member(&mut conn, space, me.id).await?.is_none() {
+                    return Err(ApiError::not_found("workspace not found"));
+                }
+                if workspace::count_members_among(&mut conn, space, &others).await?
+                    != others.len() as i64
+                {
+                    return Err(ApiError::invalid(
+                        "a channel's members must belong to its workspace",
+                    ));
+                }
+            }
+            let group = NewGroup {
+                title: &title,
+                workspace_id: space,
+                visibility,
+            };
+            let conversation = create_group(&mut conn, me.id, &group, &others).await?;
             log::info!(conversation_id:% = conversation.id, members = others.len() + 1; "group created");
             let body = view(&mut conn, &conversation).await?;
             let mut members = others;
@@ -100,6 +146,15 @@ async fn open_dm(
     if let Some(existing) = conversation::find_dm(conn, &key).await? {
         return Ok((existing, false));
     }
+    let reachable = contact::are_contacts(conn, me, other).await?
+        || !user::find(conn, other)
+            .await?
+            .is_some_and(|u| u.dm_from_contacts_only);
+    if !reachable {
+        return Err(ApiError::forbidden(
+            "this user takes direct messages from their contacts only",
+        ));
+    }
     let created = conn
         .transaction::<_, diesel::result::Error, _>(async move |conn| {
             let new = NewConversation {
@@ -108,6 +163,8 @@ async fn open_dm(
                 title: None,
                 dm_key: Some(&key),
                 created_by: me,
+                workspace_id: None,
+                visibility: PRIVATE,
             };
             let Some(conversation) = conversation::insert(conn, &new).await? else {
                 return Ok(None);
@@ -131,10 +188,17 @@ async fn open_dm(
     }
 }
 
+/// What a new group is.
+struct NewGroup<'a> {
+    title: &'a str,
+    workspace_id: Option<Uuid>,
+    visibility: &'static str,
+}
+
 async fn create_group(
     conn: &mut AsyncPgConnection,
     owner: Uuid,
-    title: &str,
+    group: &NewGroup<'_>,
     others: &[Uuid],
 ) -> ApiResult<Conversation> {
     let conversation = conn
@@ -142,9 +206,11 @@ async fn create_group(
             let new = NewConversation {
                 id: Uuid::now_v7(),
                 kind: GROUP,
-                title: Some(title),
+                title: Some(group.title),
                 dm_key: None,
                 created_by: owner,
+                workspace_id: group.workspace_id,
+                visibility: group.visibility,
             };
             let conversation = conversation::insert(conn, &new)
                 .await?

@@ -1,6 +1,7 @@
 pub mod create;
 pub mod delete;
 pub mod get;
+pub mod join;
 pub mod list;
 
 use diesel_async::AsyncPgConnection;

@@ -25,13 +25,15 @@ pub struct UpdateBody {
 pub struct SettingsBody {
     read_receipts: Option<bool>,
     presence: Option<bool>,
+    dm_from_contacts_only: Option<bool>,
 }
 
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// `PATCH /api/me` with `{ displayName?, avatarUrl?, settings?: { readReceipts?, presence? } }`
+/// `PATCH /api/me` with `{ displayName?, avatarUrl?, settings?: { readReceipts?, presence?,
+/// dmFromContactsOnly? } }`
 /// → the updated user. Turning presence off or on is told to the user's presence on every
 /// node: they go offline to everyone else (with no last-seen time), or come back online.
 pub async fn update(
@@ -52,6 +54,7 @@ pub async fn update(
         },
         read_receipts: body.settings.as_ref().and_then(|s| s.read_receipts),
         presence_visible: body.settings.as_ref().and_then(|s| s.presence),
+        dm_from_contacts_only: body.settings.as_ref().and_then(|s| s.dm_from_contacts_only),
     };
     let mut conn = state.pool.get().await?;
     let Some(before) = user::find(&mut conn, me.id).await? else {

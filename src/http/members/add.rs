@@ -2,15 +2,14 @@ use crate::http::extract::Json;
 use actix_web::web;
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::http::conversations::{announce_added, load_for_member, view};
+use crate::http::conversations::load_for_member;
 use crate::http::validate;
 use crate::http::views::ConversationView;
-use crate::models::member::{self, NewMember, MEMBER};
-use crate::models::{block, conversation, user};
+use crate::membership;
+use crate::models::{block, user, workspace};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -28,18 +27,7 @@ pub async fn add(
     body: Json<AddBody>,
 ) -> ApiResult<web::Json<ConversationView>> {
     let max = state.settings.limits.group_max_members;
-    if body.user_ids.is_empty() || body.user_ids.len() > max {
-        return Err(ApiError::invalid(format!(
-            "userIds must hold 1-{max} user ids"
-        )));
-    }
-    let mut ids: Vec<Uuid> = Vec::with_capacity(body.user_ids.len());
-    for id in &body.user_ids {
-        let id = validate::uuid("userIds", id)?;
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
+    let ids = validate::user_ids(&body.user_ids, max)?;
     let mut conn = state.pool.get().await?;
     let (conversation, mine) = load_for_member(&mut conn, &path, me.id).await?;
     if conversation.is_dm() {
@@ -58,32 +46,19 @@ pub async fn add(
             "someone you listed has blocked you and cannot be added",
         ));
     }
+    if let Some(space) = conversation.workspace_id {
+        if workspace::count_members_among(&mut conn, space, &ids).await? != ids.len() as i64 {
+            return Err(ApiError::invalid(
+                "a channel's members must belong to its workspace",
+            ));
+        }
+    }
     let id = conversation.id;
-    let added = conn
+    let (group, added) = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            // The row lock serialises concurrent additions, so the limit cannot be overrun.
-            conversation::lock(conn, id).await?;
-            let current = member::user_ids(conn, id).await?;
-            let new: Vec<NewMember> = ids
-                .iter()
-                .filter(|user_id| !current.contains(user_id))
-                .map(|&user_id| NewMember {
-                    conversation_id: id,
-                    user_id,
-                    role: MEMBER,
-                })
-                .collect();
-            if current.len() + new.len() > max {
-                return Err(ApiError::conflict(format!(
-                    "a group has at most {max} members"
-                )));
-            }
-            member::insert_many(conn, &new).await?;
-            Ok(new.iter().map(|m| m.user_id).collect::<Vec<_>>())
+            membership::add_locked(conn, id, &ids, max).await
         })
         .await?;
-    log::info!(conversation_id:% = id, added = added.len(); "members added");
-    let body = view(&mut conn, &conversation).await?;
-    announce_added(&state, &added, &body).await;
+    let body = membership::announce_joined(&state, &mut conn, &group, &added).await?;
     Ok(web::Json(body))
 }

@@ -5,8 +5,9 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
 use crate::http::validate;
+use crate::membership;
 use crate::models::conversation;
-use crate::models::member::{self, MEMBER, OWNER};
+use crate::models::member;
 use crate::state::AppState;
 
 fn member_not_found() -> ApiError {
@@ -41,26 +42,18 @@ pub async fn remove(
         let target = member::find(&mut conn, conversation.id, target_id)
             .await?
             .ok_or_else(member_not_found)?;
-        if mine.role != OWNER && target.role != MEMBER {
-            return Err(ApiError::forbidden("admins remove members only"));
-        }
+        validate::may_remove(&mine.role, &target.role)?;
         target
     };
     let id = conversation.id;
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        conversation::lock(conn, id).await?;
-        if member::delete(conn, id, target.user_id).await? == 0 {
-            return Err(member_not_found());
-        }
-        if target.role == OWNER {
-            if let Some(heir) = member::successor(conn, id).await? {
-                member::set_role(conn, id, heir.user_id, OWNER).await?;
+    let group = conn
+        .transaction::<_, ApiError, _>(async move |conn| {
+            if !membership::remove_locked(conn, id, &target).await? {
+                return Err(member_not_found());
             }
-        }
-        Ok(())
-    })
-    .await?;
-    log::info!(conversation_id:% = id, user_id:% = target_id; "member removed");
-    state.chat.conversation_removed(target_id, id).await;
+            Ok(conversation::lock(conn, id).await?)
+        })
+        .await?;
+    membership::announce_left(&state, &group, target_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,8 +7,8 @@ export const BASE = process.env.CONFAB_URL ?? "http://127.0.0.1:8080";
 let counter = 0;
 const run = Math.random().toString(36).slice(2, 8);
 
-export async function api(method, path, token, body) {
-  const res = await fetch(`${BASE}/api${path}`, {
+export async function api(method, path, token, body, base = BASE) {
+  const res = await fetch(`${base}/api${path}`, {
     method,
     headers: {
       "content-type": "application/json",

@@ -62,8 +62,8 @@ for (const [label, options] of [
       await httpSend(alice, conversation, { clientMessageId: "m1", body: "m1" });
       const me = await settings(bob, { readReceipts: false });
       assert.equal(me.status, 200, JSON.stringify(me.body));
-      assert.deepEqual(me.body.settings, { readReceipts: false, presence: true });
-      assert.deepEqual((await api("GET", "/me", bob.token)).body.settings, { readReceipts: false, presence: true });
+      assert.deepEqual(me.body.settings, { readReceipts: false, presence: true, dmFromContactsOnly: false });
+      assert.deepEqual((await api("GET", "/me", bob.token)).body.settings, { readReceipts: false, presence: true, dmFromContactsOnly: false });
       const [a, b] = [await open(alice, options), await open(bob, options)];
       const heard = collect(a, "receipt:updated");
       const ack = await ask(b, "receipt:read", { conversationId: conversation, seq: 1 });

@@ -2,7 +2,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { collect, group, httpSend, once, until, user, within } from "../chat/api.mjs";
+import { api, collect, group, httpSend, once, until, user, within } from "../chat/api.mjs";
 
 const A = process.env.CONFAB_URL;
 const B = process.env.CONFAB_URL_B;
@@ -188,5 +188,34 @@ describe("presence across nodes", () => {
     assert.equal(offline.length, 1, JSON.stringify(offline));
     assert.match(offline[0].lastSeenAt, /^\d{4}-\d\d-\d\dT/);
     assert.deepEqual(await query(), offline[0]);
+  });
+});
+
+describe("membership and contacts across nodes", () => {
+  it("an invite accepted on node A brings conversation:added and then messages to the new member on node B", async () => {
+    const [alice, bob] = [await user("alice"), await user("bob")];
+    const conversation = await group(alice, []);
+    const invite = await api("POST", `/conversations/${conversation}/invites`, alice.token, {}, A);
+    assert.equal(invite.status, 201, JSON.stringify(invite.body));
+    const a = await on(A, alice);
+    const b = await on(B, bob);
+    const added = once(b, "conversation:added");
+    const accepted = await api("POST", `/invites/${invite.body.code}/accept`, bob.token, undefined, A);
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+    assert.equal((await within(5000, added, "conversation:added on node B")).conversation.id, conversation);
+    const toBob = collect(b, "message:new");
+    const sent = await a.emitWithAck("message:send", { conversationId: conversation, clientMessageId: "inv-1", body: "hello, newcomer" });
+    assert.equal(sent.ok, true, JSON.stringify(sent));
+    await toBob.waitFor(1, "message:new on node B");
+    assert.deepEqual(toBob[0], sent.message);
+  });
+
+  it("a contact request made on node A reaches the recipient on node B", async () => {
+    const [alice, bob] = [await user("alice"), await user("bob")];
+    const b = await on(B, bob, { transports: ["websocket"] });
+    const requested = once(b, "contact:request");
+    const request = await api("POST", "/contacts/requests", alice.token, { userId: bob.id }, A);
+    assert.equal(request.status, 201, JSON.stringify(request.body));
+    assert.deepEqual(await within(5000, requested, "contact:request on node B"), request.body);
   });
 });

@@ -1,0 +1,114 @@
+use actix_web::{web, HttpResponse};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{view, MAX_LIVE};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::conversations::load_for_member;
+use crate::http::workspaces::load_for_member as load_workspace;
+use crate::models::invite::{self, NewInvite};
+use crate::state::AppState;
+
+const MIN_SECS: i64 = 60;
+const MAX_SECS: i64 = 30 * 24 * 3600;
+const DEFAULT_SECS: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateBody {
+    expires_in_secs: Option<i64>,
+    max_uses: Option<i32>,
+}
+
+/// The body of a create: empty (every default) or `{ expiresInSecs?, maxUses? }`.
+fn parse(body: &[u8]) -> ApiResult<CreateBody> {
+    let body: CreateBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateBody::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))?
+    };
+    if body
+        .expires_in_secs
+        .is_some_and(|s| !(MIN_SECS..=MAX_SECS).contains(&s))
+    {
+        return Err(ApiError::invalid(format!(
+            "expiresInSecs must be {MIN_SECS}-{MAX_SECS}"
+        )));
+    }
+    if body.max_uses.is_some_and(|n| !(1..=1000).contains(&n)) {
+        return Err(ApiError::invalid("maxUses must be 1-1000"));
+    }
+    Ok(body)
+}
+
+/// `POST /api/conversations/{id}/invites` with `{ expiresInSecs?, maxUses? }` → 201 the Invite
+/// (owners and admins of a group).
+pub async fn for_conversation(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let body = parse(&body)?;
+    let mut conn = state.pool.get().await?;
+    let (conversation, mine) = load_for_member(&mut conn, &path, me.id).await?;
+    if conversation.is_dm() {
+        return Err(ApiError::invalid("a direct message has no invite links"));
+    }
+    if !mine.can_manage() {
+        return Err(ApiError::forbidden(
+            "only owners and admins make invite links",
+        ));
+    }
+    create(&state, me.id, Some(conversation.id), None, body).await
+}
+
+/// `POST /api/workspaces/{id}/invites` → 201 an Invite with `workspaceId` (owners and admins).
+pub async fn for_workspace(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let body = parse(&body)?;
+    let mut conn = state.pool.get().await?;
+    let (workspace, mine) = load_workspace(&mut conn, &path, me.id).await?;
+    if !mine.can_manage() {
+        return Err(ApiError::forbidden(
+            "only owners and admins make invite links",
+        ));
+    }
+    create(&state, me.id, None, Some(workspace.id), body).await
+}
+
+async fn create(
+    state: &AppState,
+    me: Uuid,
+    conversation: Option<Uuid>,
+    workspace: Option<Uuid>,
+    body: CreateBody,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    if invite::count_live_of(&mut conn, conversation, workspace).await? >= MAX_LIVE {
+        return Err(ApiError::conflict(format!(
+            "at most {MAX_LIVE} invite links work at once; revoke one first"
+        )));
+    }
+    let minted = state.invites.codes.mint();
+    let expires_at = Utc::now() + Duration::seconds(body.expires_in_secs.unwrap_or(DEFAULT_SECS));
+    let new = NewInvite {
+        code_hash: &minted.hash,
+        sealed_code: &minted.sealed,
+        conversation_id: conversation,
+        workspace_id: workspace,
+        created_by: me,
+        expires_at,
+        max_uses: body.max_uses,
+    };
+    let created = invite::insert(&mut conn, &new).await?;
+    log::info!(conversation_id:? = conversation, workspace_id:? = workspace; "invite link made");
+    Ok(HttpResponse::Created().json(view(state, &created)?))
+}

@@ -1,0 +1,28 @@
+use actix_web::{web, HttpResponse};
+
+use super::{code_hash, invite_not_found, manages};
+use crate::auth::AuthUser;
+use crate::error::ApiResult;
+use crate::models::invite;
+use crate::state::AppState;
+
+/// `DELETE /api/invites/{code}` → 204: the link stops working at once (owners and admins of its
+/// group or workspace; 404 for anyone else, as for an unknown code).
+pub async fn revoke(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let hash = code_hash(&path)?;
+    let mut conn = state.pool.get().await?;
+    let found = invite::find(&mut conn, &hash)
+        .await?
+        .ok_or_else(invite_not_found)?;
+    if !manages(&mut conn, &found, me.id).await? {
+        return Err(invite_not_found());
+    }
+    if invite::revoke(&mut conn, &hash).await? > 0 {
+        log::info!(conversation_id:? = found.conversation_id, workspace_id:? = found.workspace_id; "invite link revoked");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

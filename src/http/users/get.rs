@@ -1,0 +1,43 @@
+use actix_web::web;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::http::views::UserView;
+use crate::models::user;
+use crate::state::AppState;
+
+fn user_not_found() -> ApiError {
+    ApiError::not_found("user not found")
+}
+
+/// `GET /api/users/{id}` → the User (public profile); 404.
+pub async fn by_id(
+    state: web::Data<AppState>,
+    _me: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<UserView>> {
+    let id = validate::path_id(&path, user_not_found)?;
+    let mut conn = state.pool.get().await?;
+    let found = user::find(&mut conn, id)
+        .await?
+        .ok_or_else(user_not_found)?;
+    Ok(web::Json((&found).into()))
+}
+
+/// `GET /api/users/by-username/{username}` → the User whose username is this one, ignoring
+/// case (usernames are unique ignoring case); 404.
+pub async fn by_username(
+    state: web::Data<AppState>,
+    _me: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<UserView>> {
+    if path.is_empty() || path.chars().count() > 64 {
+        return Err(user_not_found());
+    }
+    let mut conn = state.pool.get().await?;
+    let found = user::find_by_username(&mut conn, &path)
+        .await?
+        .ok_or_else(user_not_found)?;
+    Ok(web::Json((&found).into()))
+}

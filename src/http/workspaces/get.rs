@@ -1,0 +1,18 @@
+use actix_web::web;
+
+use super::load_for_member;
+use crate::auth::AuthUser;
+use crate::error::ApiResult;
+use crate::http::views::WorkspaceView;
+use crate::state::AppState;
+
+/// `GET /api/workspaces/{id}` → the Workspace with the caller's role (404 unless a member).
+pub async fn get(
+    state: web::Data<AppState>,
+    me: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<WorkspaceView>> {
+    let mut conn = state.pool.get().await?;
+    let (space, mine) = load_for_member(&mut conn, &path, me.id).await?;
+    Ok(web::Json(WorkspaceView::new(&space, &mine.role)))
+}
