@@ -32,6 +32,10 @@ pub struct SeedArgs {
     /// Where to write the JSON result; `-` for standard output.
     #[arg(long, default_value = "-")]
     pub out: PathBuf,
+    /// Also a workspace of every seeded user with this many public channels (for the
+    /// discovery benchmark); 0: none.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub workspace_channels: u32,
     /// Lifetime of the issued access tokens, in hours.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub token_ttl_hours: u32,

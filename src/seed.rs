@@ -13,7 +13,7 @@ use crate::auth::{password, refresh, JwtKeys};
 use crate::cli::SeedArgs;
 use crate::config::Settings;
 use crate::db;
-use crate::models::conversation::{self, NewConversation, GROUP};
+use crate::models::conversation::{self, NewConversation, GROUP, PRIVATE, PUBLIC};
 use crate::models::member::{self, NewMember, MEMBER, OWNER};
 use crate::models::user::{self, NewUser};
 
@@ -22,8 +22,25 @@ use crate::models::user::{self, NewUser};
 pub struct SeedOutput {
     pub users: Vec<SeededUser>,
     pub groups: Vec<SeededGroup>,
+    /// With `--workspace-channels`: the workspace of every seeded user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<SeededWorkspace>,
     pub token_expires_at: String,
 }
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeededWorkspace {
+    pub id: Uuid,
+    /// Its public channels, titled `<word>-<n>` (words such as `design` and `deploys`).
+    pub channels: u32,
+}
+
+/// The first words of seeded channels' titles.
+const CHANNEL_WORDS: &[&str] = &[
+    "general", "design", "deploys", "random", "support", "sales", "ops", "backend", "frontend",
+    "mobile", "data", "security", "hiring", "events", "music", "books",
+];
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -107,6 +124,8 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
             title: Some(title),
             dm_key: None,
             created_by: g.member_ids[0],
+            workspace_id: None,
+            visibility: PRIVATE,
         })
         .collect();
     let memberships = memberships(&groups);
@@ -118,6 +137,11 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
         Ok(())
     })
     .await?;
+
+    let workspace = match args.workspace_channels {
+        0 => None,
+        channels => Some(seed_workspace(&mut conn, batch, &ids, channels).await?),
+    };
 
     let ttl = Duration::from_secs(u64::from(args.token_ttl_hours) * 3600);
     let jwt = JwtKeys::new(
@@ -137,7 +161,77 @@ pub async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<SeedOu
     Ok(SeedOutput {
         users,
         groups,
+        workspace,
         token_expires_at: crate::messaging::view::timestamp(&expires),
+    })
+}
+
+/// A workspace of all `users` (the first owns it) with `channels` public channels, each with
+/// the owner as its one member.
+async fn seed_workspace(
+    conn: &mut diesel_async::AsyncPgConnection,
+    batch: &str,
+    users: &[Uuid],
+    channels: u32,
+) -> anyhow::Result<SeededWorkspace> {
+    use crate::models::workspace::{self, NewWorkspace, NewWorkspaceMember};
+    let owner = users[0];
+    let slug = format!("load-{batch}");
+    let titles: Vec<String> = (0..channels)
+        .map(|i| format!("{}-{i:05}", CHANNEL_WORDS[i as usize % CHANNEL_WORDS.len()]))
+        .collect();
+    let channel_ids: Vec<Uuid> = titles.iter().map(|_| Uuid::now_v7()).collect();
+    let space = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let space = workspace::insert(
+                conn,
+                &NewWorkspace {
+                    id: Uuid::now_v7(),
+                    name: "Load workspace",
+                    slug: &slug,
+                    created_by: owner,
+                },
+            )
+            .await?;
+            let members: Vec<NewWorkspaceMember> = users
+                .iter()
+                .enumerate()
+                .map(|(i, &user_id)| NewWorkspaceMember {
+                    workspace_id: space.id,
+                    user_id,
+                    role: if i == 0 { OWNER } else { MEMBER },
+                })
+                .collect();
+            workspace::insert_members(conn, &members).await?;
+            let new: Vec<NewConversation> = channel_ids
+                .iter()
+                .zip(&titles)
+                .map(|(&id, title)| NewConversation {
+                    id,
+                    kind: GROUP,
+                    title: Some(title),
+                    dm_key: None,
+                    created_by: owner,
+                    workspace_id: Some(space.id),
+                    visibility: PUBLIC,
+                })
+                .collect();
+            conversation::insert_many(conn, &new).await?;
+            let owners: Vec<NewMember> = channel_ids
+                .iter()
+                .map(|&conversation_id| NewMember {
+                    conversation_id,
+                    user_id: owner,
+                    role: OWNER,
+                })
+                .collect();
+            member::insert_many(conn, &owners).await?;
+            Ok(space)
+        })
+        .await?;
+    Ok(SeededWorkspace {
+        id: space.id,
+        channels,
     })
 }
 

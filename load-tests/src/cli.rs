@@ -138,6 +138,12 @@ pub struct Args {
     #[arg(long)]
     pub search_rate: Option<f64>,
 
+    /// The path each --search asks, `{q}` standing for its text (percent-encoded): another
+    /// paged listing timed the same way, such as channel discovery,
+    /// `/api/workspaces/ID/channels?q={q}&limit=20`.
+    #[arg(long, default_value = "/api/search?q={q}&limit=20")]
+    pub search_path: String,
+
     /// Upload a smooth photo-like JPEG of this many megapixels instead of --upload-bytes of
     /// noise: small to send, as costly to thumbnail as a camera's photo.
     #[arg(long)]

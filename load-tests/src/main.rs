@@ -53,9 +53,15 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
                 None => (s.clone(), s.clone()),
             })
             .collect();
-        let reports =
-            confab_load::search::run(base, token, &queries, args.search_count, args.search_rate)
-                .await?;
+        let reports = confab_load::search::run(
+            base,
+            token,
+            &args.search_path,
+            &queries,
+            args.search_count,
+            args.search_rate,
+        )
+        .await?;
         for r in &reports {
             println!(
                 "search {:<8} {:<24} {:>5} asked, {:>2} results: p50 {:>7.2} ms, p99 {:>7.2} ms, max {:>7.2} ms",

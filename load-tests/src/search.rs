@@ -1,5 +1,5 @@
 //! The search benchmark: each named query is asked `count` times in turn through
-//! `GET /api/search` with a user's token (one at a time, or at a steady rate beside another
+//! `GET /api/search` (or another paged listing, such as channel discovery) with a user's token (one at a time, or at a steady rate beside another
 //! run), and its latency percentiles are reported.
 
 use std::time::{Duration, Instant};
@@ -31,10 +31,12 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-/// Asks every query of `queries` (`name=text`) `count` times, at most `rate` a second in all.
+/// Asks every query of `queries` (`name=text`) `count` times, at most `rate` a second in all,
+/// as `path` with `{q}` replaced by the query's text.
 pub async fn run(
     base: &str,
     token: &str,
+    path: &str,
     queries: &[(String, String)],
     count: usize,
     rate: Option<f64>,
@@ -51,12 +53,15 @@ pub async fn run(
                 tokio::time::sleep_until((started + pace * asked).into()).await;
             }
             asked += 1;
-            let path = format!("/api/search?q={}&limit=20", encode(text));
+            let path = path.replace("{q}", &encode(text));
             let sent = Instant::now();
             let (status, body) = api(base, "GET", &path, token, None).await?;
             latencies[i].push(sent.elapsed().as_secs_f64() * 1000.0);
             anyhow::ensure!(status == 200, "search {text:?} answered {status}: {body}");
-            results[i] = body["results"].as_array().map_or(0, Vec::len);
+            results[i] = ["results", "channels"]
+                .iter()
+                .find_map(|key| body[key].as_array())
+                .map_or(0, Vec::len);
         }
     }
     for (i, (name, text)) in queries.iter().enumerate() {

@@ -12,6 +12,7 @@ pub async fn seed_users(app: &TestApp, n: u32) -> Vec<String> {
         group_size: 300,
         out: "-".into(),
         token_ttl_hours: 1,
+        workspace_channels: 0,
     };
     let output = confab::seed::seed(&app.state.settings, &args)
         .await
@@ -27,6 +28,7 @@ async fn seeded_users_are_grouped_and_their_tokens_work() {
         group_size: 10,
         out: "-".into(),
         token_ttl_hours: 2,
+        workspace_channels: 0,
     };
     let output = confab::seed::seed(&app.state.settings, &args)
         .await
@@ -53,6 +55,49 @@ async fn seeded_users_are_grouped_and_their_tokens_work() {
     };
     let group = output.groups[2].id.to_string();
     assert_eq!(app.send(&last, &group, "seeded", "hello").await.status, 201);
+}
+
+#[actix_web::test]
+async fn a_seeded_workspace_has_public_channels_its_members_find() {
+    let app = TestApp::spawn().await;
+    let args = SeedArgs {
+        users: 3,
+        group_size: 3,
+        out: "-".into(),
+        token_ttl_hours: 1,
+        workspace_channels: 40,
+    };
+    let output = confab::seed::seed(&app.state.settings, &args)
+        .await
+        .unwrap();
+    let workspace = output.workspace.expect("a workspace");
+    assert_eq!(workspace.channels, 40);
+    let token = &output.users[2].token;
+    let page = app
+        .get(
+            &format!("/api/workspaces/{}/channels?limit=50", workspace.id),
+            token,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    let channels = page.body["channels"].as_array().unwrap();
+    assert_eq!(channels.len(), 40);
+    assert!(channels
+        .iter()
+        .all(|c| c["memberCount"] == 1 && c["joined"] == false));
+    let design = app
+        .get(
+            &format!("/api/workspaces/{}/channels?q=design", workspace.id),
+            token,
+        )
+        .await;
+    let titles: Vec<&str> = design.body["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["design-00001", "design-00017", "design-00033"]);
 }
 
 #[test]
