@@ -102,12 +102,19 @@ async fn expired_revoked_used_up_and_unknown_links_are_not_found() {
         200
     );
     let revoked = invite(&app, &alice, &group, json!({})).await;
-    // Someone outside the group cannot revoke it (it does not exist for them).
+    // Someone outside the group cannot revoke it (it does not exist for them), nor a
+    // plain member (bob joined by the first link).
     assert_error(
         &app.delete(&format!("/api/invites/{revoked}"), &carol.token)
             .await,
         404,
         "not_found",
+    );
+    assert_error(
+        &app.delete(&format!("/api/invites/{revoked}"), &bob.token)
+            .await,
+        403,
+        "forbidden",
     );
     assert_eq!(
         app.delete(&format!("/api/invites/{revoked}"), &alice.token)

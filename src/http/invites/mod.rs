@@ -38,15 +38,20 @@ pub fn view(state: &AppState, invite: &Invite) -> ApiResult<InviteView> {
     Ok(InviteView::new(invite, code))
 }
 
-/// Whether `user` manages what `invite` opens: an owner or admin of its group or workspace.
-pub async fn manages(conn: &mut AsyncPgConnection, invite: &Invite, user: Uuid) -> ApiResult<bool> {
+/// What `user` is to what `invite` opens: `Some(true)` for an owner or admin of its group or
+/// workspace, `Some(false)` for another member, `None` for anyone else.
+pub async fn standing(
+    conn: &mut AsyncPgConnection,
+    invite: &Invite,
+    user: Uuid,
+) -> ApiResult<Option<bool>> {
     Ok(match (invite.conversation_id, invite.workspace_id) {
         (Some(conversation), _) => member::find(conn, conversation, user)
             .await?
-            .is_some_and(|m| m.can_manage()),
+            .map(|m| m.can_manage()),
         (None, Some(w)) => workspace::member(conn, w, user)
             .await?
-            .is_some_and(|m| m.can_manage()),
-        (None, None) => false,
+            .map(|m| m.can_manage()),
+        (None, None) => None,
     })
 }

@@ -1,13 +1,14 @@
 use actix_web::{web, HttpResponse};
 
-use super::{code_hash, invite_not_found, manages};
+use super::{code_hash, invite_not_found, standing};
 use crate::auth::AuthUser;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::models::invite;
 use crate::state::AppState;
 
 /// `DELETE /api/invites/{code}` → 204: the link stops working at once (owners and admins of its
-/// group or workspace; 404 for anyone else, as for an unknown code).
+/// group or workspace; `forbidden` for its other members, 404 for anyone else, as for an
+/// unknown code).
 pub async fn revoke(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -18,8 +19,14 @@ pub async fn revoke(
     let found = invite::find(&mut conn, &hash)
         .await?
         .ok_or_else(invite_not_found)?;
-    if !manages(&mut conn, &found, me.id).await? {
-        return Err(invite_not_found());
+    match standing(&mut conn, &found, me.id).await? {
+        Some(true) => {}
+        Some(false) => {
+            return Err(ApiError::forbidden(
+                "only owners and admins revoke invite links",
+            ))
+        }
+        None => return Err(invite_not_found()),
     }
     if invite::revoke(&mut conn, &hash).await? > 0 {
         log::info!(conversation_id:? = found.conversation_id, workspace_id:? = found.workspace_id; "invite link revoked");
