@@ -32,6 +32,9 @@ for run in $(seq 1 "$runs"); do
   psql "$DATABASE_URL" -qc "INSERT INTO conversation_members (conversation_id, user_id)
     SELECT ('00000000-0000-4000-9000-' || lpad(n::text, 12, '0'))::uuid, '$searcher'
     FROM generate_series(1, 50) n"
+  # The copy of the template leaves the database's pages dirty: write them out now, not in
+  # the middle of the run (a checkpoint's writes stall the commits that sends wait for).
+  psql "$DATABASE_URL" -qc "CHECKPOINT"
   port=18302
   env RUST_LOG=warn CONFAB_BIND="127.0.0.1:$port" CONFAB_STORAGE__DIR="$(mktemp -d)" \
     CONFAB_LIMITS__SEARCH_PER_SEC=1000 CONFAB_LIMITS__SEARCH_BURST=1000 \
