@@ -17,6 +17,7 @@ async fn chat_events_pass_over_the_official_client() {
             "chat/privacy.test.mjs",
             "chat/attachments.test.mjs",
             "chat/directory.test.mjs",
+            "client/confab-client.test.mjs",
         ],
         &[
             ("CONFAB_URL", &app.base),

@@ -1,0 +1,195 @@
+// web/confab-client.js against the real server: credentials, catch-up and the outbox.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { io } from "socket.io-client";
+import { ConfabClient, MemoryStorage, expiresAt } from "../../../web/confab-client.js";
+import { BASE, api, group, within } from "../chat/api.mjs";
+
+const clients = [];
+after(() => clients.forEach((c) => c.disconnect()));
+
+let n = 0;
+/** A client signed up as a new user. */
+async function signedUp(storage = new MemoryStorage()) {
+  const client = new ConfabClient({ baseUrl: BASE, io, storage });
+  const name = `cl_${Math.random().toString(36).slice(2, 8)}_${++n}`;
+  await client.register({ email: `${name}@example.com`, username: name, password: "correct horse battery" });
+  clients.push(client);
+  return client;
+}
+
+/** Options for sockets that do not reconnect behind the test's back. */
+const single = { reconnection: false, forceNew: true };
+
+function next(client, type) {
+  return new Promise((resolve) => client.addEventListener(type, (e) => resolve(e.detail), { once: true }));
+}
+
+function gather(client, type) {
+  const seen = [];
+  client.addEventListener(type, (e) => seen.push(e.detail));
+  return seen;
+}
+
+async function until(check, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("confab-client", () => {
+  it("reads a token's expiry", () => {
+    const payload = Buffer.from(JSON.stringify({ exp: 1_900_000_000 })).toString("base64url");
+    assert.equal(expiresAt(`h.${payload}.s`), 1_900_000_000_000);
+    assert.equal(expiresAt("garbage"), 0);
+    assert.equal(expiresAt(null), 0);
+  });
+
+  it("sends through the outbox and the other member hears it once", async () => {
+    const alice = await signedUp();
+    const bob = await signedUp();
+    const conversation = await group({ token: alice.accessToken }, [{ id: bob.user.id }]);
+    alice.connect(single);
+    bob.connect(single);
+    await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+    const heard = gather(bob, "message");
+    const outboxes = gather(alice, "outbox");
+    const own = next(alice, "message");
+    const entry = alice.send(conversation, "hello from the library");
+    const stored = await within(5000, own, "the own message, stored");
+    assert.equal(stored.clientMessageId, entry.clientMessageId);
+    assert.equal(stored.body, "hello from the library");
+    await until(() => heard.length === 1, "bob's message");
+    assert.deepEqual(heard[0], stored);
+    assert.deepEqual(alice.outbox(), []);
+    assert.deepEqual(outboxes.map((o) => o.length), [1, 0]);
+  });
+
+  it("repairs what a disconnected client missed, in rev order, once", async () => {
+    const alice = await signedUp();
+    const bob = await signedUp();
+    const conversation = await group({ token: alice.accessToken }, [{ id: bob.user.id }]);
+    alice.connect(single);
+    bob.connect(single);
+    await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+    const first = next(bob, "message");
+    alice.send(conversation, "before");
+    const before = await within(5000, first, "the first message");
+
+    bob.disconnect();
+    const sent = [];
+    for (const body of ["one", "two", "three"]) {
+      const own = next(alice, "message");
+      alice.send(conversation, body);
+      sent.push(await within(5000, own, body));
+    }
+    const edited = await api("PATCH", `/conversations/${conversation}/messages/${before.id}`, alice.accessToken, { body: "before, edited" });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+
+    const messages = gather(bob, "message");
+    const updates = gather(bob, "update");
+    bob.connect(single);
+    await until(() => messages.length === 3 && updates.length === 1, "the repair");
+    assert.deepEqual(messages.map((m) => m.body), ["one", "two", "three"]);
+    assert.deepEqual(messages.map((m) => m.id), sent.map((m) => m.id));
+    assert.equal(updates[0].id, before.id);
+    assert.equal(updates[0].body, "before, edited");
+    assert.equal(bob.revs.get(conversation), edited.body.rev);
+
+    // Live again: the next change arrives as it happens, nothing repeated.
+    const live = next(bob, "message");
+    alice.send(conversation, "four");
+    assert.equal((await within(5000, live, "a live message")).body, "four");
+    assert.equal(messages.length, 4);
+  });
+
+  it("keeps unsent messages across a reload and the server stores each once", async () => {
+    const storage = new MemoryStorage();
+    const alice = await signedUp(storage);
+    const conversation = await group({ token: alice.accessToken }, []);
+    // Queued while offline: nothing is sent, the entry waits in storage.
+    const entry = alice.send(conversation, "written offline");
+    assert.equal(alice.outbox().length, 1);
+    assert.ok(storage.getItem(alice.outboxKey()).includes(entry.clientMessageId));
+
+    // A new page with the same storage and credentials sends it when it connects.
+    const reloaded = new ConfabClient({ baseUrl: BASE, io, storage });
+    clients.push(reloaded);
+    reloaded.accessToken = alice.accessToken;
+    reloaded.refreshToken = alice.refreshToken;
+    reloaded.user = alice.user;
+    const stored = next(reloaded, "message");
+    reloaded.connect(single);
+    const message = await within(5000, stored, "the queued message");
+    assert.equal(message.clientMessageId, entry.clientMessageId);
+    assert.deepEqual(reloaded.outbox(), []);
+
+    // Its ack lost: the same entry sent again is the same message.
+    const again = await reloaded.ask("message:send", { conversationId: conversation, clientMessageId: entry.clientMessageId, body: "written offline" });
+    assert.equal(again.message.id, message.id);
+    const history = await api("GET", `/conversations/${conversation}/messages`, alice.accessToken);
+    assert.equal(history.body.messages.length, 1);
+  });
+
+  it("drops a message the server refuses for good and says so", async () => {
+    const alice = await signedUp();
+    const stranger = await signedUp();
+    const conversation = await group({ token: stranger.accessToken }, []);
+    alice.connect(single);
+    await next(alice, "ready");
+    const failed = next(alice, "failed");
+    alice.send(conversation, "not my conversation");
+    const { entry, error } = await within(5000, failed, "the failure");
+    assert.equal(entry.body, "not my conversation");
+    assert.equal(error.code, "not_found");
+    assert.deepEqual(alice.outbox(), []);
+  });
+
+  it("refreshes an unusable access token through the refresh cookie before connecting", async () => {
+    const alice = await signedUp();
+    assert.ok(alice.refreshToken, "the refresh token was kept from the cookie");
+    alice.accessToken = "not.a.token";
+    alice.connect(single);
+    const ready = await within(5000, next(alice, "ready"), "session:ready");
+    assert.ok(Array.isArray(ready.conversations));
+    assert.ok(expiresAt(alice.accessToken) > Date.now());
+    // The API answers with the new token too.
+    assert.equal((await alice.api("GET", "/me")).id, alice.user.id);
+  });
+
+  it("throttles typing:start to one every 3 s", async () => {
+    const alice = await signedUp();
+    const bob = await signedUp();
+    const conversation = await group({ token: alice.accessToken }, [{ id: bob.user.id }]);
+    alice.connect(single);
+    bob.connect(single);
+    await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+    const typing = gather(bob, "typing");
+    for (let i = 0; i < 5; i++) alice.typing(conversation);
+    alice.stopTyping(conversation);
+    await until(() => typing.length === 2, "typing start and stop");
+    assert.deepEqual(typing.map((t) => t.typing), [true, false]);
+    assert.equal(typing[0].userId, alice.user.id);
+  });
+
+  it("reports its connection state", async () => {
+    const alice = await signedUp();
+    const states = gather(alice, "state");
+    alice.connect(single);
+    await next(alice, "ready");
+    alice.disconnect();
+    assert.deepEqual(states, ["connecting", "connected", "offline"]);
+  });
+});
+
+describe("the vendored socket.io-client bundle", () => {
+  it("is byte-identical to the npm package's file", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const vendored = await readFile(new URL("../../../web/vendor/socket.io.esm.min.js", import.meta.url));
+    const packaged = await readFile(new URL("../node_modules/socket.io-client/dist/socket.io.esm.min.js", import.meta.url));
+    assert.ok(vendored.length > 10000);
+    assert.ok(vendored.equals(packaged), "web/vendor/socket.io.esm.min.js differs from the npm package's file");
+  });
+});
