@@ -13,6 +13,7 @@ pub mod me;
 pub mod members;
 pub mod messages;
 pub mod ops;
+pub mod page;
 pub mod reports;
 pub mod search;
 pub mod storage;
@@ -32,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     if with_metrics {
         cfg.route("/metrics", web::get().to(ops::metrics::metrics));
     }
+    page::routes(cfg);
     cfg.route("/health", web::get().to(ops::health::health))
         .route("/ready", web::get().to(ops::ready::ready))
         .route("/storage/{key}", web::put().to(storage::put::put))

@@ -26,4 +26,5 @@ mod sockets;
 mod text;
 mod uploads;
 mod users;
+mod web;
 mod workspaces;
