@@ -134,6 +134,7 @@ export class ConfabClient extends EventTarget {
    * One HTTP call of the API (`path` under `/api`); the access token is refreshed once if the
    * server says it expired.
    * @param {string} method @param {string} path @param {any} [body]
+   * @returns {Promise<any>}
    */
   async api(method, path, body, retried = false) {
     const headers = /** @type {Record<string, string>} */ ({});

@@ -74,17 +74,20 @@ describe("confab-client", () => {
     alice.connect(single);
     bob.connect(single);
     await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+    const own = gather(alice, "message");
+    /** Sends `body` as alice and waits until her client hands on the stored message. */
+    const sendAndWait = async (body) => {
+      const entry = alice.send(conversation, body);
+      await until(() => own.some((m) => m.clientMessageId === entry.clientMessageId), body);
+      return own.find((m) => m.clientMessageId === entry.clientMessageId);
+    };
     const first = next(bob, "message");
-    alice.send(conversation, "before");
+    await sendAndWait("before");
     const before = await within(5000, first, "the first message");
 
     bob.disconnect();
     const sent = [];
-    for (const body of ["one", "two", "three"]) {
-      const own = next(alice, "message");
-      alice.send(conversation, body);
-      sent.push(await within(5000, own, body));
-    }
+    for (const body of ["one", "two", "three"]) sent.push(await sendAndWait(body));
     const edited = await api("PATCH", `/conversations/${conversation}/messages/${before.id}`, alice.accessToken, { body: "before, edited" });
     assert.equal(edited.status, 200, JSON.stringify(edited.body));
 
@@ -191,5 +194,19 @@ describe("the vendored socket.io-client bundle", () => {
     const packaged = await readFile(new URL("../node_modules/socket.io-client/dist/socket.io.esm.min.js", import.meta.url));
     assert.ok(vendored.length > 10000);
     assert.ok(vendored.equals(packaged), "web/vendor/socket.io.esm.min.js differs from the npm package's file");
+  });
+});
+
+describe("the web client's sources", () => {
+  it("type-check with tsc (// @ts-check, strict)", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
+    const web = fileURLToPath(new URL("../../../web", import.meta.url));
+    try {
+      execFileSync(process.execPath, [tsc, "-p", web], { encoding: "utf8" });
+    } catch (err) {
+      assert.fail(`tsc found type errors:\n${err.stdout}${err.stderr}`);
+    }
   });
 });
