@@ -9,6 +9,11 @@ const client = new ConfabClient({ io });
 let open = null;
 /** Display names by user id. @type {Map<string, string>} */
 const names = new Map();
+/** The lowest seq shown of the open conversation, and whether older messages remain. */
+let oldestSeq = 0;
+let moreHistory = false;
+let loadingHistory = false;
+const PAGE = 50;
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -78,9 +83,43 @@ async function showMessage(message) {
   const existing = list.querySelector(`li[data-id="${CSS.escape(message.id)}"]`);
   if (existing) existing.replaceWith(item);
   else list.append(item);
+  showOutbox();
   list.scrollTop = list.scrollHeight;
   const seq = message.seq;
   client.ask("receipt:read", { conversationId: open, seq }).catch(() => {});
+}
+
+/** Shows the open conversation's messages that wait in the outbox, as "sending". */
+function showOutbox() {
+  const list = $("messages");
+  for (const item of list.querySelectorAll("li.sending")) item.remove();
+  for (const entry of client.outbox()) {
+    if (entry.conversationId !== open) continue;
+    const item = element("li", undefined, "mine sending");
+    item.append(element("div", "sending…", "meta"), element("div", entry.body));
+    list.append(item);
+  }
+}
+
+/** One page of older messages above those shown (history scrolls up a page at a time). */
+async function loadOlder() {
+  if (!open || !moreHistory || loadingHistory) return;
+  loadingHistory = true;
+  const conversation = open;
+  try {
+    const page = await client.api("GET", `/conversations/${conversation}/messages?beforeSeq=${oldestSeq}&limit=${PAGE}`);
+    if (conversation !== open) return;
+    const list = $("messages");
+    const height = list.scrollHeight;
+    const items = [];
+    for (const m of page.messages) items.push(await messageItem(m));
+    list.prepend(...items);
+    list.scrollTop += list.scrollHeight - height;
+    if (page.messages.length) oldestSeq = page.messages[0].seq;
+    moreHistory = page.hasMore;
+  } finally {
+    loadingHistory = false;
+  }
 }
 
 /** @param {any} c */
@@ -88,10 +127,13 @@ async function openConversation(c) {
   open = c.id;
   $("conversation-title").textContent = await titleOf(c);
   $("composer").hidden = false;
-  const { messages } = await client.api("GET", `/conversations/${c.id}/messages?limit=50`);
+  const { messages, hasMore } = await client.api("GET", `/conversations/${c.id}/messages?limit=${PAGE}`);
   const items = [];
   for (const m of messages) items.push(await messageItem(m));
   $("messages").replaceChildren(...items);
+  oldestSeq = messages.length ? messages[0].seq : 0;
+  moreHistory = hasMore;
+  showOutbox();
   $("messages").scrollTop = $("messages").scrollHeight;
   if (messages.length) client.ask("receipt:read", { conversationId: c.id, seq: messages[messages.length - 1].seq }).catch(() => {});
   showConversations();
@@ -172,6 +214,10 @@ client.addEventListener("conversation:removed", () => showConversations());
 client.addEventListener("outbox", (e) => {
   const waiting = /** @type {CustomEvent} */ (e).detail.length;
   $("outbox").textContent = waiting ? `${waiting} waiting to be sent` : "";
+  showOutbox();
+});
+$("messages").addEventListener("scroll", () => {
+  if ($("messages").scrollTop < 40) loadOlder();
 });
 client.addEventListener("typing", async (e) => {
   const t = /** @type {CustomEvent} */ (e).detail;
