@@ -25,6 +25,17 @@ function next(client, type) {
   return new Promise((resolve) => client.addEventListener(type, (e) => resolve(e.detail), { once: true }));
 }
 
+/** Two connected clients sharing a group that the first owns. */
+async function connectedPair() {
+  const alice = await signedUp();
+  const bob = await signedUp();
+  const conversation = await group({ token: alice.accessToken }, [{ id: bob.user.id }]);
+  alice.connect(single);
+  bob.connect(single);
+  await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+  return { alice, bob, conversation };
+}
+
 function gather(client, type) {
   const seen = [];
   client.addEventListener(type, (e) => seen.push(e.detail));
@@ -48,12 +59,7 @@ describe("confab-client", () => {
   });
 
   it("sends through the outbox and the other member hears it once", async () => {
-    const alice = await signedUp();
-    const bob = await signedUp();
-    const conversation = await group({ token: alice.accessToken }, [{ id: bob.user.id }]);
-    alice.connect(single);
-    bob.connect(single);
-    await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+    const { alice, bob, conversation } = await connectedPair();
     const heard = gather(bob, "message");
     const outboxes = gather(alice, "outbox");
     const own = next(alice, "message");
@@ -68,12 +74,7 @@ describe("confab-client", () => {
   });
 
   it("repairs what a disconnected client missed, in rev order, once", async () => {
-    const alice = await signedUp();
-    const bob = await signedUp();
-    const conversation = await group({ token: alice.accessToken }, [{ id: bob.user.id }]);
-    alice.connect(single);
-    bob.connect(single);
-    await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+    const { alice, bob, conversation } = await connectedPair();
     const own = gather(alice, "message");
     /** Sends `body` as alice and waits until her client hands on the stored message. */
     const sendAndWait = async (body) => {
@@ -163,12 +164,7 @@ describe("confab-client", () => {
   });
 
   it("throttles typing:start to one every 3 s", async () => {
-    const alice = await signedUp();
-    const bob = await signedUp();
-    const conversation = await group({ token: alice.accessToken }, [{ id: bob.user.id }]);
-    alice.connect(single);
-    bob.connect(single);
-    await Promise.all([next(alice, "ready"), next(bob, "ready")]);
+    const { alice, bob, conversation } = await connectedPair();
     const typing = gather(bob, "typing");
     for (let i = 0; i < 5; i++) alice.typing(conversation);
     alice.stopTyping(conversation);
