@@ -220,6 +220,9 @@ pub fn text(s: &str) -> In {
 
 /// Installs the pinned npm packages the first time (or when the lock file changed).
 pub fn npm_install(dir: &Path) {
+    // Tests of one binary run in parallel: one `npm ci` at a time, the others then find it done.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let installed = dir.join("node_modules/.package-lock.json");
     let lock = dir.join("package-lock.json");
     let fresh = match (installed.metadata(), lock.metadata()) {
