@@ -80,3 +80,21 @@ async fn the_web_client_is_served_from_the_binary() {
     assert_eq!(invite.body.as_str().unwrap(), html);
     assert_eq!(app.request("GET", "/nope.js", None, None).await.status, 404);
 }
+
+/// The page in Debian's Chromium (tests/js/browser, playwright-core): two people chat live, one
+/// goes offline and catches up, user content stays text. Screenshots go to target/screenshots.
+#[actix_web::test]
+async fn the_page_works_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    crate::common::run_node_tests(
+        &["browser/page.test.mjs"],
+        &[
+            ("CONFAB_URL", &app.base),
+            ("CONFAB_SCREENSHOTS", shots.to_str().unwrap()),
+        ],
+    )
+    .await;
+    assert!(shots.join("conversation-320.png").exists());
+}
