@@ -2,7 +2,10 @@
 // two browser contexts against the real server, finding the page's controls by role and name.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 const BASE = process.env.CONFAB_URL;
 const SHOTS = process.env.CONFAB_SCREENSHOTS;
@@ -20,7 +23,8 @@ const run = Math.random().toString(36).slice(2, 8);
 
 /** A person with a page of their own, signed up through the form. */
 async function person(name, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
+  // axe-core is injected as a script of the test's own: the page's CSP would refuse it.
+  const context = await browser.newContext({ viewport, bypassCSP: true });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (err) => errors.push(err));
@@ -37,7 +41,38 @@ async function person(name, viewport = { width: 1280, height: 800 }) {
   return { context, page, username, errors };
 }
 
+/** axe-core's serious and critical violations on the page as it is now. */
+async function accessibilityProblems(page) {
+  await page.addScriptTag({ path: axePath });
+  const results = await page.evaluate(() => window.axe.run());
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+}
+
 describe("the web client", () => {
+  it("has no serious or critical accessibility problems, signed out and signed in", async () => {
+    for (const viewport of [{ width: 1280, height: 800 }, { width: 320, height: 640 }]) {
+      const context = await browser.newContext({ viewport, bypassCSP: true });
+      const page = await context.newPage();
+      await page.goto(BASE);
+      await page.getByRole("button", { name: "Log in" }).waitFor();
+      assert.deepEqual(await accessibilityProblems(page), [], `signed out at ${viewport.width} px`);
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/signed-out-${viewport.width}.png` });
+      await context.close();
+    }
+    const amy = await person("amy");
+    const answers = ["Accessible group", ""];
+    amy.page.on("dialog", (dialog) => dialog.accept(answers.shift()));
+    await amy.page.getByRole("button", { name: "New group" }).click();
+    await amy.page.getByRole("heading", { name: "Accessible group" }).waitFor();
+    await amy.page.getByRole("textbox", { name: "Message" }).fill("Hello");
+    await amy.page.getByRole("button", { name: "Send" }).click();
+    await amy.page.getByText("Hello", { exact: true }).waitFor();
+    assert.deepEqual(await accessibilityProblems(amy.page), [], "a conversation");
+    await amy.context.close();
+  });
+
   it("two people chat live, and one who goes offline catches up in order, nothing doubled", async () => {
     const ann = await person("ann");
     const ben = await person("ben", { width: 320, height: 640 });
