@@ -232,6 +232,8 @@ async fn profiles_by_id_and_by_username_ignoring_case() {
         format!("/api/users/{}", uuid::Uuid::new_v4()),
         "/api/users/not-a-uuid".to_string(),
         "/api/users/by-username/nobody".to_string(),
+        "/api/users/by-username/a%00b".to_string(),
+        format!("/api/users/by-username/{}", "a".repeat(65)),
     ] {
         assert_error(&app.get(&path, &bob.token).await, 404, "not_found");
     }

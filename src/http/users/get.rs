@@ -32,7 +32,9 @@ pub async fn by_username(
     _me: AuthUser,
     path: web::Path<String>,
 ) -> ApiResult<web::Json<UserView>> {
-    if path.is_empty() || path.chars().count() > 64 {
+    // No username is empty, longer than 64 characters or holds a control character (a NUL
+    // would not even reach PostgreSQL): such a name is simply not found.
+    if path.is_empty() || path.chars().count() > 64 || path.chars().any(char::is_control) {
         return Err(user_not_found());
     }
     let mut conn = state.pool.get().await?;
