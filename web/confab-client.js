@@ -455,6 +455,53 @@ export class ConfabClient extends EventTarget {
     this.saveOutbox(this.outbox().filter((e) => e.clientMessageId !== clientMessageId));
   }
 
+  // --- Changes to messages -----------------------------------------------------------------
+
+  /**
+   * Asks for a change to a message and hands the acked message on as an `update` (the live
+   * `message:updated` or `reaction:updated` of the same rev is then a repeat).
+   * @param {string} event @param {any} payload
+   */
+  async change(event, payload) {
+    const { message } = await this.ask(event, payload);
+    this.onChange(message.conversationId, message.rev, "update", message);
+    return message;
+  }
+
+  /** @param {string} conversationId @param {string} messageId @param {string} body */
+  edit(conversationId, messageId, body) {
+    return this.change("message:edit", { conversationId, messageId, body });
+  }
+
+  /** Deletes a message, leaving its tombstone. @param {string} conversationId @param {string} messageId */
+  remove(conversationId, messageId) {
+    return this.change("message:delete", { conversationId, messageId });
+  }
+
+  /** @param {string} conversationId @param {string} messageId @param {string} emoji @param {boolean} add */
+  react(conversationId, messageId, emoji, add) {
+    return this.change(add ? "reaction:add" : "reaction:remove", { conversationId, messageId, emoji });
+  }
+
+  // --- Attachments -------------------------------------------------------------------------
+
+  /**
+   * Uploads one image: asks for an upload URL, sends the bytes to it with exactly the headers
+   * it came with, then completes it; resolves with the ready Attachment, whose `id` goes into
+   * `send`'s `attachmentIds`. `onProgress` gets the fraction sent (in a browser).
+   * @param {Blob & { name?: string }} file @param {(fraction: number) => void} [onProgress]
+   */
+  async upload(file, onProgress = () => {}) {
+    const ticket = await this.api("POST", "/uploads", {
+      contentType: file.type,
+      size: file.size,
+      name: file.name || "image",
+    });
+    await putBytes(ticket, file, onProgress);
+    onProgress(1);
+    return this.api("POST", `/uploads/${ticket.attachmentId}/complete`);
+  }
+
   // --- Typing ------------------------------------------------------------------------------
 
   /** The user is typing in `conversationId`: `typing:start`, at most every 3 s. @param {string} conversationId */
@@ -470,4 +517,33 @@ export class ConfabClient extends EventTarget {
     if (!this.typingSent.delete(conversationId)) return;
     this.socket?.emit("typing:stop", { conversationId });
   }
+}
+
+/**
+ * Sends `file` to an upload ticket's URL: through XMLHttpRequest where there is one, for its
+ * progress events, otherwise with fetch.
+ * @param {{ uploadUrl: string, method: string, headers: Record<string, string> }} ticket
+ * @param {Blob} file @param {(fraction: number) => void} onProgress
+ */
+function putBytes(ticket, file, onProgress) {
+  // The HTTP stack sets these itself (a browser refuses to be told).
+  const headers = Object.entries(ticket.headers).filter(([name]) => !["content-length", "host"].includes(name.toLowerCase()));
+  const failed = (/** @type {number} */ status) =>
+    new ApiError(status, { code: "unavailable", message: `the upload failed (HTTP ${status})` });
+  if (typeof globalThis.XMLHttpRequest !== "function") {
+    return globalThis
+      .fetch(ticket.uploadUrl, { method: ticket.method, headers: Object.fromEntries(headers), body: file })
+      .then((res) => {
+        if (!res.ok) throw failed(res.status);
+      });
+  }
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(ticket.method, ticket.uploadUrl);
+    for (const [name, value] of headers) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onload = () => (xhr.status < 300 ? resolve(undefined) : reject(failed(xhr.status)));
+    xhr.onerror = () => reject(failed(0));
+    xhr.send(file);
+  });
 }

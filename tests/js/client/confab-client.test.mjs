@@ -183,6 +183,47 @@ describe("confab-client", () => {
   });
 });
 
+describe("confab-client changes and images", () => {
+  it("edits, reacts and deletes through acks, and the other side gets each change once, in order", async () => {
+    const { alice, bob, conversation } = await connectedPair();
+    const changes = [];
+    for (const kind of ["update", "reaction"]) bob.addEventListener(kind, (e) => changes.push({ kind, ...e.detail }));
+    const entry = alice.send(conversation, "first draft");
+    const sent = await next(bob, "message");
+    assert.equal(sent.clientMessageId, entry.clientMessageId);
+
+    const edited = await alice.edit(conversation, sent.id, "final text");
+    assert.equal(edited.body, "final text");
+    const reacted = await bob.react(conversation, sent.id, "👍", true);
+    assert.deepEqual(reacted.reactions, [{ emoji: "👍", userIds: [bob.user.id] }]);
+    const gone = await alice.remove(conversation, sent.id);
+    assert.equal(gone.deleted, true);
+    await until(() => changes.some((c) => c.deleted), "bob's tombstone");
+    // Each change reaches bob once, in rev order: his reaction as its live event or its ack,
+    // whichever came first. (When his ack overtakes the edit, sync:changes repairs the gap
+    // with the message's current state, so the edit and the reaction arrive as one update.)
+    const revs = changes.map((c) => c.rev);
+    assert.deepEqual(revs, [...new Set(revs)].sort((a, b) => a - b), JSON.stringify(changes));
+    assert.ok(revs.every((rev) => [edited.rev, reacted.rev, gone.rev].includes(rev)), JSON.stringify(changes));
+    assert.ok(revs.includes(reacted.rev));
+    assert.equal(changes.at(-1).rev, gone.rev);
+    await assert.rejects(alice.edit(conversation, sent.id, "again"), { code: "conflict" });
+  });
+
+  it("uploads an image and sends it; a bad file is refused with the contract's error", async () => {
+    const { alice, bob, conversation } = await connectedPair();
+    const { png } = await import("../browser/png.mjs");
+    const file = new File([png(40, 30)], "dot.png", { type: "image/png" });
+    const attachment = await alice.upload(file);
+    assert.deepEqual([attachment.name, attachment.width, attachment.height], ["dot.png", 40, 30]);
+    alice.send(conversation, "", { attachmentIds: [attachment.id] });
+    const got = await next(bob, "message");
+    assert.deepEqual(got.attachments.map((a) => a.id), [attachment.id]);
+    const fake = new File([Buffer.from("not an image at all")], "fake.png", { type: "image/png" });
+    await assert.rejects(alice.upload(fake), { code: "invalid" });
+  });
+});
+
 describe("the vendored socket.io-client bundle", () => {
   it("is byte-identical to the npm package's file", async () => {
     const { readFile } = await import("node:fs/promises");
