@@ -18,6 +18,18 @@ pub struct Asset {
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// An embedded file of `web/`, served at `/` followed by its path there.
+macro_rules! asset {
+    ($file:literal, $content_type:expr) => {
+        Asset {
+            path: concat!("/", $file),
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../web/", $file)),
+        }
+    };
+}
 
 /// Every file of the client, by the path it is served at.
 pub const ASSETS: &[Asset] = &[
@@ -26,26 +38,18 @@ pub const ASSETS: &[Asset] = &[
         content_type: HTML,
         body: include_bytes!("../../web/index.html"),
     },
-    Asset {
-        path: "/app.js",
-        content_type: JS,
-        body: include_bytes!("../../web/app.js"),
-    },
-    Asset {
-        path: "/confab-client.js",
-        content_type: JS,
-        body: include_bytes!("../../web/confab-client.js"),
-    },
-    Asset {
-        path: "/style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../web/style.css"),
-    },
-    Asset {
-        path: "/vendor/socket.io.esm.min.js",
-        content_type: JS,
-        body: include_bytes!("../../web/vendor/socket.io.esm.min.js"),
-    },
+    asset!("app.js", JS),
+    asset!("app/composer.js", JS),
+    asset!("app/dom.js", JS),
+    asset!("app/list.js", JS),
+    asset!("app/messages.js", JS),
+    asset!("app/people.js", JS),
+    asset!("app/search.js", JS),
+    asset!("app/spaces.js", JS),
+    asset!("app/state.js", JS),
+    asset!("confab-client.js", JS),
+    asset!("style.css", CSS),
+    asset!("vendor/socket.io.esm.min.js", JS),
 ];
 
 /// Each asset's ETag, in the order of `ASSETS`.

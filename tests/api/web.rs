@@ -42,26 +42,20 @@ async fn the_web_client_is_served_from_the_binary() {
         assert!(html.contains(name), "the page names {name:?}");
     }
 
-    for (path, file, kind) in [
-        ("/app.js", "web/app.js", "text/javascript"),
-        (
-            "/confab-client.js",
-            "web/confab-client.js",
-            "text/javascript",
-        ),
-        ("/style.css", "web/style.css", "text/css"),
-        (
-            "/vendor/socket.io.esm.min.js",
-            "web/vendor/socket.io.esm.min.js",
-            "text/javascript",
-        ),
-    ] {
+    // Every script and style sheet of web/ is served, as it is on disk.
+    for file in web_files("web") {
+        let kind = if file.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        let path = file.trim_start_matches("web");
         let res = app.request("GET", path, None, None).await;
         assert_eq!(res.status, 200, "{path}");
         assert!(header(&res, "content-type").starts_with(kind), "{path}");
         assert_eq!(
             res.body.as_str().unwrap().as_bytes(),
-            std::fs::read(file).unwrap(),
+            std::fs::read(&file).unwrap(),
             "{path}"
         );
         // Revalidation: the same ETag is a 304 with no body.
@@ -81,20 +75,39 @@ async fn the_web_client_is_served_from_the_binary() {
     assert_eq!(app.request("GET", "/nope.js", None, None).await.status, 404);
 }
 
-/// The page in Debian's Chromium (tests/js/browser, playwright-core): two people chat live, one
-/// goes offline and catches up, user content stays text. Screenshots go to target/screenshots.
+/// The `.js` and `.css` files under `dir`, as paths from the crate's root.
+fn web_files(dir: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.to_str().unwrap().to_string();
+        if path.is_dir() {
+            found.extend(web_files(&name));
+        } else if name.ends_with(".js") || name.ends_with(".css") {
+            found.push(name);
+        }
+    }
+    assert!(!found.is_empty() || dir != "web");
+    found
+}
+
+/// The page in Debian's Chromium (tests/js/browser, playwright-core): two people use every
+/// feature of the page against this server, every screen passes axe-core at 1280 and 320 px,
+/// and user content stays text. Screenshots of the screens go to target/screenshots.
 #[actix_web::test]
 async fn the_page_works_in_a_real_browser() {
     let app = TestApp::spawn().await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     crate::common::run_node_tests(
-        &["browser/page.test.mjs"],
+        &["browser/page.test.mjs", "browser/screens.test.mjs"],
         &[
             ("CONFAB_URL", &app.base),
             ("CONFAB_SCREENSHOTS", shots.to_str().unwrap()),
         ],
     )
     .await;
-    assert!(shots.join("conversation-320.png").exists());
+    for shot in ["conversation-320.png", "dm-1280.png", "workspaces-320.png"] {
+        assert!(shots.join(shot).exists(), "{shot}");
+    }
 }
