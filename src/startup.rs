@@ -406,10 +406,14 @@ fn http_server(
         Arc::new(move |answered| crate::metrics::record(&observer_state, answered));
     let app_state = state.clone();
     let metrics_here = state.settings.metrics.bind.is_empty();
+    let csp = web::Data::new(crate::http::headers::Csp::new(
+        state.attachments.foreign_origin().as_deref(),
+    )?);
     // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
     let server = crate::server::serve(listener, &options, engines, Some(observer), move || {
         App::new()
             .app_data(app_state.clone())
+            .app_data(csp.clone())
             .app_data(crate::http::json_config(json_limit))
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())

@@ -103,6 +103,11 @@ impl Attachments {
         self.inner.local.as_ref()
     }
 
+    /// The origin of the store's signed URLs, when it is not this node's (S3).
+    pub fn foreign_origin(&self) -> Option<String> {
+        self.inner.signer.store.foreign_origin()
+    }
+
     /// The cleanup job (which runs on its own timer), to run at once.
     pub fn cleanup(&self) -> &cleanup::Cleanup {
         &self.inner.cleanup

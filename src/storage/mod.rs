@@ -69,6 +69,12 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// `local` or `s3`, for logs.
     fn kind(&self) -> &'static str;
 
+    /// The origin of the signed URLs when it is not the node's own (S3): the page's
+    /// Content-Security-Policy lets it load images from there and upload to it.
+    fn foreign_origin(&self) -> Option<String> {
+        None
+    }
+
     /// A URL through which exactly `size` bytes of `content_type` can be stored as `key`
     /// until `expires_at`.
     async fn upload_url(

@@ -83,10 +83,21 @@ fn header(value: &str) -> Result<HeaderValue, StorageError> {
     HeaderValue::from_str(value).map_err(StorageError::failed)
 }
 
+/// `scheme://host[:port]` of `url`.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && matches!(scheme, "http" | "https")).then(|| format!("{scheme}://{host}"))
+}
+
 #[async_trait]
 impl ObjectStore for S3Store {
     fn kind(&self) -> &'static str {
         "s3"
+    }
+
+    fn foreign_origin(&self) -> Option<String> {
+        origin_of(&self.public.url())
     }
 
     async fn upload_url(
@@ -196,6 +207,21 @@ mod tests {
         crate::config::Settings::load_from("test", &dir, &vars)
             .unwrap()
             .storage
+    }
+
+    #[test]
+    fn the_foreign_origin_is_the_public_endpoints() {
+        let store = S3Store::new(&settings()).unwrap();
+        assert_eq!(
+            store.foreign_origin().as_deref(),
+            Some("https://files.example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:9000/pics").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+        assert_eq!(origin_of("ftp://host/x"), None);
     }
 
     #[actix_web::test]

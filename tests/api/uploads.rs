@@ -724,6 +724,20 @@ async fn images_go_through_s3_with_presigned_urls() {
     let url = ticket.body["uploadUrl"].as_str().unwrap().to_string();
     assert!(url.starts_with(&s3.endpoint), "{url}");
     assert!(url.contains("X-Amz-Signature="), "{url}");
+    // The page may upload to S3 and show its images, and nothing else of another origin.
+    let page = app.request("GET", "/", None, None).await;
+    let csp = page
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let origin = s3.endpoint.trim_end_matches('/');
+    assert!(
+        csp.contains(&format!("img-src 'self' data: {origin};"))
+            && csp.contains(&format!("connect-src 'self' {origin};")),
+        "{csp}"
+    );
     // The signature binds the type: another one is refused by S3 itself.
     let other = fetch(
         "PUT",

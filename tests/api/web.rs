@@ -20,6 +20,11 @@ async fn the_web_client_is_served_from_the_binary() {
         "{csp}"
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // With the local store, images and uploads are this origin's too.
+    assert!(
+        csp.contains("img-src 'self' data:;") && csp.contains("connect-src 'self';"),
+        "{csp}"
+    );
     assert_eq!(header(&page, "x-frame-options"), "DENY");
     let html = page.body.as_str().unwrap().to_string();
     assert_eq!(html.as_bytes(), std::fs::read("web/index.html").unwrap());

@@ -42,7 +42,10 @@ export async function person(name, viewport = DESKTOP) {
   await page.getByRole("textbox", { name: "Email", exact: true }).fill(`${username}@example.com`);
   await page.getByRole("textbox", { name: "Username", exact: true }).fill(username);
   await page.locator("#signup-form").getByLabel("Password").fill("correct horse battery");
+  // The socket upgrades to a WebSocket (the page's CSP allows this origin's).
+  const websocket = page.waitForEvent("websocket", (ws) => ws.url().includes("/socket.io/"));
   await page.getByRole("button", { name: "Create account" }).click();
+  await (await websocket).waitForEvent("framereceived");
   await page.getByRole("button", { name: "Log out" }).waitFor();
   // Signed in, the forms are gone.
   await page.getByRole("button", { name: "Log in" }).waitFor({ state: "hidden" });
