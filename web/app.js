@@ -14,6 +14,7 @@ import {
   showReactions,
 } from "./app/messages.js";
 import { resetComposer } from "./app/composer.js";
+import { initContacts } from "./app/contacts.js";
 import { initPeople } from "./app/people.js";
 import { initSearch } from "./app/search.js";
 import { initSpaces, inviteInAddress, offerInvite, showNewInvite } from "./app/spaces.js";
@@ -50,6 +51,7 @@ async function jump(conversationId, target) {
 
 initList(openConversation);
 initPeople(openConversation);
+initContacts(openConversation);
 initSearch(jump);
 initSpaces(openConversation);
 

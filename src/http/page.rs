@@ -40,6 +40,7 @@ pub const ASSETS: &[Asset] = &[
     },
     asset!("app.js", JS),
     asset!("app/composer.js", JS),
+    asset!("app/contacts.js", JS),
     asset!("app/dom.js", JS),
     asset!("app/list.js", JS),
     asset!("app/messages.js", JS),

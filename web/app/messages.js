@@ -5,6 +5,7 @@
 import { $, button, dayLabel, element, openDialog, safeUrl, timeOf } from "./dom.js";
 import { client, conversations, nameOf, roleIn, view } from "./state.js";
 import { replyTo } from "./composer.js";
+import { showProfile } from "./contacts.js";
 
 const PAGE = 50;
 const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
@@ -47,7 +48,7 @@ async function messageItem(m) {
   item.dataset.day = dayOf(m.createdAt);
   item.tabIndex = -1;
   const meta = element("div", undefined, "meta");
-  meta.append(element("span", await nameOf(m.senderId), "sender"), ` · ${timeOf(m.createdAt)}`);
+  meta.append(button(await nameOf(m.senderId), () => showProfile(m.senderId), "sender"), ` · ${timeOf(m.createdAt)}`);
   if (m.deleted) meta.append(" · deleted");
   else if (m.editedAt) meta.append(" · edited");
   item.append(meta);

@@ -1,6 +1,7 @@
 // Every screen of the web client at 1280 px and 320 px: no serious or critical accessibility
-// problem (axe-core), a screenshot of each kept under target/, and the workspace screens used
-// for real: create one, invite someone, discover, join and leave a public channel.
+// problem (axe-core), a screenshot of each kept under target/; and the workspace, profile and
+// contact screens used for real: create a workspace, invite someone, discover, join and leave
+// a public channel, ask to be contacts and accept.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DESKTOP, PHONE, SHOTS, accessibilityProblems, messageWith, newGroup, newPage, person, send } from "./browser.mjs";
@@ -38,6 +39,7 @@ describe("the web client's screens", () => {
       await dialogScreen(kim.page, "Search", "Search messages", "search-dialog", width);
       await dialogScreen(kim.page, "Settings", "Settings", "settings", width);
       await dialogScreen(kim.page, "Workspaces", "Workspaces", "workspaces", width);
+      await dialogScreen(kim.page, "Contacts", "Contacts", "contacts-dialog", width);
 
       await newGroup(kim.page, "Accessible group");
       await send(kim.page, "Hello");
@@ -69,6 +71,8 @@ describe("the web client's screens", () => {
     await spaces.getByRole("button", { name: "Acme", exact: true }).click();
     await spaces.getByRole("button", { name: "Invite people" }).click();
     const link = await ada.page.getByRole("textbox", { name: "Link" }).inputValue();
+    await ada.page.getByRole("dialog", { name: "Invite link" }).getByRole("button", { name: "Close" }).click();
+    await spaces.getByRole("button", { name: "Close" }).click();
 
     // Cy accepts the workspace invite, finds the channel by name and joins it.
     await cy.page.goto(link);
@@ -80,6 +84,24 @@ describe("the web client's screens", () => {
     await messageWith(cy.page, "Welcome to Acme").waitFor();
     await send(cy.page, "Thanks!");
     await messageWith(ada.page, "Thanks!").waitFor();
+
+    // Ada opens Cy's profile from his message and asks to be contacts; Cy accepts.
+    await messageWith(ada.page, "Thanks!").getByRole("button", { name: cy.username, exact: true }).click();
+    const profile = ada.page.getByRole("dialog", { name: cy.username });
+    await profile.getByText(`@${cy.username}`).waitFor();
+    assert.deepEqual(await accessibilityProblems(ada.page), [], "a profile");
+    await profile.getByRole("button", { name: "Add contact" }).click();
+    await profile.getByText("Contact request sent").waitFor();
+    await profile.getByRole("button", { name: "Close" }).click();
+    await cy.page.getByText(`Contact request from ${ada.username}`).waitFor();
+    await cy.page.getByRole("button", { name: "Contacts" }).click();
+    const contacts = cy.page.getByRole("dialog", { name: "Contacts" });
+    await contacts.getByRole("button", { name: `Accept ${ada.username}` }).click();
+    await contacts.getByRole("button", { name: `Remove ${ada.username}` }).waitFor();
+    assert.deepEqual(await accessibilityProblems(cy.page), [], "contacts");
+    if (SHOTS) await cy.page.screenshot({ path: `${SHOTS}/contacts-1280.png` });
+    await contacts.getByRole("button", { name: "Close" }).click();
+    await ada.page.getByText(`${cy.username} is now a contact`).waitFor();
 
     // Cy leaves the channel: it leaves the list, and the directory offers it again.
     await cy.page.getByRole("button", { name: "Leave", exact: true }).click();
