@@ -80,6 +80,48 @@ async fn the_web_client_is_served_from_the_binary() {
     assert_eq!(app.request("GET", "/nope.js", None, None).await.status, 404);
 }
 
+/// Each file goes gzipped to a client that takes it (made once, with its own ETag), and as it
+/// is to one that does not.
+#[actix_web::test]
+async fn the_web_client_is_sent_gzipped_to_clients_that_take_it() {
+    use std::io::Read as _;
+    let app = TestApp::spawn().await;
+    let get = |accept: &'static str| {
+        app.client
+            .get(format!("{}/app/messages.js", app.base))
+            .insert_header(("Accept-Encoding", accept))
+            .no_decompress()
+            .send()
+    };
+    let file = std::fs::read("web/app/messages.js").unwrap();
+    let mut res = get("br, gzip;q=0.8").await.unwrap();
+    assert_eq!(res.headers().get("content-encoding").unwrap(), "gzip");
+    assert_eq!(res.headers().get("vary").unwrap(), "accept-encoding");
+    let etag = res.headers().get("etag").unwrap().to_str().unwrap().to_string();
+    let zipped = res.body().await.unwrap();
+    assert!(zipped.len() * 2 < file.len(), "{} of {}", zipped.len(), file.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, file);
+    for accept in ["identity", "gzip;q=0", "deflate"] {
+        let mut plain = get(accept).await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{accept}");
+        assert_ne!(plain.headers().get("etag").unwrap(), etag.as_str());
+        assert_eq!(plain.body().await.unwrap(), file, "{accept}");
+    }
+    let revalidated = app
+        .client
+        .get(format!("{}/app/messages.js", app.base))
+        .insert_header(("Accept-Encoding", "gzip"))
+        .insert_header(("If-None-Match", etag.as_str()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status().as_u16(), 304);
+}
+
 /// The `.js` and `.css` files under `dir`, as paths from the crate's root.
 fn web_files(dir: &str) -> Vec<String> {
     let mut found = Vec::new();

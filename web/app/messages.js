@@ -10,6 +10,16 @@ import { showProfile } from "./contacts.js";
 const PAGE = 50;
 const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
+/** Live messages that arrived while a page was loading. @type {any[]} */
+let arrived = [];
+
+/** Shows the live messages that arrived during a load, unless the page brought them. */
+function showArrived() {
+  const waiting = arrived;
+  arrived = [];
+  for (const m of waiting) showNew(m);
+}
+
 /** What is loaded of the open conversation. */
 const shown = { oldest: 0, newest: 0, moreOlder: false, moreNewer: false, loading: false, readSent: 0 };
 
@@ -226,6 +236,7 @@ export async function showConversation(c, target) {
   Object.assign(shown, { oldest: 0, newest: 0, moreOlder: false, moreNewer: false, loading: true, readSent: 0 });
   list().replaceChildren();
   loaded.clear();
+  arrived = [];
   try {
     const query = target ? `beforeSeq=${target.seq + PAGE / 2}&limit=${PAGE}` : `limit=${PAGE}`;
     const page = await client.api("GET", `/conversations/${c.id}/messages?${query}`);
@@ -238,6 +249,7 @@ export async function showConversation(c, target) {
   } finally {
     shown.loading = false;
   }
+  showArrived();
   renderOutbox();
   const item = target && itemOf(target.id);
   if (item) {
@@ -280,6 +292,7 @@ async function loadMore(way) {
     }
   } finally {
     shown.loading = false;
+    showArrived();
   }
 }
 
@@ -291,7 +304,13 @@ function lastDay() {
 
 /** A new message of the open conversation (live, caught up, or the user's own once stored). @param {any} m */
 export async function showNew(m) {
-  if (m.conversationId !== view.open || shown.loading || shown.moreNewer || itemOf(m.id)) return;
+  if (m.conversationId !== view.open) return;
+  if (shown.loading) {
+    // The page being read may or may not hold it: decided once the page is shown.
+    arrived.push(m);
+    return;
+  }
+  if (shown.moreNewer || itemOf(m.id)) return;
   if (m.seq <= shown.newest) return; // Already loaded by the page that is being shown.
   const stick = list().scrollHeight - list().scrollTop - list().clientHeight < 80;
   const nodes = await pageNodes([m], lastDay());
