@@ -97,9 +97,20 @@ async fn the_web_client_is_sent_gzipped_to_clients_that_take_it() {
     let mut res = get("br, gzip;q=0.8").await.unwrap();
     assert_eq!(res.headers().get("content-encoding").unwrap(), "gzip");
     assert_eq!(res.headers().get("vary").unwrap(), "accept-encoding");
-    let etag = res.headers().get("etag").unwrap().to_str().unwrap().to_string();
+    let etag = res
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let zipped = res.body().await.unwrap();
-    assert!(zipped.len() * 2 < file.len(), "{} of {}", zipped.len(), file.len());
+    assert!(
+        zipped.len() * 2 < file.len(),
+        "{} of {}",
+        zipped.len(),
+        file.len()
+    );
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(&zipped[..])
         .read_to_end(&mut unzipped)
@@ -107,7 +118,10 @@ async fn the_web_client_is_sent_gzipped_to_clients_that_take_it() {
     assert_eq!(unzipped, file);
     for accept in ["identity", "gzip;q=0", "deflate"] {
         let mut plain = get(accept).await.unwrap();
-        assert!(plain.headers().get("content-encoding").is_none(), "{accept}");
+        assert!(
+            plain.headers().get("content-encoding").is_none(),
+            "{accept}"
+        );
         assert_ne!(plain.headers().get("etag").unwrap(), etag.as_str());
         assert_eq!(plain.body().await.unwrap(), file, "{accept}");
     }

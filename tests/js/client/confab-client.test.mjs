@@ -235,6 +235,21 @@ describe("the vendored socket.io-client bundle", () => {
 });
 
 describe("the web client's sources", () => {
+  it("ship type declarations that are what tsc makes of the library now", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { mkdtemp, readFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { fileURLToPath } = await import("node:url");
+    const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
+    const config = fileURLToPath(new URL("../../../web/tsconfig.types.json", import.meta.url));
+    const out = await mkdtemp(`${tmpdir()}/confab-dts-`);
+    execFileSync(process.execPath, [tsc, "-p", config, "--outDir", out], { encoding: "utf8" });
+    const made = await readFile(`${out}/confab-client.d.ts`, "utf8");
+    const committed = await readFile(new URL("../../../web/confab-client.d.ts", import.meta.url), "utf8");
+    assert.ok(made.includes("export class ConfabClient"));
+    assert.equal(committed, made, "web/confab-client.d.ts is stale: tsc -p web/tsconfig.types.json --outDir web");
+  });
+
   it("type-check with tsc (// @ts-check, strict)", async () => {
     const { execFileSync } = await import("node:child_process");
     const { fileURLToPath } = await import("node:url");
