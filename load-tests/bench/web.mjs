@@ -5,7 +5,8 @@
 //    domContentLoadedEventEnd (module scripts have run: the forms work), loadEventEnd; plus
 //    the time a returning user (refresh cookie) takes to be signed in and connected.
 // 2. Scrolling a conversation of MESSAGES messages to its top: every request for history is
-//    counted, with its `limit`; the page must load one page per request, never more.
+//    counted, with its `limit`; the page must load one page per request, never more, and keep
+//    a bounded number of messages in the page however far it scrolls.
 //
 //   node load-tests/bench/web.mjs URL USERNAME PASSWORD CONVERSATION_TITLE [RUNS] [PAGES]
 import { createRequire } from "node:module";
@@ -78,19 +79,24 @@ await page.getByLabel("Password").first().fill(password);
 await page.getByRole("button", { name: "Log in" }).click();
 await page.getByRole("button", { name: title, exact: true }).click();
 const count = () => page.locator("#messages li.message").count();
+const oldestShown = () =>
+  page.evaluate(() => Number(/** @type {HTMLElement} */ (document.querySelector("#messages li.message"))?.dataset.seq ?? 0));
 await page.waitForFunction(() => document.querySelectorAll("#messages li.message").length > 0);
 const scrolls = [];
 const pages = Number(pagesArg);
 for (let i = 0; i < pages; i++) {
-  const before = await count();
+  const before = await oldestShown();
   const asked = requests.length;
   const started = Date.now();
   await page.locator("#messages").evaluate((list) => (list.scrollTop = 0));
-  await page.waitForFunction((n) => document.querySelectorAll("#messages li.message").length > n, before);
+  await page.waitForFunction(
+    (seq) => Number(/** @type {HTMLElement} */ (document.querySelector("#messages li.message"))?.dataset.seq) < seq,
+    before,
+  );
   const ms = Date.now() - started;
   // The page settles: no second request for one scroll.
   await page.waitForTimeout(100);
-  scrolls.push({ shown: await count(), requests: requests.length - asked, ms });
+  scrolls.push({ shown: await count(), oldest: await oldestShown(), requests: requests.length - asked, ms });
 }
 const limits = [...new Set(requests.map((r) => r.limit))];
 // How much of a page's time is the request itself (the rest is the page drawing it).
@@ -107,7 +113,8 @@ console.log(
         requests: requests.length,
         limits,
         maxRequestsPerScroll: Math.max(...scrolls.map((s) => s.requests)),
-        shownAfter: scrolls.at(-1).shown,
+        oldestShownAfter: scrolls.at(-1).oldest,
+        mostShown: Math.max(...scrolls.map((s) => s.shown)),
         medianMsPerPage: median(scrolls.map((s) => s.ms)),
         medianRequestMs: median(fetchMs),
         // The last tenth of the scrolls, with the most messages in the page.

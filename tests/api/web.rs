@@ -136,6 +136,37 @@ async fn the_web_client_is_sent_gzipped_to_clients_that_take_it() {
     assert_eq!(revalidated.status().as_u16(), 304);
 }
 
+/// A group of 1,000 messages over three days (written into PostgreSQL), scrolled in Chromium
+/// to its first message and back: one request per page, a bounded page, every message once.
+#[actix_web::test]
+async fn a_long_history_scrolls_a_page_at_a_time() {
+    use diesel_async::SimpleAsyncConnection as _;
+    let app = TestApp::spawn().await;
+    let reader = app.register("reader").await;
+    let group = app.group(&reader, "Long history", &[]).await;
+    let mut conn = app.state.pool.get().await.unwrap();
+    conn.batch_execute(&format!(
+        "INSERT INTO messages (conversation_id, seq, rev, sender_id, client_message_id, body, created_at)
+           SELECT '{group}', n, n, '{id}', 'seeded-' || n, 'Message ' || n,
+                  now() - interval '3 days' + n * interval '3 days' / 1000
+           FROM generate_series(1, 1000) n;
+         UPDATE conversations SET last_seq = 1000, last_rev = 1000, last_message_at = now()
+           WHERE id = '{group}'",
+        id = reader.id
+    ))
+    .await
+    .unwrap();
+    crate::common::run_node_tests(
+        &["browser/history.test.mjs"],
+        &[
+            ("CONFAB_URL", &app.base),
+            ("CONFAB_HISTORY_USER", &reader.username),
+            ("CONFAB_HISTORY_MESSAGES", "1000"),
+        ],
+    )
+    .await;
+}
+
 /// The `.js` and `.css` files under `dir`, as paths from the crate's root.
 fn web_files(dir: &str) -> Vec<String> {
     let mut found = Vec::new();

@@ -8,6 +8,8 @@ import { replyTo } from "./composer.js";
 import { showProfile } from "./contacts.js";
 
 const PAGE = 50;
+/** The most messages kept in the page at once (six pages). */
+const MAX_SHOWN = 6 * PAGE;
 const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
 /** Live messages that arrived while a page was loading. @type {any[]} */
@@ -282,17 +284,56 @@ async function loadMore(way) {
       list().scrollTop += list().scrollHeight - height;
       shown.oldest = page.messages[0].seq;
       shown.moreOlder = page.hasMore;
+      trim("newer");
     } else {
       list().querySelectorAll("li.sending").forEach((n) => n.remove());
       list().append(...(await pageNodes(page.messages, lastDay())));
       shown.newest = page.messages.at(-1).seq;
       shown.moreNewer = page.hasMore;
+      trim("older");
       renderOutbox();
       markShownRead();
     }
   } finally {
     shown.loading = false;
     showArrived();
+  }
+}
+
+/**
+ * Keeps at most `MAX_SHOWN` messages in the page: past that, the end away from where the
+ * reader is going is dropped, and loads again (a page at a time) if they scroll back to it.
+ * @param {"older" | "newer"} end
+ */
+function trim(end) {
+  const items = [...list().querySelectorAll("li.message")];
+  const extra = items.length - MAX_SHOWN;
+  if (extra <= 0) return;
+  const dropped = end === "newer" ? items.slice(-extra) : items.slice(0, extra);
+  const height = list().scrollHeight;
+  for (const item of dropped) {
+    loaded.delete(/** @type {HTMLElement} */ (item).dataset.id ?? "");
+    item.remove();
+  }
+  // A day separator is kept only with a message of its day after it.
+  for (const day of list().querySelectorAll("li.day")) {
+    const next = day.nextElementSibling;
+    if (!next || next.classList.contains("day") || next.classList.contains("sending")) day.remove();
+  }
+  const kept = /** @type {HTMLElement[]} */ ([...list().querySelectorAll("li.message")]);
+  if (end === "newer") {
+    shown.newest = Number(kept.at(-1)?.dataset.seq ?? shown.newest);
+    shown.moreNewer = true;
+    list().querySelectorAll("li.sending").forEach((n) => n.remove());
+  } else {
+    const first = kept[0];
+    if (first && !first.previousElementSibling?.classList.contains("day")) {
+      const m = loaded.get(first.dataset.id ?? "");
+      if (m) first.before(daySeparator(m.createdAt));
+    }
+    shown.oldest = Number(first?.dataset.seq ?? shown.oldest);
+    shown.moreOlder = true;
+    list().scrollTop -= height - list().scrollHeight;
   }
 }
 
