@@ -2,7 +2,7 @@
 // The reference page: signs in, then wires confab-client.js's events to the parts of the page
 // (web/app/). User content is only ever set as text, never as markup.
 import { $, fields, presenceText } from "./app/dom.js";
-import { client, conversations, nameOf, otherOf, presence, roleIn, titleOf, view } from "./app/state.js";
+import { client, conversations, nameOf, otherOf, presence, receipt, roleIn, titleOf, view } from "./app/state.js";
 import { initList, markRead, noteMessage, reloadList, renderList } from "./app/list.js";
 import {
   markShownRead,
@@ -111,7 +111,7 @@ on("message", (m) => {
   noteMessage(m);
   if (m.conversationId === view.open) showNew(m);
   else if (m.senderId !== client.user.id) {
-    client.ask("receipt:delivered", { conversationId: m.conversationId, seq: m.seq }).catch(() => {});
+    receipt("delivered", m.conversationId, m.seq);
   }
 });
 on("update", (m) => {

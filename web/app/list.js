@@ -12,8 +12,36 @@ export function initList(open) {
   onOpen = open;
 }
 
-/** Reads the conversations from the API again (after a reconnect, or membership changes). */
-export async function reloadList() {
+/** @type {Promise<void> | null} */
+let reloading = null;
+let again = false;
+
+/**
+ * Reads the conversations from the API again (after a reconnect, or membership changes).
+ * Asks made while a read runs are served by one more read after it: a burst of
+ * `conversation:updated` (one per conversation after the cluster's bridge reconnects) costs
+ * two requests, not one per event.
+ */
+export function reloadList() {
+  if (reloading) {
+    again = true;
+    return reloading;
+  }
+  reloading = (async () => {
+    try {
+      do {
+        again = false;
+        // A failed read (offline) waits for the next reconnect, which reads again.
+        await readList().catch(() => {});
+      } while (again);
+    } finally {
+      reloading = null;
+    }
+  })();
+  return reloading;
+}
+
+async function readList() {
   const { conversations: list } = await client.api("GET", "/conversations?limit=100");
   conversations.clear();
   for (const c of list) conversations.set(c.id, c);

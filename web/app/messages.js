@@ -3,7 +3,7 @@
 // newer ones after a jump into the past), day separators, replies, edits, tombstones,
 // reactions, images and each own message's status.
 import { $, button, dayLabel, element, openDialog, safeUrl, timeOf } from "./dom.js";
-import { client, conversations, nameOf, roleIn, view } from "./state.js";
+import { client, conversations, nameOf, receipt, roleIn, view } from "./state.js";
 import { replyTo } from "./composer.js";
 import { showProfile } from "./contacts.js";
 
@@ -226,7 +226,7 @@ export function markShownRead() {
   if (!view.open || shown.moreNewer || document.visibilityState !== "visible") return;
   if (shown.newest <= shown.readSent) return;
   shown.readSent = shown.newest;
-  client.ask("receipt:read", { conversationId: view.open, seq: shown.newest }).catch(() => {});
+  receipt("read", view.open, shown.newest);
 }
 
 /**

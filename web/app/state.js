@@ -59,3 +59,25 @@ export async function titleOf(c) {
 
 /** The user's role in a conversation. @param {any} c */
 export const roleIn = (c) => c.members.find((/** @type {any} */ m) => m.userId === client.user.id)?.role ?? "member";
+
+/** Receipts waiting to be sent, by kind and conversation: the highest seq. @type {Map<string, number>} */
+const receipts = new Map();
+const RECEIPT_EVERY_MS = 500;
+
+/**
+ * Tells the server that everything up to `seq` was delivered or read, at most one event per
+ * conversation and kind every 500 ms (a busy group must not spend the user's event budget
+ * on receipts): later calls raise the seq of the one waiting.
+ * @param {"delivered" | "read"} kind @param {string} conversationId @param {number} seq
+ */
+export function receipt(kind, conversationId, seq) {
+  const key = `${kind} ${conversationId}`;
+  const waiting = receipts.get(key);
+  receipts.set(key, Math.max(waiting ?? 0, seq));
+  if (waiting !== undefined) return;
+  setTimeout(() => {
+    const highest = /** @type {number} */ (receipts.get(key));
+    receipts.delete(key);
+    client.ask(`receipt:${kind}`, { conversationId, seq: highest }).catch(() => {});
+  }, RECEIPT_EVERY_MS);
+}
