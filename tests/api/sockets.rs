@@ -1,5 +1,14 @@
 use crate::helpers::TestApp;
 
+/// The client library renews a live socket's credentials (tests/js/client/renew.test.mjs):
+/// access tokens here last 61 s, so `session:expiring` comes a second after connecting, and
+/// the socket must outlive the first token (about a minute, beside the other tests).
+#[actix_web::test]
+async fn the_client_library_renews_a_live_socket() {
+    let app = TestApp::spawn_with(|settings| settings.auth.access_ttl_secs = 61).await;
+    crate::common::run_node_tests(&["client/renew.test.mjs"], &[("CONFAB_URL", &app.base)]).await;
+}
+
 /// The chat contract over the stock `socket.io-client` (tests/js/chat), against the real
 /// server and PostgreSQL.
 #[actix_web::test]
