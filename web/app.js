@@ -37,10 +37,16 @@ async function openConversation(c, target) {
 /** The open conversation's presence line and actions. @param {any} c */
 function showHeader(c) {
   const other = otherOf(c);
-  $("conversation-presence").textContent = other ? presenceText(presence.get(other)) : `${c.members.length} members`;
+  $("conversation-presence").textContent = other ? presenceText(presence.get(other)) : `${c.members.length} ${c.members.length === 1 ? "member" : "members"}`;
   const group = c.kind === "group";
   $("invite").hidden = !group || !["owner", "admin"].includes(roleIn(c));
   $("leave").hidden = !group;
+}
+
+/** The open conversation's header again, from what the page knows now (members, roles). */
+function refreshHeader() {
+  const c = view.open && conversations.get(view.open);
+  if (c) showHeader(c);
 }
 
 /** @param {string} conversationId @param {{ id: string, seq: number }} target */
@@ -129,15 +135,14 @@ on("receipt", (r) => {
 on("presence", (p) => {
   presence.set(p.userId, p);
   renderList();
-  const c = view.open && conversations.get(view.open);
-  if (c) showHeader(c);
+  refreshHeader();
 });
 on("typing", async (t) => {
   if (t.conversationId !== view.open) return;
   $("typing").textContent = t.typing ? `${await nameOf(t.userId)} is typing…` : "";
 });
-on("conversation:added", () => reloadList());
-on("conversation:updated", () => reloadList());
+on("conversation:added", () => reloadList().then(refreshHeader));
+on("conversation:updated", () => reloadList().then(refreshHeader));
 on("conversation:removed", (r) => {
   conversations.delete(r.conversationId);
   if (r.conversationId === view.open) {

@@ -112,8 +112,11 @@ describe("two people on the web client", () => {
     const join = ben.page.getByRole("dialog", { name: "Join Weekend plans" });
     await join.getByText("1 member").waitFor();
     if (SHOTS) await ben.page.screenshot({ path: `${SHOTS}/invite-320.png` });
+    await ann.page.getByText("1 member", { exact: true }).waitFor();
     await join.getByRole("button", { name: "Join" }).click();
     await ben.page.getByRole("heading", { name: "Weekend plans" }).waitFor();
+    // Ann's open conversation says who is in it now.
+    await ann.page.getByText("2 members", { exact: true }).waitFor();
     await messageWith(ben.page, "Hiking on Saturday?").waitFor();
     await send(ben.page, "Yes!");
     await messageWith(ann.page, "Yes!").waitFor();
