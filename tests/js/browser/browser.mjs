@@ -1,6 +1,7 @@
 // What the browser tests share: Debian's Chromium through playwright-core, people signed up
 // through the page's own form, and axe-core.
 import { before, after } from "node:test";
+import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
@@ -51,6 +52,12 @@ export async function person(name, viewport = DESKTOP) {
   await page.getByRole("button", { name: "Log in" }).waitFor({ state: "hidden" });
   await page.getByText("connected", { exact: true }).waitFor();
   return { context, page, username, errors };
+}
+
+/** Ends a test's people: no page error in any of them, then their contexts closed. */
+export async function done(...people) {
+  for (const { errors } of people) assert.deepEqual(errors, []);
+  for (const { context } of people) await context.close();
 }
 
 /** axe-core's serious and critical violations on the page as it is now. */

@@ -2,7 +2,7 @@
 // server and database, finding the page's controls by role and name.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, SHOTS, bodies, messageWith, newGroup, person, png, send } from "./browser.mjs";
+import { BASE, SHOTS, bodies, done, messageWith, newGroup, person, png, send } from "./browser.mjs";
 
 describe("two people on the web client", () => {
   it("chat in a DM: typing, ticks, replies, edits, reactions, deletes, an image and search", async () => {
@@ -91,10 +91,7 @@ describe("two people on the web client", () => {
     assert.deepEqual(await bodies(ann.page), expected);
     assert.deepEqual(await bodies(ben.page), expected);
     if (SHOTS) await ann.page.screenshot({ path: `${SHOTS}/dm-1280.png` });
-    assert.deepEqual(ann.errors, []);
-    assert.deepEqual(ben.errors, []);
-    await ann.context.close();
-    await ben.context.close();
+    await done(ann, ben);
   });
 
   it("join by invite link, and one who goes offline catches up in order, nothing doubled", async () => {
@@ -149,10 +146,7 @@ describe("two people on the web client", () => {
       await ann.page.screenshot({ path: `${SHOTS}/conversation-1280.png` });
       await ben.page.screenshot({ path: `${SHOTS}/conversation-320.png` });
     }
-    assert.deepEqual(ann.errors, []);
-    assert.deepEqual(ben.errors, []);
-    await ann.context.close();
-    await ben.context.close();
+    await done(ann, ben);
   });
 
   it("shows user content as text, never as markup", async () => {
@@ -166,6 +160,6 @@ describe("two people on the web client", () => {
     assert.equal(await eve.page.locator("#messages b, #messages a, #conversations img").count(), 0);
     assert.equal(await eve.page.evaluate(() => window.pwned), undefined);
     if (SHOTS) await eve.page.screenshot({ path: `${SHOTS}/escaping-1280.png` });
-    await eve.context.close();
+    await done(eve);
   });
 });

@@ -4,7 +4,7 @@
 // a public channel, ask to be contacts and accept.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DESKTOP, PHONE, SHOTS, accessibilityProblems, messageWith, newGroup, newPage, person, send } from "./browser.mjs";
+import { DESKTOP, PHONE, SHOTS, accessibilityProblems, done, messageWith, newGroup, newPage, person, send } from "./browser.mjs";
 
 /** Checks the page as it is now, and keeps a screenshot of it. */
 async function screen(page, name, width) {
@@ -46,8 +46,7 @@ describe("the web client's screens", () => {
       await messageWith(kim.page, "Hello").locator(".status", { hasText: "Sent" }).waitFor();
       await messageWith(kim.page, "Hello").getByRole("button", { name: "React" }).click();
       await screen(kim.page, "conversation-open", width);
-      assert.deepEqual(kim.errors, []);
-      await kim.context.close();
+      await done(kim);
     });
   }
 
@@ -111,9 +110,6 @@ describe("the web client's screens", () => {
     await cySpaces.getByRole("button", { name: "Acme", exact: true }).click();
     await cySpaces.getByRole("button", { name: "Join general" }).waitFor();
     if (SHOTS) await cy.page.screenshot({ path: `${SHOTS}/channels-1280.png` });
-    assert.deepEqual(ada.errors, []);
-    assert.deepEqual(cy.errors, []);
-    await ada.context.close();
-    await cy.context.close();
+    await done(ada, cy);
   });
 });
