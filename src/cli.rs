@@ -1,4 +1,4 @@
-//! Command-line interface: `confab [serve|migrate|seed]`.
+//! Command-line interface: `confab [serve|migrate|seed|openapi]`.
 
 use std::path::PathBuf;
 
@@ -19,6 +19,8 @@ pub enum Command {
     Migrate,
     /// Create users, groups and long-lived access tokens for load tests.
     Seed(SeedArgs),
+    /// Print the OpenAPI description of the HTTP API (as `GET /api/openapi.json` serves it).
+    Openapi,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,7 +7,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 pub use confab_actors::ErrorCode;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -78,22 +79,45 @@ impl ApiError {
     }
 }
 
+/// The error object of every HTTP error: `{"error": {"code", "message", "retryAfterMs"?}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+/// What went wrong: one of the contract's codes and a message safe to show.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetail<'a> {
+    #[schema(value_type = crate::http::openapi::ErrorCodeSchema)]
+    pub code: ErrorCode,
+    #[schema(value_type = String)]
+    pub message: &'a str,
+    /// With `rate_limited`: how long to wait before trying again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut error = json!({ "code": self.code, "message": self.message });
         let mut response = HttpResponse::build(self.status_code());
         if let Some(wait) = self.retry_after {
-            error["retryAfterMs"] = json!(wait.as_millis() as u64);
             response.insert_header((
                 header::RETRY_AFTER,
                 wait.as_secs_f64().ceil().max(1.0).to_string(),
             ));
         }
-        response.json(json!({ "error": error }))
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+                retry_after_ms: self.retry_after.map(|wait| wait.as_millis() as u64),
+            },
+        })
     }
 }
 

@@ -5,10 +5,16 @@ use confab::config::Settings;
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     confab::logging::init();
+    if let Some(Command::Openapi) = cli.command {
+        // Needs no configuration: the description is the code's.
+        println!("{}", confab::http::description().to_pretty_json()?);
+        return Ok(());
+    }
     let settings = Settings::load()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => confab::startup::serve(settings),
         Command::Migrate => confab::startup::migrate(settings),
         Command::Seed(args) => confab::seed::run(settings, args),
+        Command::Openapi => Ok(()),
     }
 }

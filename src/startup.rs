@@ -409,11 +409,15 @@ fn http_server(
     let csp = web::Data::new(crate::http::headers::Csp::new(
         state.attachments.foreign_origin().as_deref(),
     )?);
+    let described = web::Data::new(crate::http::openapi::Served::new(
+        &crate::http::description(),
+    )?);
     // SIGTERM/SIGINT are handled by `drain`, which closes the sessions first.
     let server = crate::server::serve(listener, &options, engines, Some(observer), move || {
         App::new()
             .app_data(app_state.clone())
             .app_data(csp.clone())
+            .app_data(described.clone())
             .app_data(crate::http::json_config(json_limit))
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())

@@ -12,6 +12,7 @@ pub mod invites;
 pub mod me;
 pub mod members;
 pub mod messages;
+pub mod openapi;
 pub mod ops;
 pub mod page;
 pub mod reports;
@@ -23,12 +24,15 @@ pub mod validate;
 pub mod views;
 pub mod workspaces;
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};
+use utoipa_actix_web::OpenApiFactory;
 
 use crate::error::ApiError;
 
-/// Mounts every route; `/metrics` too unless it has a listener of its own.
+/// Mounts every route; `/metrics` too unless it has a listener of its own. `/api` needs the
+/// app data `web::Data<openapi::Served>`, made once from `description()`.
 pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     if with_metrics {
         cfg.route("/metrics", web::get().to(ops::metrics::metrics));
@@ -37,150 +41,71 @@ pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     cfg.route("/health", web::get().to(ops::health::health))
         .route("/ready", web::get().to(ops::ready::ready))
         .route("/storage/{key}", web::put().to(storage::put::put))
-        .route("/storage/{key}", web::get().to(storage::get::get))
-        .service(
-            web::scope("/api")
-                .route("/auth/register", web::post().to(auth::register::register))
-                .route("/auth/login", web::post().to(auth::login::login))
-                .route("/auth/refresh", web::post().to(auth::refresh::refresh))
-                .route("/auth/logout", web::post().to(auth::logout::logout))
-                .route("/me", web::get().to(me::get::get))
-                .route("/me", web::patch().to(me::update::update))
-                .route("/users/search", web::get().to(users::search::search))
-                .route(
-                    "/users/by-username/{username}",
-                    web::get().to(users::get::by_username),
-                )
-                .route("/users/{id}", web::get().to(users::get::by_id))
-                .route("/conversations", web::get().to(conversations::list::list))
-                .route(
-                    "/conversations",
-                    web::post().to(conversations::create::create),
-                )
-                .route(
-                    "/conversations/{id}",
-                    web::get().to(conversations::get::get),
-                )
-                .route(
-                    "/conversations/{id}",
-                    web::delete().to(conversations::delete::delete),
-                )
-                .route(
-                    "/conversations/{id}/members",
-                    web::post().to(members::add::add),
-                )
-                .route(
-                    "/conversations/{id}/members/{user_id}",
-                    web::delete().to(members::remove::remove),
-                )
-                .route(
-                    "/conversations/{id}/messages",
-                    web::get().to(messages::list::list),
-                )
-                .route(
-                    "/conversations/{id}/messages",
-                    web::post().to(messages::create::create),
-                )
-                .route(
-                    "/conversations/{id}/messages/{message_id}",
-                    web::patch().to(messages::change::edit),
-                )
-                .route(
-                    "/conversations/{id}/messages/{message_id}",
-                    web::delete().to(messages::change::delete),
-                )
-                .route(
-                    "/conversations/{id}/messages/{message_id}/reactions/{emoji}",
-                    web::put().to(messages::change::add_reaction),
-                )
-                .route(
-                    "/conversations/{id}/messages/{message_id}/reactions/{emoji}",
-                    web::delete().to(messages::change::remove_reaction),
-                )
-                .route(
-                    "/conversations/{id}/messages/{seq}/receipts",
-                    web::get().to(messages::receipts::list),
-                )
-                .route(
-                    "/conversations/{id}/changes",
-                    web::get().to(messages::changes::list),
-                )
-                .route("/blocks/{user_id}", web::post().to(blocks::create::create))
-                .route(
-                    "/blocks/{user_id}",
-                    web::delete().to(blocks::delete::delete),
-                )
-                .route("/reports", web::post().to(reports::create::create))
-                .route("/search", web::get().to(search::get::get))
-                .route("/uploads", web::post().to(uploads::create::create))
-                .route(
-                    "/uploads/{id}/complete",
-                    web::post().to(uploads::complete::complete),
-                )
-                .route("/attachments/{id}", web::get().to(attachments::get::get))
-                .route(
-                    "/conversations/{id}/join",
-                    web::post().to(conversations::join::join),
-                )
-                .route(
-                    "/conversations/{id}/invites",
-                    web::post().to(invites::create::for_conversation),
-                )
-                .route(
-                    "/conversations/{id}/invites",
-                    web::get().to(invites::list::for_conversation),
-                )
-                .route("/invites/{code}", web::get().to(invites::get::get))
-                .route("/invites/{code}", web::delete().to(invites::revoke::revoke))
-                .route(
-                    "/invites/{code}/accept",
-                    web::post().to(invites::accept::accept),
-                )
-                .route("/workspaces", web::post().to(workspaces::create::create))
-                .route("/workspaces", web::get().to(workspaces::list::list))
-                .route("/workspaces/{id}", web::get().to(workspaces::get::get))
-                .route(
-                    "/workspaces/{id}/members",
-                    web::post().to(workspaces::members::add),
-                )
-                .route(
-                    "/workspaces/{id}/members/{user_id}",
-                    web::delete().to(workspaces::members::remove),
-                )
-                .route(
-                    "/workspaces/{id}/invites",
-                    web::post().to(invites::create::for_workspace),
-                )
-                .route(
-                    "/workspaces/{id}/invites",
-                    web::get().to(invites::list::for_workspace),
-                )
-                .route(
-                    "/workspaces/{id}/channels",
-                    web::get().to(workspaces::channels::list),
-                )
-                .route(
-                    "/contacts/requests",
-                    web::post().to(contacts::request::request),
-                )
-                .route(
-                    "/contacts/requests",
-                    web::get().to(contacts::requests::list),
-                )
-                .route(
-                    "/contacts/requests/{id}/accept",
-                    web::post().to(contacts::answer::accept),
-                )
-                .route(
-                    "/contacts/requests/{id}/decline",
-                    web::post().to(contacts::answer::decline),
-                )
-                .route("/contacts", web::get().to(contacts::list::list))
-                .route(
-                    "/contacts/{user_id}",
-                    web::delete().to(contacts::remove::remove),
-                ),
-        );
+        .route("/storage/{key}", web::get().to(storage::get::get));
+    cfg.service(api());
+}
+
+/// The OpenAPI description of `/api`, as `GET /api/openapi.json` serves it.
+pub fn description() -> utoipa::openapi::OpenApi {
+    openapi::document(&api())
+}
+
+/// `/api`: every operation, mounted from its handler's `#[utoipa::path]` (in this order, which
+/// matters where a literal segment and a parameter meet: `/users/search`, `/users/{id}`).
+fn api() -> impl HttpServiceFactory + OpenApiFactory {
+    utoipa_actix_web::scope("/api")
+        .service(auth::register::register)
+        .service(auth::login::login)
+        .service(auth::refresh::refresh)
+        .service(auth::logout::logout)
+        .service(me::get::get)
+        .service(me::update::update)
+        .service(users::search::search)
+        .service(users::get::by_username)
+        .service(users::get::by_id)
+        .service(conversations::list::list)
+        .service(conversations::create::create)
+        .service(conversations::get::get)
+        .service(conversations::delete::delete)
+        .service(members::add::add)
+        .service(members::remove::remove)
+        .service(messages::list::list)
+        .service(messages::create::create)
+        .service(messages::change::edit)
+        .service(messages::change::delete)
+        .service(messages::change::add_reaction)
+        .service(messages::change::remove_reaction)
+        .service(messages::receipts::list)
+        .service(messages::changes::list)
+        .service(blocks::create::create)
+        .service(blocks::delete::delete)
+        .service(reports::create::create)
+        .service(search::get::get)
+        .service(uploads::create::create)
+        .service(uploads::complete::complete)
+        .service(attachments::get::get)
+        .service(conversations::join::join)
+        .service(invites::create::for_conversation)
+        .service(invites::list::for_conversation)
+        .service(invites::get::get)
+        .service(invites::revoke::revoke)
+        .service(invites::accept::accept)
+        .service(workspaces::create::create)
+        .service(workspaces::list::list)
+        .service(workspaces::get::get)
+        .service(workspaces::members::add)
+        .service(workspaces::members::remove)
+        .service(invites::create::for_workspace)
+        .service(invites::list::for_workspace)
+        .service(workspaces::channels::list)
+        .service(contacts::request::request)
+        .service(contacts::requests::list)
+        .service(contacts::answer::accept)
+        .service(contacts::answer::decline)
+        .service(contacts::list::list)
+        .service(contacts::remove::remove)
+        .route("/openapi.json", web::get().to(openapi::serve))
+        .default_service(web::to(openapi::unmatched))
 }
 
 /// Bad JSON, a wrong content type, wrong field types and missing fields are all `invalid`;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::messaging::view::{opt_ts, ts, MessageView};
@@ -14,7 +15,8 @@ use crate::models::member::Member;
 use crate::models::user::User;
 use crate::models::workspace::Workspace;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: Uuid,
@@ -38,7 +40,8 @@ impl From<&User> for UserView {
 }
 
 /// The signed-in user's own view: the public profile plus the email.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Me)]
 pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
@@ -47,7 +50,8 @@ pub struct MeView {
 }
 
 /// `settings` of `/me`: what the user lets others see.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Settings)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     pub read_receipts: bool,
@@ -69,7 +73,8 @@ impl From<&User> for MeView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Member)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberView {
     pub user_id: Uuid,
@@ -78,7 +83,8 @@ pub struct MemberView {
     pub last_read_seq: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Conversation)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationView {
     pub id: Uuid,
@@ -87,6 +93,7 @@ pub struct ConversationView {
     /// The workspace of a channel; `None` outside workspaces.
     pub workspace_id: Option<Uuid>,
     /// `"private"` outside workspaces.
+    #[schema(value_type = Visibility)]
     pub visibility: &'static str,
     #[serde(serialize_with = "ts")]
     pub created_at: DateTime<Utc>,
@@ -128,8 +135,17 @@ impl ConversationView {
     }
 }
 
+/// Who may find and join a conversation: `public` channels of a workspace, else `private`.
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code, reason = "describes `ConversationView::visibility`")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
 /// A conversation as it appears in the caller's list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationListItem {
     #[serde(flatten)]
@@ -139,7 +155,8 @@ pub struct ConversationListItem {
 }
 
 /// An invite link (`Invite`): for a group (`conversationId`) or a workspace (`workspaceId`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Invite)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteView {
     pub code: String,
@@ -172,7 +189,8 @@ impl InviteView {
 }
 
 /// A workspace as its member sees it, with their role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Workspace)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceView {
     pub id: Uuid,
@@ -196,7 +214,8 @@ impl WorkspaceView {
 }
 
 /// A contact request (`ContactRequest`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ContactRequest)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactRequestView {
     pub id: Uuid,

@@ -7,6 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize, Serializer};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::models::attachment::{self, Attachment};
@@ -32,7 +33,8 @@ pub(crate) fn opt_ts<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<
 
 /// The Attachment object: what it is, and signed URLs of it and its thumbnail (`null` until
 /// the thumbnail exists), valid until `expiresAt`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Attachment)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentView {
     pub id: Uuid,
@@ -103,7 +105,8 @@ async fn sign(
 }
 
 /// `replyTo`: what a reply shows of the message it answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ReplyTo)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplyView {
     pub id: String,
@@ -114,14 +117,16 @@ pub struct ReplyView {
 }
 
 /// One emoji of a message's `reactions`, with its users in the order they reacted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Reaction)]
 #[serde(rename_all = "camelCase")]
 pub struct ReactionView {
     pub emoji: String,
     pub user_ids: Vec<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Message)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
     pub id: String,

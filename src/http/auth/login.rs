@@ -1,9 +1,12 @@
+use actix_web::post;
 use std::time::Duration;
 
 use crate::http::extract::Json;
+use crate::http::openapi::{RateLimited, Unauthorized};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::{issue_tokens, SessionBody};
 use crate::auth::password;
@@ -12,7 +15,8 @@ use crate::http::{client_ip, validate};
 use crate::models::{login_failure, user};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = Login)]
 pub struct LoginBody {
     login: String,
     password: String,
@@ -20,6 +24,18 @@ pub struct LoginBody {
 
 /// `POST /api/auth/login` with an email or a username → 200 `{ user, accessToken }` and the
 /// refresh cookie; 401 for a wrong login or password; 429 after too many failures.
+#[utoipa::path(
+    operation_id = "login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in; the refresh cookie is set", body = SessionBody,
+            headers(("set-cookie" = String, description = "`confab_refresh`, HttpOnly"))),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,

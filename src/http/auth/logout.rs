@@ -1,6 +1,7 @@
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::presented_refresh_token;
+use super::{presented_refresh_token, RefreshBody};
 use crate::auth::refresh;
 use crate::error::ApiResult;
 use crate::models::refresh_token;
@@ -8,12 +9,22 @@ use crate::state::AppState;
 
 /// `POST /api/auth/logout` → 204. Revokes the presented refresh token (and its family) and
 /// clears the cookie. Without a token there is nothing to revoke, and the answer is the same.
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "For clients without cookies: the refresh token in the body"),
+    security((), ("refreshCookie" = [])),
+    responses(
+        (status = 204, description = "The refresh token's family is revoked and the cookie cleared"),
+    ),
+)]
+#[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    if let Some(token) = presented_refresh_token(&req, &state, &body) {
+    if let Some(token) = presented_refresh_token(&req, &state, &body)? {
         let mut conn = state.pool.get().await?;
         let revoked = refresh_token::revoke_family_of(&mut conn, &refresh::hash(&token)).await?;
         drop(conn);

@@ -7,19 +7,21 @@ use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::refresh as refresh_tokens;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::views::UserView;
 use crate::models::refresh_token::{self, NewRefreshToken};
 use crate::state::AppState;
 
 /// `{ user, accessToken }`, the answer to register and login.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionBody {
+    #[schema(value_type = crate::http::views::UserView)]
     pub user: UserView,
     pub access_token: String,
 }
@@ -52,21 +54,45 @@ pub async fn issue_tokens(
     ))
 }
 
+/// `{ refreshToken? }`: for clients without cookies, the refresh token in the body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshBody {
+    #[schema(min_length = 1, max_length = 256)]
+    refresh_token: Option<String>,
+}
+
+/// `{ accessToken }`, the answer to refresh.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    pub access_token: String,
+}
+
 /// The refresh token of a request: the cookie, else `{ "refreshToken": "…" }` in the body
-/// (for clients without cookies).
-pub fn presented_refresh_token(req: &HttpRequest, state: &AppState, body: &[u8]) -> Option<String> {
+/// (for clients without cookies). A body, when there is one, must be that object.
+pub fn presented_refresh_token(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+) -> ApiResult<Option<String>> {
+    let in_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::invalid("the body must be JSON text"))?;
+        let body: RefreshBody = crate::http::extract::decode(text)?;
+        match body.refresh_token {
+            Some(token) if token.is_empty() || token.len() > 256 => {
+                return Err(ApiError::invalid("refreshToken must be 1 to 256 bytes"))
+            }
+            token => token,
+        }
+    };
     if let Some(cookie) = req.cookie(&state.settings.auth.refresh_cookie_name) {
         if !cookie.value().is_empty() {
-            return Some(cookie.value().to_string());
+            return Ok(Some(cookie.value().to_string()));
         }
     }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Body {
-        refresh_token: String,
-    }
-    serde_json::from_slice::<Body>(body)
-        .ok()
-        .map(|b| b.refresh_token)
-        .filter(|t| !t.is_empty() && t.len() <= 256)
+    Ok(in_body)
 }

@@ -1,9 +1,10 @@
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
-use super::{issue_tokens, presented_refresh_token};
-use crate::auth::refresh;
+use super::{issue_tokens, presented_refresh_token, AccessToken, RefreshBody};
+use crate::auth::refresh as refresh_tokens;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::Unauthorized;
 use crate::models::refresh_token::{self, Redeemed};
 use crate::models::user;
 use crate::state::AppState;
@@ -11,16 +12,28 @@ use crate::state::AppState;
 /// `POST /api/auth/refresh` with the refresh cookie (or `{ refreshToken }`) → 200
 /// `{ accessToken }` and a new refresh cookie. The presented token is used up; presenting a
 /// used token again revokes its whole family.
+#[utoipa::path(
+    operation_id = "refresh",
+    tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "For clients without cookies: the refresh token in the body"),
+    security((), ("refreshCookie" = [])),
+    responses(
+        (status = 200, description = "A new access token; the refresh cookie is rotated", body = AccessToken,
+            headers(("set-cookie" = String, description = "`confab_refresh`, HttpOnly"))),
+        (status = 401, response = Unauthorized),
+    ),
+)]
+#[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let token = presented_refresh_token(&req, &state, &body)
+    let token = presented_refresh_token(&req, &state, &body)?
         .ok_or_else(|| ApiError::unauthorized("missing refresh token"))?;
     let mut conn = state.pool.get().await?;
     let (user_id, family_id) =
-        match refresh_token::redeem(&mut conn, &refresh::hash(&token)).await? {
+        match refresh_token::redeem(&mut conn, &refresh_tokens::hash(&token)).await? {
             Redeemed::Valid { user_id, family_id } => (user_id, family_id),
             Redeemed::Reused { user_id, family_id } => {
                 log::warn!(user_id:% = user_id; "refresh token reused; its family is revoked");
@@ -39,5 +52,5 @@ pub async fn refresh(
     let (access_token, cookie) = issue_tokens(&state, &mut conn, user_id, Some(family_id)).await?;
     Ok(HttpResponse::Ok()
         .cookie(cookie)
-        .json(json!({ "accessToken": access_token })))
+        .json(AccessToken { access_token }))
 }

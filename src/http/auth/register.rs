@@ -1,7 +1,10 @@
 use crate::http::extract::Json;
+use crate::http::openapi::{Conflict, RateLimited};
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{issue_tokens, SessionBody};
@@ -12,8 +15,9 @@ use crate::models::login_failure;
 use crate::models::user::{self, NewUser, EMAIL_TAKEN, USERNAME_TAKEN};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Registration)]
 pub struct RegisterBody {
     email: String,
     username: String,
@@ -23,6 +27,18 @@ pub struct RegisterBody {
 
 /// `POST /api/auth/register` → 201 `{ user, accessToken }` and the refresh cookie; 429 past
 /// `register_max_per_address` attempts from one address in the window.
+#[utoipa::path(
+    operation_id = "register",
+    tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered and signed in; the refresh cookie is set", body = SessionBody,
+            headers(("set-cookie" = String, description = "`confab_refresh`, HttpOnly"))),
+        (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,

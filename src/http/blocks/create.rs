@@ -1,13 +1,26 @@
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::models::{block, user};
 use crate::state::AppState;
 
 /// `POST /api/blocks/{userId}` → 204. No DMs with the blocked user from then on, no adding
 /// the blocker to groups, and the blocker's presence stops reaching them.
+#[utoipa::path(
+    operation_id = "blockUser",
+    tag = "safety",
+    security(("bearer" = [])),
+    params(("userId" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Blocked"),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[post("/blocks/{userId}")]
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,

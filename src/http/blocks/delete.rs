@@ -1,12 +1,25 @@
+use actix_web::delete;
 use actix_web::{web, HttpResponse};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::models::block;
 use crate::state::AppState;
 
 /// `DELETE /api/blocks/{userId}` → 204, whether or not the user was blocked.
+#[utoipa::path(
+    operation_id = "unblockUser",
+    tag = "safety",
+    security(("bearer" = [])),
+    params(("userId" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Not blocked (whether or not the user was)"),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[delete("/blocks/{userId}")]
 pub async fn delete(
     state: web::Data<AppState>,
     me: AuthUser,

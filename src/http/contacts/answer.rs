@@ -1,9 +1,11 @@
+use actix_web::post;
 use actix_web::web;
 use diesel_async::AsyncConnection;
 
 use super::tell_both;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::http::validate;
 use crate::http::views::ContactRequestView;
 use crate::models::contact::{self, ContactRequest, ACCEPTED, DECLINED, PENDING};
@@ -15,6 +17,19 @@ fn request_not_found() -> ApiError {
 
 /// `POST /api/contacts/requests/{id}/accept` (the recipient only) → the request, `accepted`;
 /// both users become contacts and both users' sockets get `contact:updated`.
+#[utoipa::path(
+    operation_id = "acceptContactRequest",
+    tag = "contacts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The request")),
+    responses(
+        (status = 200, description = "The request, accepted", body = ContactRequestView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
+#[post("/contacts/requests/{id}/accept")]
 pub async fn accept(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -28,6 +43,19 @@ pub async fn accept(
 }
 
 /// `POST /api/contacts/requests/{id}/decline` (the recipient only) → the request, `declined`.
+#[utoipa::path(
+    operation_id = "declineContactRequest",
+    tag = "contacts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The request")),
+    responses(
+        (status = 200, description = "The request, declined", body = ContactRequestView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
+#[post("/contacts/requests/{id}/decline")]
 pub async fn decline(
     state: web::Data<AppState>,
     me: AuthUser,

@@ -1,8 +1,10 @@
+use actix_web::delete;
 use actix_web::{web, HttpResponse};
 
 use super::tell_both;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::models::contact;
 use crate::state::AppState;
@@ -13,6 +15,17 @@ fn contact_not_found() -> ApiError {
 
 /// `DELETE /api/contacts/{userId}` → 204; both users' sockets get `contact:updated`
 /// `{ userId, contact: false }`. 404 when they were not contacts.
+#[utoipa::path(
+    operation_id = "removeContact",
+    tag = "contacts",
+    security(("bearer" = [])),
+    params(("userId" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 204, description = "No longer contacts"),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[delete("/contacts/{userId}")]
 pub async fn remove(
     state: web::Data<AppState>,
     me: AuthUser,

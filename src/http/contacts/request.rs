@@ -1,3 +1,4 @@
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
 use diesel_async::AsyncConnection;
@@ -7,15 +8,19 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::openapi::{Conflict, Forbidden, NotFound, RateLimited};
 use crate::http::validate;
 use crate::http::views::ContactRequestView;
 use crate::models::contact::{self, ContactRequest, NewContactRequest};
 use crate::models::{block, user};
 use crate::state::AppState;
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = NewContactRequest)]
 pub struct RequestBody {
+    #[schema(value_type = uuid::Uuid)]
     user_id: String,
 }
 
@@ -33,6 +38,21 @@ enum Made {
 /// → `forbidden`; already contacts → `conflict`; past the daily allowance (50 requests sent in
 /// 24 h, counted under a per-user lock so that concurrent requests cannot pass it) →
 /// `rate_limited`.
+#[utoipa::path(
+    operation_id = "requestContact",
+    tag = "contacts",
+    security(("bearer" = [])),
+    request_body = RequestBody,
+    responses(
+        (status = 201, description = "The new request", body = ContactRequestView),
+        (status = 200, description = "The open request between the two", body = ContactRequestView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/contacts/requests")]
 pub async fn request(
     state: web::Data<AppState>,
     me: AuthUser,

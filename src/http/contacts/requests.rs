@@ -1,6 +1,8 @@
+use actix_web::get;
 use actix_web::web;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -10,19 +12,47 @@ use crate::http::views::ContactRequestView;
 use crate::models::contact;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestsQuery {
+    /// `incoming` (the default) or `outgoing`.
+    #[param(value_type = Option<Direction>)]
     direction: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+}
+
+/// `{ requests }`
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestList {
+    pub requests: Vec<ContactRequestView>,
+}
+
+/// Which pending requests: received or sent.
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code, reason = "describes `RequestsQuery::direction`")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
 }
 
 /// `GET /api/contacts/requests?direction=incoming|outgoing&limit=` → `{ requests }`: the
 /// caller's pending requests, received (the default) or sent, oldest first.
+#[utoipa::path(
+    operation_id = "listContactRequests",
+    tag = "contacts",
+    security(("bearer" = [])),
+    params(RequestsQuery),
+    responses((status = 200, description = "Pending requests, oldest first", body = RequestList)),
+)]
+#[get("/contacts/requests")]
 pub async fn list(
     state: web::Data<AppState>,
     me: AuthUser,
     query: Query<RequestsQuery>,
-) -> ApiResult<web::Json<Value>> {
+) -> ApiResult<web::Json<RequestList>> {
     let incoming = match query.direction.as_deref() {
         None | Some("incoming") => true,
         Some("outgoing") => false,
@@ -35,5 +65,5 @@ pub async fn list(
         .iter()
         .map(Into::into)
         .collect();
-    Ok(web::Json(json!({ "requests": requests })))
+    Ok(web::Json(RequestList { requests }))
 }

@@ -1,7 +1,11 @@
 use crate::http::extract::Json;
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
+use crate::http::views::ConversationView;
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{announce_added, view};
@@ -15,22 +19,29 @@ use crate::models::member::{self, NewMember, MEMBER, OWNER};
 use crate::models::{block, contact, user, workspace};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+#[schema(as = NewConversation)]
 pub enum CreateBody {
+    /// A direct message with one other user.
     Dm {
         #[serde(rename = "userId")]
+        #[schema(value_type = uuid::Uuid)]
         user_id: String,
     },
+    /// A group, or a channel of a workspace.
     Group {
         title: String,
         #[serde(rename = "memberIds", default)]
+        #[schema(value_type = Vec<uuid::Uuid>)]
         member_ids: Vec<String>,
         /// The workspace of a channel.
         #[serde(rename = "workspaceId", default)]
+        #[schema(value_type = Option<uuid::Uuid>)]
         workspace_id: Option<String>,
         /// `"private"` (the default) or, inside a workspace, `"public"`.
         #[serde(default)]
+        #[schema(value_type = Option<crate::http::views::Visibility>)]
         visibility: Option<String>,
     },
 }
@@ -39,6 +50,20 @@ pub enum CreateBody {
 /// memberIds, workspaceId?, visibility? }` → 201 the conversation; 200 with the existing one
 /// when the DM already exists. A channel's creator and listed members must belong to its
 /// workspace; only channels inside a workspace can be public.
+#[utoipa::path(
+    operation_id = "createConversation",
+    tag = "conversations",
+    security(("bearer" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The new conversation", body = ConversationView),
+        (status = 200, description = "The DM that already existed", body = ConversationView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
+#[post("/conversations")]
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,

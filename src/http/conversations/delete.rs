@@ -1,9 +1,11 @@
+use actix_web::delete;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 
 use super::load_for_member;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::{Forbidden, NotFound};
 use crate::models::conversation;
 use crate::models::member::OWNER;
 use crate::state::AppState;
@@ -11,6 +13,18 @@ use crate::state::AppState;
 /// `DELETE /api/conversations/{id}` → 204: a group's owner deletes it for everyone, with its
 /// messages. Every member's sockets, on every node, leave its room and get
 /// `conversation:removed`; the conversation is `not_found` from then on.
+#[utoipa::path(
+    operation_id = "deleteConversation",
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation")),
+    responses(
+        (status = 204, description = "Deleted for everyone, with its messages"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[delete("/conversations/{id}")]
 pub async fn delete(
     state: web::Data<AppState>,
     me: AuthUser,

@@ -1,8 +1,10 @@
+use actix_web::post;
 use actix_web::web;
 use diesel_async::AsyncConnection;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::{Conflict, NotFound};
 use crate::http::validate;
 use crate::http::views::ConversationView;
 use crate::membership;
@@ -12,6 +14,18 @@ use crate::state::AppState;
 /// `POST /api/conversations/{id}/join`: a public channel of a workspace the caller belongs to
 /// → the Conversation, the caller a member (already one: the same, unchanged). Anything else
 /// is 404, as if it did not exist; `conflict` when the channel is full.
+#[utoipa::path(
+    operation_id = "joinChannel",
+    tag = "workspaces",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "A public channel")),
+    responses(
+        (status = 200, description = "The channel, the caller a member", body = ConversationView),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
+#[post("/conversations/{id}/join")]
 pub async fn join(
     state: web::Data<AppState>,
     me: AuthUser,

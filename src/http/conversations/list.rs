@@ -1,10 +1,12 @@
 use crate::http::extract::Query;
+use actix_web::get;
 use actix_web::web;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -15,19 +17,39 @@ use crate::messaging::view::{MessageView, Related};
 use crate::models::{conversation, member, message};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
+    /// At most the configured page size (100); 20 when left out.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+}
+
+/// `{ conversations, nextCursor }`: `nextCursor` is `null` on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationPage {
+    pub conversations: Vec<ConversationListItem>,
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /api/conversations?cursor=&limit=` → `{ conversations, nextCursor }`, most recently
 /// active first, each with members, last message and unread count.
+#[utoipa::path(
+    operation_id = "listConversations",
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "The caller's conversations, most recently active first", body = ConversationPage)),
+)]
+#[get("/conversations")]
 pub async fn list(
     state: web::Data<AppState>,
     me: AuthUser,
     query: Query<ListQuery>,
-) -> ApiResult<web::Json<Value>> {
+) -> ApiResult<web::Json<ConversationPage>> {
     let limit = validate::limit(query.limit, 20, state.settings.limits.page_max)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut conn = state.pool.get().await?;
@@ -54,9 +76,10 @@ pub async fn list(
             unread_count: (c.last_seq - mine.last_read_seq).max(0),
         })
         .collect();
-    Ok(web::Json(
-        json!({ "conversations": conversations, "nextCursor": next_cursor }),
-    ))
+    Ok(web::Json(ConversationPage {
+        conversations,
+        next_cursor,
+    }))
 }
 
 fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {

@@ -1,3 +1,4 @@
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use diesel_async::AsyncConnection;
@@ -7,6 +8,8 @@ use super::{code_hash, invite_not_found};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip;
+use crate::http::openapi::{Conflict, NotFound, RateLimited};
+use crate::http::views::ConversationView;
 use crate::http::views::WorkspaceView;
 use crate::invites::Outcome;
 use crate::membership;
@@ -14,6 +17,16 @@ use crate::models::conversation::{self, Conversation};
 use crate::models::invite;
 use crate::models::workspace::{self, NewWorkspaceMember, MEMBER};
 use crate::state::AppState;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What an accept answers: the group joined, or the workspace joined.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Joined {
+    Conversation(ConversationView),
+    Workspace(WorkspaceView),
+}
 
 /// What an accept came to.
 enum Accepted {
@@ -27,6 +40,19 @@ enum Accepted {
 /// the link counts one use; already a member: 200 and no use), or for a workspace's link the
 /// Workspace. 404 when the code is unknown, expired, revoked or used up; `conflict` when the
 /// group is full. Uses are counted under the invite's row lock, so a link of N uses admits N.
+#[utoipa::path(
+    operation_id = "acceptInvite",
+    tag = "invites",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The invite code")),
+    responses(
+        (status = 200, description = "The group joined (a Conversation), or the workspace joined (a Workspace)", body = Joined),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/invites/{code}/accept")]
 pub async fn accept(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -105,11 +131,11 @@ pub async fn accept(
     match accepted {
         Accepted::Group(group, added) => {
             let body = membership::announce_joined(&state, &mut conn, &group, &added).await?;
-            Ok(HttpResponse::Ok().json(body))
+            Ok(HttpResponse::Ok().json(Joined::Conversation(body)))
         }
         Accepted::Workspace(space, role) => {
             log::info!(workspace_id:% = space.id, user_id:% = me.id; "workspace joined by invite");
-            Ok(HttpResponse::Ok().json(WorkspaceView::new(&space, &role)))
+            Ok(HttpResponse::Ok().json(Joined::Workspace(WorkspaceView::new(&space, &role))))
         }
     }
 }

@@ -1,3 +1,4 @@
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
@@ -7,18 +8,26 @@ use super::{view, MAX_LIVE};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
+use crate::http::openapi::{Conflict, Forbidden, NotFound, RateLimited};
+use crate::http::views::InviteView;
 use crate::http::workspaces::load_for_member as load_workspace;
 use crate::models::invite::{self, NewInvite};
 use crate::state::AppState;
+use utoipa::ToSchema;
 
 const MIN_SECS: i64 = 60;
 const MAX_SECS: i64 = 30 * 24 * 3600;
 const DEFAULT_SECS: i64 = 7 * 24 * 3600;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = NewInvite)]
 pub struct CreateBody {
+    /// 60 s to 30 days; 7 days when left out.
+    #[schema(minimum = 60, maximum = 2592000)]
     expires_in_secs: Option<i64>,
+    /// How many may join through it; no limit when left out.
+    #[schema(minimum = 1)]
     max_uses: Option<i32>,
 }
 
@@ -46,6 +55,21 @@ fn parse(body: &[u8]) -> ApiResult<CreateBody> {
 
 /// `POST /api/conversations/{id}/invites` with `{ expiresInSecs?, maxUses? }` → 201 the Invite
 /// (owners and admins of a group).
+#[utoipa::path(
+    operation_id = "createConversationInvite",
+    tag = "invites",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation")),
+    request_body(content = Option<CreateBody>, description = "Every field may be left out"),
+    responses(
+        (status = 201, description = "The invite link", body = InviteView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/conversations/{id}/invites")]
 pub async fn for_conversation(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -67,6 +91,21 @@ pub async fn for_conversation(
 }
 
 /// `POST /api/workspaces/{id}/invites` → 201 an Invite with `workspaceId` (owners and admins).
+#[utoipa::path(
+    operation_id = "createWorkspaceInvite",
+    tag = "invites",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The workspace")),
+    request_body(content = Option<CreateBody>, description = "Every field may be left out"),
+    responses(
+        (status = 201, description = "The invite link", body = InviteView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/workspaces/{id}/invites")]
 pub async fn for_workspace(
     state: web::Data<AppState>,
     me: AuthUser,

@@ -1,26 +1,72 @@
+use actix_web::get;
 use actix_web::{web, HttpRequest};
 use chrono::Utc;
-use serde_json::{json, Value};
 
 use super::{code_hash, invite_not_found};
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::http::client_ip;
+use crate::http::openapi::{NotFound, RateLimited};
 use crate::invites::Outcome;
 use crate::messaging::view::timestamp;
 use crate::models::{conversation, invite, workspace};
 use crate::state::AppState;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What an invite link opens, before it is accepted: a group or a workspace.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitePreview {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<InvitedGroup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<InvitedWorkspace>,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// The group an invite opens.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitedGroup {
+    pub id: uuid::Uuid,
+    pub title: Option<String>,
+    pub member_count: i64,
+}
+
+/// The workspace an invite opens.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitedWorkspace {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub member_count: i64,
+}
 
 /// `GET /api/invites/{code}` (any signed-in user) → `{ code, conversation: { id, title,
 /// memberCount }, expiresAt }` (or `workspace: { id, name, memberCount }` for a workspace's
 /// link); 404 when the code is unknown, expired, revoked or used up. Spends the caller's rate
 /// of invite look-ups.
+#[utoipa::path(
+    operation_id = "getInvite",
+    tag = "invites",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The invite code")),
+    responses(
+        (status = 200, description = "What the link opens", body = InvitePreview),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[get("/invites/{code}")]
 pub async fn get(
     state: web::Data<AppState>,
     me: AuthUser,
     req: HttpRequest,
     path: web::Path<String>,
-) -> ApiResult<web::Json<Value>> {
+) -> ApiResult<web::Json<InvitePreview>> {
     let address = client_ip(&req, state.settings.server.trust_proxy_headers);
     state.invites.spend(me.id, &address)?;
     let found = match lookup(&state, me.id, &path).await? {
@@ -34,7 +80,7 @@ pub async fn get(
     Ok(web::Json(found))
 }
 
-async fn lookup(state: &AppState, me: uuid::Uuid, code: &str) -> ApiResult<Option<Value>> {
+async fn lookup(state: &AppState, me: uuid::Uuid, code: &str) -> ApiResult<Option<InvitePreview>> {
     let Ok(hash) = code_hash(code) else {
         return Ok(None);
     };
@@ -56,11 +102,16 @@ async fn lookup(state: &AppState, me: uuid::Uuid, code: &str) -> ApiResult<Optio
                 return Ok(None);
             }
         }
-        return Ok(Some(json!({
-            "code": code,
-            "conversation": { "id": group.id, "title": group.title, "memberCount": members },
-            "expiresAt": expires_at,
-        })));
+        return Ok(Some(InvitePreview {
+            code: code.to_string(),
+            conversation: Some(InvitedGroup {
+                id: group.id,
+                title: group.title,
+                member_count: members,
+            }),
+            workspace: None,
+            expires_at,
+        }));
     }
     let Some(w) = found.workspace_id else {
         return Ok(None);
@@ -69,9 +120,14 @@ async fn lookup(state: &AppState, me: uuid::Uuid, code: &str) -> ApiResult<Optio
         return Ok(None);
     };
     let members = workspace::count_members(&mut conn, w).await?;
-    Ok(Some(json!({
-        "code": code,
-        "workspace": { "id": space.id, "name": space.name, "memberCount": members },
-        "expiresAt": expires_at,
-    })))
+    Ok(Some(InvitePreview {
+        code: code.to_string(),
+        conversation: None,
+        workspace: Some(InvitedWorkspace {
+            id: space.id,
+            name: space.name,
+            member_count: members,
+        }),
+        expires_at,
+    }))
 }

@@ -1,3 +1,4 @@
+use actix_web::get;
 use actix_web::web;
 
 use crate::auth::AuthUser;
@@ -7,6 +8,13 @@ use crate::models::user;
 use crate::state::AppState;
 
 /// `GET /api/me` → the signed-in user, with email.
+#[utoipa::path(
+    operation_id = "getMe",
+    tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user, with email and settings", body = MeView)),
+)]
+#[get("/me")]
 pub async fn get(state: web::Data<AppState>, me: AuthUser) -> ApiResult<web::Json<MeView>> {
     let mut conn = state.pool.get().await?;
     let user = user::find(&mut conn, me.id)

@@ -1,6 +1,8 @@
 use crate::http::extract::Json;
+use actix_web::patch;
 use actix_web::web;
 use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -9,18 +11,21 @@ use crate::http::views::MeView;
 use crate::models::user::{self, UserChanges};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = MeChanges)]
 pub struct UpdateBody {
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     display_name: Option<String>,
     /// Absent: unchanged; `null`: removed; a string: replaced.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^\\s]+$")]
     avatar_url: Option<Option<String>>,
     settings: Option<SettingsBody>,
 }
 
 /// `settings` of `PATCH /me`: each one absent is left as it is.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SettingsBody {
     read_receipts: Option<bool>,
@@ -36,6 +41,14 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 /// dmFromContactsOnly? } }`
 /// → the updated user. Turning presence off or on is told to the user's presence on every
 /// node: they go offline to everyone else (with no last-seen time), or come back online.
+#[utoipa::path(
+    operation_id = "updateMe",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = UpdateBody,
+    responses((status = 200, description = "The updated user", body = MeView)),
+)]
+#[patch("/me")]
 pub async fn update(
     state: web::Data<AppState>,
     me: AuthUser,

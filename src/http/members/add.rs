@@ -1,7 +1,10 @@
 use crate::http::extract::Json;
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
+use actix_web::post;
 use actix_web::web;
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -12,14 +15,30 @@ use crate::membership;
 use crate::models::{block, user, workspace};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewMembers)]
 pub struct AddBody {
+    #[schema(value_type = Vec<uuid::Uuid>, min_items = 1)]
     user_ids: Vec<String>,
 }
 
 /// `POST /api/conversations/{id}/members` with `{ userIds }` (owners and admins of groups) →
 /// the conversation. Users who already belong are left as they are; 409 past the size limit.
+#[utoipa::path(
+    operation_id = "addMembers",
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation")),
+    request_body = AddBody,
+    responses(
+        (status = 200, description = "The conversation with its members", body = ConversationView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
+#[post("/conversations/{id}/members")]
 pub async fn add(
     state: web::Data<AppState>,
     me: AuthUser,

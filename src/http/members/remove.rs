@@ -1,9 +1,11 @@
+use actix_web::delete;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
+use crate::http::openapi::{Forbidden, NotFound};
 use crate::http::validate;
 use crate::membership;
 use crate::models::conversation;
@@ -17,6 +19,18 @@ fn member_not_found() -> ApiError {
 /// `DELETE /api/conversations/{id}/members/{userId}` → 204. Owners remove anyone, admins
 /// remove members, anyone removes themself (leaves). An owner who leaves hands the group to
 /// the longest-standing admin, else member.
+#[utoipa::path(
+    operation_id = "removeMember",
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation"), ("userId" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Removed (or left)"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[delete("/conversations/{id}/members/{userId}")]
 pub async fn remove(
     state: web::Data<AppState>,
     me: AuthUser,

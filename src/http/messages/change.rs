@@ -1,6 +1,7 @@
 //! Edits, deletes and reactions over HTTP: the same rules and events as `message:edit`,
 //! `message:delete`, `reaction:add` and `reaction:remove` on a socket.
 
+use actix_web::{delete, patch, put};
 use actix_web::{web, HttpResponse};
 use confab_actors::chat::{publish_change, Change, ChangeRequest};
 use serde::Deserialize;
@@ -8,17 +9,35 @@ use serde::Deserialize;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::openapi::{Forbidden, NotFound, RateLimited};
 use crate::http::validate;
+use crate::messaging::view::MessageView;
 use crate::state::AppState;
+use utoipa::ToSchema;
 
 /// The body of `PATCH .../messages/{messageId}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = MessageEdit)]
 pub struct EditBody {
     body: String,
 }
 
 /// `PATCH /api/conversations/{id}/messages/{messageId}` → the Message after the edit.
+#[utoipa::path(
+    operation_id = "editMessage",
+    tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation"), ("messageId" = String, Path, description = "The message's id")),
+    request_body = EditBody,
+    responses(
+        (status = 200, description = "The message after the edit", body = MessageView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[patch("/conversations/{id}/messages/{messageId}")]
 pub async fn edit(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -31,6 +50,19 @@ pub async fn edit(
 }
 
 /// `DELETE /api/conversations/{id}/messages/{messageId}` → the tombstone.
+#[utoipa::path(
+    operation_id = "deleteMessage",
+    tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation"), ("messageId" = String, Path, description = "The message's id")),
+    responses(
+        (status = 200, description = "The tombstone", body = MessageView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[delete("/conversations/{id}/messages/{messageId}")]
 pub async fn delete(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -41,6 +73,19 @@ pub async fn delete(
 }
 
 /// `PUT /api/conversations/{id}/messages/{messageId}/reactions/{emoji}` → the Message.
+#[utoipa::path(
+    operation_id = "addReaction",
+    tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation"), ("messageId" = String, Path, description = "The message's id"), ("emoji" = String, Path, description = "One emoji")),
+    responses(
+        (status = 200, description = "The message with its reactions", body = MessageView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[put("/conversations/{id}/messages/{messageId}/reactions/{emoji}")]
 pub async fn add_reaction(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -52,6 +97,19 @@ pub async fn add_reaction(
 }
 
 /// `DELETE /api/conversations/{id}/messages/{messageId}/reactions/{emoji}` → the Message.
+#[utoipa::path(
+    operation_id = "removeReaction",
+    tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation"), ("messageId" = String, Path, description = "The message's id"), ("emoji" = String, Path, description = "One emoji")),
+    responses(
+        (status = 200, description = "The message with its reactions", body = MessageView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[delete("/conversations/{id}/messages/{messageId}/reactions/{emoji}")]
 pub async fn remove_reaction(
     state: web::Data<AppState>,
     me: AuthUser,

@@ -1,7 +1,11 @@
 use crate::http::extract::Json;
+use crate::http::openapi::{Forbidden, NotFound, RateLimited};
+use crate::messaging::view::MessageView;
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use confab_actors::chat::NewMessage;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -9,8 +13,9 @@ use crate::http::validate;
 use crate::state::AppState;
 
 /// The body of `message:send`; `conversationId` may be left out here since the path names it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewMessage)]
 pub struct SendBody {
     conversation_id: Option<String>,
     client_message_id: String,
@@ -23,6 +28,20 @@ pub struct SendBody {
 /// `POST /api/conversations/{id}/messages` → 201 the Message, once it is committed; every
 /// subscribed socket of every member hears `message:new`, as for a socket send. A retry with
 /// the same `clientMessageId` returns the message stored the first time.
+#[utoipa::path(
+    operation_id = "sendMessage",
+    tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation")),
+    request_body = SendBody,
+    responses(
+        (status = 201, description = "The message, committed (the first one for a retried `clientMessageId`)", body = MessageView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/conversations/{id}/messages")]
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,

@@ -1,20 +1,22 @@
+use actix_web::get;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
+use crate::http::openapi::NotFound;
 use crate::messaging::view::opt_ts;
 use crate::models::receipt;
 use crate::state::AppState;
 
 /// One member in receipt details.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Receipt {
+pub struct Receipt {
     user_id: Uuid,
     /// When their watermark reached the seq; `None` only for moves made before the log was
     /// kept.
@@ -22,15 +24,34 @@ struct Receipt {
     at: Option<DateTime<Utc>>,
 }
 
+/// `{ delivered, read }`
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipts {
+    pub delivered: Vec<Receipt>,
+    pub read: Vec<Receipt>,
+}
+
 /// `GET /api/conversations/{id}/messages/{seq}/receipts` →
 /// `{ delivered: [{ userId, at }], read: [{ userId, at }] }`: the members whose watermark is at
 /// or past `seq`, earliest first, with the time it got there; neither the caller nor members
 /// who hide their receipts.
+#[utoipa::path(
+    operation_id = "listReceipts",
+    tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The conversation"), ("seq" = i64, Path, description = "The message's seq")),
+    responses(
+        (status = 200, description = "Who has the message delivered and read, earliest first", body = Receipts),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[get("/conversations/{id}/messages/{seq}/receipts")]
 pub async fn list(
     state: web::Data<AppState>,
     me: AuthUser,
     path: web::Path<(String, String)>,
-) -> ApiResult<web::Json<Value>> {
+) -> ApiResult<web::Json<Receipts>> {
     let (conversation, seq) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let (conversation, _) = load_for_member(&mut conn, &conversation, me.id).await?;
@@ -57,5 +78,5 @@ pub async fn list(
         .collect();
     delivered.sort_by_key(|r| r.at);
     read.sort_by_key(|r| r.at);
-    Ok(web::Json(json!({ "delivered": delivered, "read": read })))
+    Ok(web::Json(Receipts { delivered, read }))
 }

@@ -1,7 +1,10 @@
 use crate::http::extract::Json;
+use crate::http::openapi::NotFound;
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -12,16 +15,41 @@ use crate::models::report::{self, NewReport};
 use crate::models::{message, user};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewReport)]
 pub struct ReportBody {
+    /// The user reported.
+    #[schema(value_type = Option<uuid::Uuid>)]
     user_id: Option<String>,
+    /// The message reported, from a conversation of the reporter's.
     message_id: Option<String>,
     reason: String,
 }
 
+/// `{ id, createdAt }`
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportCreated {
+    pub id: Uuid,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
 /// `POST /api/reports` with `{ userId?, messageId?, reason }` → 201 `{ id, createdAt }`.
 /// A message can be reported only from a conversation the reporter belongs to.
+#[utoipa::path(
+    operation_id = "createReport",
+    tag = "safety",
+    security(("bearer" = [])),
+    request_body = ReportBody,
+    responses(
+        (status = 201, description = "The report, stored for review", body = ReportCreated),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[post("/reports")]
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -69,6 +97,8 @@ pub async fn create(
     )
     .await?;
     log::info!(report_id:% = report.id; "report filed");
-    Ok(HttpResponse::Created()
-        .json(json!({ "id": report.id, "createdAt": timestamp(&report.created_at) })))
+    Ok(HttpResponse::Created().json(ReportCreated {
+        id: report.id,
+        created_at: timestamp(&report.created_at),
+    }))
 }

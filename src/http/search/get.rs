@@ -1,7 +1,9 @@
 use crate::http::extract::Query;
+use crate::http::openapi::{NotFound, RateLimited};
+use actix_web::get;
 use actix_web::web;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -11,31 +13,58 @@ use crate::models::conversation;
 use crate::search;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Words (a prefix with `*`), `"a phrase"`, `-excluded`, `or`.
     q: Option<String>,
+    /// Only this conversation (one of the caller's).
+    #[param(value_type = Option<uuid::Uuid>)]
     conversation_id: Option<String>,
+    /// `nextCursor` of the previous page.
     before_id: Option<String>,
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-struct SearchResult {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResult {
+    #[schema(value_type = crate::messaging::view::MessageView)]
     message: MessageView,
     snippet: String,
     highlights: Vec<[usize; 2]>,
+}
+
+/// `{ results, nextCursor }`: `nextCursor` is `null` on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub results: Vec<SearchResult>,
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /api/search?q=&conversationId=&beforeId=&limit=` → `{ results: [{ message, snippet,
 /// highlights }], nextCursor }`: messages of the caller's conversations (or of one of them)
 /// that match `q`, newest first, never deleted ones nor those of users the caller blocked.
 /// Searches spend a per-user rate of their own.
+#[utoipa::path(
+    operation_id = "searchMessages",
+    tag = "search",
+    security(("bearer" = [])),
+    params(SearchParams),
+    responses(
+        (status = 200, description = "Matching messages, newest first", body = SearchPage),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[get("/search")]
 pub async fn get(
     state: web::Data<AppState>,
     me: AuthUser,
     params: Query<SearchParams>,
-) -> ApiResult<web::Json<Value>> {
+) -> ApiResult<web::Json<SearchPage>> {
     let params = params.into_inner();
     let query = search::parse(params.q.as_deref().unwrap_or("")).map_err(ApiError::invalid)?;
     let limit = validate::limit(params.limit, 20, 50)?;
@@ -87,7 +116,8 @@ pub async fn get(
             }
         })
         .collect();
-    Ok(web::Json(
-        json!({ "results": results, "nextCursor": next_cursor }),
-    ))
+    Ok(web::Json(SearchPage {
+        results,
+        next_cursor,
+    }))
 }

@@ -1,7 +1,9 @@
+use actix_web::post;
 use actix_web::web;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::messaging::view::AttachmentView;
 use crate::state::AppState;
@@ -9,6 +11,17 @@ use crate::state::AppState;
 /// `POST /api/uploads/{id}/complete` → the Attachment, once the stored object has exactly the
 /// declared size, the declared type by its magic bytes, and dimensions within bounds;
 /// otherwise `invalid`, and the object and the upload are gone. Idempotent.
+#[utoipa::path(
+    operation_id = "completeUpload",
+    tag = "attachments",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The upload's `attachmentId`")),
+    responses(
+        (status = 200, description = "The checked attachment", body = AttachmentView),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[post("/uploads/{id}/complete")]
 pub async fn complete(
     state: web::Data<AppState>,
     me: AuthUser,

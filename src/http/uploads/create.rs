@@ -1,7 +1,11 @@
 use crate::http::extract::Json;
+use crate::http::openapi::RateLimited;
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use crate::attachments::UploadRequest;
 use crate::auth::AuthUser;
@@ -9,18 +13,44 @@ use crate::error::ApiResult;
 use crate::messaging::view::timestamp;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewUpload)]
 pub struct UploadBody {
     content_type: String,
     size: i64,
     name: String,
 }
 
+/// Where and how to send an upload's bytes: exactly `headers`, before `expiresAt`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadTicket {
+    pub attachment_id: uuid::Uuid,
+    pub upload_url: String,
+    /// Always `PUT`.
+    #[schema(value_type = String, example = "PUT")]
+    pub method: &'static str,
+    pub headers: BTreeMap<String, String>,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
 /// `POST /api/uploads` `{ contentType, size, name }` → 201 `{ attachmentId, uploadUrl,
 /// method: "PUT", headers, expiresAt }`: the client then sends exactly `size` bytes with
 /// exactly `headers` before `expiresAt`, and calls `complete`. Everything is checked before
 /// anything is signed.
+#[utoipa::path(
+    operation_id = "createUpload",
+    tag = "attachments",
+    security(("bearer" = [])),
+    request_body = UploadBody,
+    responses(
+        (status = 201, description = "Where and how to send the bytes", body = UploadTicket),
+        (status = 429, response = RateLimited),
+    ),
+)]
+#[post("/uploads")]
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -41,18 +71,18 @@ pub async fn create(
             origin.as_deref(),
         )
         .await?;
-    let headers: Map<String, Value> = ticket
+    let headers = ticket
         .headers
         .into_iter()
-        .map(|(name, value)| (name.to_string(), Value::String(value)))
+        .map(|(name, value)| (name.to_string(), value))
         .collect();
-    Ok(HttpResponse::Created().json(serde_json::json!({
-        "attachmentId": ticket.attachment_id,
-        "uploadUrl": ticket.url,
-        "method": "PUT",
-        "headers": headers,
-        "expiresAt": timestamp(&ticket.expires_at),
-    })))
+    Ok(HttpResponse::Created().json(UploadTicket {
+        attachment_id: ticket.attachment_id,
+        upload_url: ticket.url,
+        method: "PUT",
+        headers,
+        expires_at: timestamp(&ticket.expires_at),
+    }))
 }
 
 /// The origin the request reached: what a proxy forwarded (only when trusted), or this

@@ -1,7 +1,9 @@
+use actix_web::get;
 use actix_web::web;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::http::views::UserView;
 use crate::models::user;
@@ -12,6 +14,17 @@ fn user_not_found() -> ApiError {
 }
 
 /// `GET /api/users/{id}` → the User (public profile); 404.
+#[utoipa::path(
+    operation_id = "getUser",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 200, description = "The public profile", body = UserView),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[get("/users/{id}")]
 pub async fn by_id(
     state: web::Data<AppState>,
     _me: AuthUser,
@@ -27,6 +40,17 @@ pub async fn by_id(
 
 /// `GET /api/users/by-username/{username}` → the User whose username is this one, ignoring
 /// case (usernames are unique ignoring case); 404.
+#[utoipa::path(
+    operation_id = "getUserByUsername",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("username" = String, Path, description = "The username, in any case")),
+    responses(
+        (status = 200, description = "The public profile", body = UserView),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[get("/users/by-username/{username}")]
 pub async fn by_username(
     state: web::Data<AppState>,
     _me: AuthUser,

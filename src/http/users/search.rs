@@ -1,7 +1,10 @@
 use crate::http::extract::Query;
+use crate::http::openapi::NotFound;
+use actix_web::get;
 use actix_web::web;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
@@ -11,22 +14,47 @@ use crate::http::workspaces::load_for_member as load_workspace;
 use crate::models::user;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// The start of a username or display name.
+    #[param(min_length = 1, max_length = 64, pattern = r"\S")]
     q: String,
+    /// At most 50; 20 when left out.
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<i64>,
+    /// Only members of this workspace (one of the caller's).
+    #[param(value_type = Option<uuid::Uuid>)]
     workspace_id: Option<String>,
+}
+
+/// `{ users }`
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserList {
+    pub users: Vec<UserView>,
 }
 
 /// `GET /api/users/search?q=&limit=&workspaceId=` → `{ users }` whose username or display
 /// name starts with `q`, ignoring case; with `workspaceId`, only members of that workspace
 /// (404 unless the caller is one).
+#[utoipa::path(
+    operation_id = "searchUsers",
+    tag = "users",
+    security(("bearer" = [])),
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "Users whose username or display name starts with `q`", body = UserList),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[get("/users/search")]
 pub async fn search(
     state: web::Data<AppState>,
     me: AuthUser,
     query: Query<SearchQuery>,
-) -> ApiResult<web::Json<Value>> {
+) -> ApiResult<web::Json<UserList>> {
     let prefix = validate::text("q", &query.q, 1, 64)?;
     let limit = validate::limit(query.limit, 20, 50)?;
     let mut conn = state.pool.get().await?;
@@ -39,5 +67,5 @@ pub async fn search(
         .iter()
         .map(Into::into)
         .collect();
-    Ok(web::Json(json!({ "users": users })))
+    Ok(web::Json(UserList { users }))
 }

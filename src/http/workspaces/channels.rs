@@ -1,28 +1,34 @@
+use actix_web::get;
 use actix_web::web;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::load_for_member;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
+use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::models::conversation::{self, Channel};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChannelsQuery {
+    /// The start of a title, ignoring case.
     q: Option<String>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ChannelView {
+#[schema(as = Channel)]
+pub struct ChannelView {
     id: Uuid,
     title: Option<String>,
     member_count: i64,
@@ -48,15 +54,34 @@ fn parse_cursor(cursor: &str) -> ApiResult<(String, Uuid)> {
     ))
 }
 
+/// `{ channels, nextCursor }`: `nextCursor` is `null` on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelPage {
+    pub channels: Vec<ChannelView>,
+    pub next_cursor: Option<String>,
+}
+
 /// `GET /api/workspaces/{id}/channels?q=&cursor=&limit=` (members of the workspace) →
 /// `{ channels: [{ id, title, memberCount, joined }], nextCursor }`: its public channels whose
 /// title starts with `q` (ignoring case), by title.
+#[utoipa::path(
+    operation_id = "listChannels",
+    tag = "workspaces",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The workspace"), ChannelsQuery),
+    responses(
+        (status = 200, description = "Public channels by title", body = ChannelPage),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[get("/workspaces/{id}/channels")]
 pub async fn list(
     state: web::Data<AppState>,
     me: AuthUser,
     path: web::Path<String>,
     query: Query<ChannelsQuery>,
-) -> ApiResult<web::Json<Value>> {
+) -> ApiResult<web::Json<ChannelPage>> {
     let prefix = query
         .q
         .as_deref()
@@ -83,9 +108,10 @@ pub async fn list(
             joined: c.joined,
         })
         .collect();
-    Ok(web::Json(
-        json!({ "channels": channels, "nextCursor": next_cursor }),
-    ))
+    Ok(web::Json(ChannelPage {
+        channels,
+        next_cursor,
+    }))
 }
 
 #[cfg(test)]

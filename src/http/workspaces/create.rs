@@ -1,3 +1,4 @@
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
@@ -6,15 +7,21 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::openapi::Conflict;
 use crate::http::validate;
 use crate::http::views::WorkspaceView;
 use crate::models::workspace::{self, NewWorkspace, NewWorkspaceMember, OWNER, SLUG_TAKEN};
 use crate::state::AppState;
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewWorkspace)]
 pub struct CreateBody {
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     name: String,
+    /// 3-40 of `a-z`, `0-9` and `-`.
+    #[schema(pattern = "^[a-z0-9-]{3,40}$")]
     slug: String,
 }
 
@@ -33,6 +40,17 @@ fn slug(value: &str) -> ApiResult<String> {
 
 /// `POST /api/workspaces` with `{ name, slug }` → 201 the Workspace, its creator the owner;
 /// `conflict` when the slug is taken.
+#[utoipa::path(
+    operation_id = "createWorkspace",
+    tag = "workspaces",
+    security(("bearer" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The workspace, its creator the owner", body = WorkspaceView),
+        (status = 409, response = Conflict),
+    ),
+)]
+#[post("/workspaces")]
 pub async fn create(
     state: web::Data<AppState>,
     me: AuthUser,

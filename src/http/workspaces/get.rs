@@ -1,12 +1,25 @@
+use actix_web::get;
 use actix_web::web;
 
 use super::load_for_member;
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
+use crate::http::openapi::NotFound;
 use crate::http::views::WorkspaceView;
 use crate::state::AppState;
 
 /// `GET /api/workspaces/{id}` → the Workspace with the caller's role (404 unless a member).
+#[utoipa::path(
+    operation_id = "getWorkspace",
+    tag = "workspaces",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The workspace")),
+    responses(
+        (status = 200, description = "The workspace with the caller's role", body = WorkspaceView),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[get("/workspaces/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     me: AuthUser,

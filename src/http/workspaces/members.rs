@@ -1,3 +1,4 @@
+use actix_web::{delete, post};
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
@@ -6,6 +7,7 @@ use super::{load_for_member, workspace_not_found};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::http::validate;
 use crate::http::views::WorkspaceView;
 use crate::membership;
@@ -13,13 +15,16 @@ use crate::models::conversation::{self, Conversation};
 use crate::models::workspace::{self, NewWorkspaceMember, MEMBER, OWNER};
 use crate::models::{member, user};
 use crate::state::AppState;
+use utoipa::ToSchema;
 
 /// User ids one request adds at most.
 const MAX_ADDED: usize = 1_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = NewWorkspaceMembers)]
 pub struct AddBody {
+    #[schema(value_type = Vec<uuid::Uuid>, min_items = 1)]
     user_ids: Vec<String>,
 }
 
@@ -29,6 +34,20 @@ fn member_not_found() -> ApiError {
 
 /// `POST /api/workspaces/{id}/members` with `{ userIds }` (owners and admins) → the Workspace.
 /// Users who already belong are left as they are; `conflict` past the workspace's size limit.
+#[utoipa::path(
+    operation_id = "addWorkspaceMembers",
+    tag = "workspaces",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The workspace")),
+    request_body = AddBody,
+    responses(
+        (status = 200, description = "The workspace", body = WorkspaceView),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
+#[post("/workspaces/{id}/members")]
 pub async fn add(
     state: web::Data<AppState>,
     me: AuthUser,
@@ -76,6 +95,18 @@ pub async fn add(
 /// members, anyone removes themself (leaves). Leaving a workspace also leaves every channel of
 /// it (live `conversation:removed`); an owner who leaves hands it to the longest-standing
 /// admin, else member.
+#[utoipa::path(
+    operation_id = "removeWorkspaceMember",
+    tag = "workspaces",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The workspace"), ("userId" = Uuid, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Removed (or left), with the workspace's channels"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
+#[delete("/workspaces/{id}/members/{userId}")]
 pub async fn remove(
     state: web::Data<AppState>,
     me: AuthUser,
