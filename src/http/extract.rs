@@ -52,8 +52,35 @@ pub fn decode<T: DeserializeOwned>(json: &str) -> Result<T, ApiError> {
     if let Some(field) = text::find_nul(&value) {
         return Err(bad_text(&field));
     }
+    let value = integral_floats_as_integers(value);
+    // Every body of the API is an object; serde would also take a struct from an array.
+    if !value.is_object() {
+        return Err(ApiError::invalid("the body must be a JSON object"));
+    }
     serde_json::from_value(value)
         .map_err(|err| ApiError::invalid(format!("invalid JSON body: {err}")))
+}
+
+/// `154.0` as `154`: JSON Schema counts a number with no fraction as an integer, and so do
+/// the integer fields of bodies.
+fn integral_floats_as_integers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(integral_floats_as_integers).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, integral_floats_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// A query string of type `T`; a NUL in any parameter is `invalid` naming it (an unpaired

@@ -263,18 +263,20 @@ impl Served {
         })
     }
 
-    /// The methods of the described path that `path` matches, if any.
+    /// The methods of the described path that `path` matches, if any; where several match
+    /// (`/contacts/requests`, `/contacts/{userId}`), the one with the most literal segments.
     fn methods_of(&self, path: &str) -> Option<&BTreeSet<&'static str>> {
         let segments: Vec<&str> = path.split('/').collect();
         self.paths
             .iter()
-            .find(|(template, _)| {
+            .filter(|(template, _)| {
                 template.len() == segments.len()
                     && template.iter().zip(&segments).all(|(t, s)| match t {
                         Some(literal) => literal == s,
                         None => !s.is_empty(),
                     })
             })
+            .max_by_key(|(template, _)| template.iter().filter(|t| t.is_some()).count())
             .map(|(_, methods)| methods)
     }
 }
@@ -311,7 +313,7 @@ pub async fn serve(served: web::Data<Served>) -> HttpResponse {
 /// `404` elsewhere; both with the contract's error object.
 pub async fn unmatched(req: HttpRequest, served: web::Data<Served>) -> HttpResponse {
     match served.methods_of(req.path()) {
-        Some(methods) => {
+        Some(methods) if !methods.contains(req.method().as_str()) => {
             let allow = methods.iter().copied().collect::<Vec<_>>().join(", ");
             let mut response = actix_web::ResponseError::error_response(&ApiError::invalid(
                 format!("method not allowed; this path takes {allow}"),
@@ -324,6 +326,8 @@ pub async fn unmatched(req: HttpRequest, served: web::Data<Served>) -> HttpRespo
             );
             response
         }
+        // A method the path takes, refused by the route's own pattern (a malformed id).
+        Some(_) => actix_web::ResponseError::error_response(&ApiError::not_found("not found")),
         None => actix_web::ResponseError::error_response(&ApiError::not_found("no such endpoint")),
     }
 }

@@ -115,9 +115,11 @@ pub fn password(value: &str) -> ApiResult<String> {
 /// An avatar URL: http(s), at most 2,048 characters.
 pub fn avatar_url(value: &str) -> ApiResult<String> {
     let url = value.trim();
-    let valid = url.len() <= 2048
-        && (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() > "https://".len()
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let valid = url.chars().count() <= 2048
+        && rest.is_some_and(|rest| !rest.is_empty())
         && !url.chars().any(char::is_whitespace);
     if !valid {
         return Err(ApiError::invalid(

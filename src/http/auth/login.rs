@@ -18,7 +18,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = Login)]
 pub struct LoginBody {
+    /// An email or a username.
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     login: String,
+    #[schema(format = Password, min_length = 1, max_length = 1024)]
     password: String,
 }
 

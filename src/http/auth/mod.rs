@@ -69,6 +69,12 @@ pub struct AccessToken {
     pub access_token: String,
 }
 
+/// Whether a body that may be left out was: nothing, white space or `null`.
+pub fn is_empty_body(body: &[u8]) -> bool {
+    let text = body.trim_ascii();
+    text.is_empty() || text == b"null"
+}
+
 /// The refresh token of a request: the cookie, else `{ "refreshToken": "…" }` in the body
 /// (for clients without cookies). A body, when there is one, must be that object.
 pub fn presented_refresh_token(
@@ -76,7 +82,7 @@ pub fn presented_refresh_token(
     state: &AppState,
     body: &[u8],
 ) -> ApiResult<Option<String>> {
-    let in_body = if body.iter().all(u8::is_ascii_whitespace) {
+    let in_body = if is_empty_body(body) {
         None
     } else {
         let text = std::str::from_utf8(body)

@@ -19,9 +19,18 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 #[schema(as = Registration)]
 pub struct RegisterBody {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"
+    )]
     email: String,
+    /// 3-32 of ASCII letters, digits, `_`, `.` and `-`; unique ignoring case.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     username: String,
+    /// At least 8 characters and at most 72 bytes.
+    #[schema(format = Password, min_length = 8, max_length = 72)]
     password: String,
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     display_name: Option<String>,
 }
 

@@ -25,7 +25,7 @@ fn contact_not_found() -> ApiError {
         (status = 404, response = NotFound),
     ),
 )]
-#[delete("/contacts/{userId}")]
+#[delete("/contacts/{userId:[0-9a-fA-F-]+}")]
 pub async fn remove(
     state: web::Data<AppState>,
     me: AuthUser,

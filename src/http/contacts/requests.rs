@@ -16,7 +16,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct RequestsQuery {
     /// `incoming` (the default) or `outgoing`.
-    #[param(value_type = Option<Direction>)]
+    #[param(value_type = Option<Direction>, inline)]
     direction: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,

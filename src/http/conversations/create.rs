@@ -31,6 +31,7 @@ pub enum CreateBody {
     },
     /// A group, or a channel of a workspace.
     Group {
+        #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
         title: String,
         #[serde(rename = "memberIds", default)]
         #[schema(value_type = Vec<uuid::Uuid>)]

@@ -27,17 +27,18 @@ pub struct CreateBody {
     #[schema(minimum = 60, maximum = 2592000)]
     expires_in_secs: Option<i64>,
     /// How many may join through it; no limit when left out.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1000)]
     max_uses: Option<i32>,
 }
 
 /// The body of a create: empty (every default) or `{ expiresInSecs?, maxUses? }`.
 fn parse(body: &[u8]) -> ApiResult<CreateBody> {
-    let body: CreateBody = if body.iter().all(u8::is_ascii_whitespace) {
+    let body: CreateBody = if crate::http::auth::is_empty_body(body) {
         CreateBody::default()
     } else {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))?
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::invalid("the body must be JSON text"))?;
+        crate::http::extract::decode(text)?
     };
     if body
         .expires_in_secs

@@ -20,6 +20,8 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase")]
 #[schema(as = MessageEdit)]
 pub struct EditBody {
+    /// 1-10,000 characters after trimming.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     body: String,
 }
 

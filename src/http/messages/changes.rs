@@ -25,7 +25,7 @@ pub struct ChangesQuery {
     /// The highest rev the client applied.
     #[param(minimum = 0)]
     after_rev: i64,
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 

@@ -1,4 +1,5 @@
 use crate::http::extract::Json;
+use crate::http::openapi::Conflict;
 use crate::http::openapi::{Forbidden, NotFound, RateLimited};
 use crate::messaging::view::MessageView;
 use actix_web::post;
@@ -17,11 +18,20 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 #[schema(as = NewMessage)]
 pub struct SendBody {
+    /// Left out, or the conversation of the path.
+    #[schema(value_type = Option<uuid::Uuid>)]
     conversation_id: Option<String>,
+    /// The client's id of the message: a retry with the same one returns the same message.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^\S([\s\S]*\S)?$")]
     client_message_id: String,
+    /// 1-10,000 characters after trimming (may be empty with attachments).
+    #[schema(max_length = 10000)]
     body: String,
+    /// Up to 5 completed uploads of the sender's.
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>, max_items = 5)]
     attachment_ids: Vec<String>,
+    /// The id of the message this one answers.
     reply_to_id: Option<String>,
 }
 
@@ -38,6 +48,7 @@ pub struct SendBody {
         (status = 201, description = "The message, committed (the first one for a retried `clientMessageId`)", body = MessageView),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 429, response = RateLimited),
     ),
 )]

@@ -24,6 +24,7 @@ pub struct ReportBody {
     user_id: Option<String>,
     /// The message reported, from a conversation of the reporter's.
     message_id: Option<String>,
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     reason: String,
 }
 

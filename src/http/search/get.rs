@@ -18,6 +18,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words (a prefix with `*`), `"a phrase"`, `-excluded`, `or`.
+    #[param(required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     q: Option<String>,
     /// Only this conversation (one of the caller's).
     #[param(value_type = Option<uuid::Uuid>)]

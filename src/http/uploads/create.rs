@@ -17,9 +17,32 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 #[schema(as = NewUpload)]
 pub struct UploadBody {
+    #[schema(value_type = ImageType)]
     content_type: String,
+    /// Bytes: at most 10 MB.
+    #[schema(minimum = 1, maximum = 10485760)]
     size: i64,
+    /// The file's name, shown to others.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     name: String,
+}
+
+/// The image types an upload may declare.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "describes `UploadBody::content_type`")]
+pub enum ImageType {
+    #[schema(rename = "image/jpeg")]
+    Jpeg,
+    #[schema(rename = "image/png")]
+    Png,
+    #[schema(rename = "image/gif")]
+    Gif,
+    #[schema(rename = "image/webp")]
+    Webp,
 }
 
 /// Where and how to send an upload's bytes: exactly `headers`, before `expiresAt`.

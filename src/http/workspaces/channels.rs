@@ -22,6 +22,7 @@ pub struct ChannelsQuery {
     q: Option<String>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 

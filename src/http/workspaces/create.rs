@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 #[schema(as = NewWorkspace)]
 pub struct CreateBody {
-    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
     /// 3-40 of `a-z`, `0-9` and `-`.
     #[schema(pattern = "^[a-z0-9-]{3,40}$")]
