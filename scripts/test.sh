@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on a fresh machine: installs what is missing (Debian
+# packages, the npm packages, schemathesis in a virtual environment), starts PostgreSQL and Redis
+# if they are down, then runs the Rust tests (which include the Node and browser tests), the
+# Prometheus rule tests and the API fuzzing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+apt_updated=""
+need_deb() { # need_deb PACKAGE...: installs those not installed
+  local missing=()
+  for package in "$@"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+step "Debian packages: nginx (cluster tests), Chromium and an emoji font (browser tests), promtool"
+# nginx-light runs private instances only; prometheus brings promtool (its service is not used).
+need_deb nginx-light chromium fonts-noto-color-emoji prometheus curl
+nginx -v
+chromium --version
+promtool --version | head -n 1
+
+scripts/services.sh
+
+step "npm packages (pinned by package-lock.json)"
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
+step "schemathesis (scripts/requirements.txt) in target/tools/venv"
+venv=target/tools/venv
+if ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f <(grep -v '^#' scripts/requirements.txt); then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
+fi
+"$venv/bin/schemathesis" --version
+
+step "Prometheus alert rules: syntax and unit tests"
+promtool check rules config/prometheus/alerts.yml
+promtool test rules config/prometheus/alerts.test.yml
+
+step "The Rust test suite (with the Node, browser and cluster tests)"
+cargo test --workspace -j 2
+
+step "Fuzzing the HTTP API from its description (scripts/schemathesis.sh)"
+cargo build -j 2 --bin confab
+SCHEMATHESIS="$venv/bin/schemathesis" scripts/schemathesis.sh target/debug/confab
