@@ -22,13 +22,14 @@ pub struct SendMetrics {
     committed: prometheus::IntCounter,
     latency: prometheus::Histogram,
     ack_latency: prometheus::Histogram,
+    unavailable: prometheus::IntCounter,
 }
 
 impl SendMetrics {
     /// The send metrics, registered in `registry`.
     fn new(registry: &Registry) -> prometheus::Result<SendMetrics> {
         let send_buckets = vec![
-            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0,
         ];
         let send = SendMetrics {
             committed: prometheus::IntCounter::with_opts(
@@ -54,16 +55,29 @@ impl SendMetrics {
                 .namespace(NAMESPACE)
                 .buckets(send_buckets),
             )?,
+            unavailable: prometheus::IntCounter::with_opts(
+                Opts::new(
+                    "sends_unavailable_total",
+                    "Sends answered `unavailable`: storage unreachable, nothing stored",
+                )
+                .namespace(NAMESPACE),
+            )?,
         };
         registry.register(Box::new(send.committed.clone()))?;
         registry.register(Box::new(send.latency.clone()))?;
         registry.register(Box::new(send.ack_latency.clone()))?;
+        registry.register(Box::new(send.unavailable.clone()))?;
         Ok(send)
     }
 
     /// Records a socket send whose ack was queued `elapsed` after its event arrived.
     pub fn acked(&self, elapsed: std::time::Duration) {
         self.ack_latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records a send answered `unavailable`.
+    pub fn unavailable(&self) {
+        self.unavailable.inc();
     }
 
     /// Records a send that took `elapsed` from request to commit.

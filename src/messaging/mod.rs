@@ -96,7 +96,13 @@ impl Messaging {
         let started = Instant::now();
         let sent = {
             let _in_flight = InFlight::enter(&inner.in_flight);
-            commit(&inner.pool, &inner.writer, &request).await?
+            match commit(&inner.pool, &inner.writer, &request).await {
+                Err(SendError::Unavailable) => {
+                    inner.metrics.unavailable();
+                    return Err(SendError::Unavailable);
+                }
+                sent => sent?,
+            }
         };
         inner.metrics.observe(started.elapsed(), sent.created);
         let mut related = Related {

@@ -19,6 +19,7 @@ mod invites;
 mod members;
 mod messages;
 mod migrations;
+mod monitoring;
 mod openapi;
 mod ops;
 mod search;
