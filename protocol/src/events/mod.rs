@@ -10,8 +10,9 @@ pub use client::{
     PresenceQuery, ReactionChange, Receipt, SyncChanges, SyncRequest,
 };
 pub use server::{
-    encode, Ack, AckError, ChangesAck, ConversationAdded, ConversationRemoved, ConversationUpdated,
-    HistoryAck, MessageAck, MessageSent, PresenceAck, PresenceEntry, PresenceUpdate,
-    ReactionUpdated, ReadyEntry, ReceiptAck, ReceiptUpdated, RefreshAck, RequestError, ServerEvent,
-    SessionExpiring, SessionReady, TypingStart, TypingStop, MESSAGE_NEW, MESSAGE_UPDATED,
+    encode, Ack, AckError, ChangesAck, ContactUpdated, ConversationAdded, ConversationRemoved,
+    ConversationUpdated, HistoryAck, MessageAck, MessageSent, PresenceAck, PresenceEntry,
+    PresenceUpdate, ReactionUpdated, ReadyEntry, ReceiptAck, ReceiptUpdated, RefreshAck,
+    RequestError, ServerEvent, SessionExpiring, SessionReady, TypingStart, TypingStop,
+    CONTACT_REQUEST, MESSAGE_NEW, MESSAGE_UPDATED, SERVER_EVENTS,
 };

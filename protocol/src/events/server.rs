@@ -311,6 +311,40 @@ pub struct RefreshAck {
     pub expires_at: String,
 }
 
+/// The name of `contact:request`, whose payload is the ContactRequest itself.
+pub const CONTACT_REQUEST: &str = "contact:request";
+
+/// `contact:updated`: the user and `user_id` became contacts (`contact`), or stopped being.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactUpdated {
+    /// The other user.
+    pub user_id: Uuid,
+    /// Whether the two are contacts now.
+    pub contact: bool,
+}
+server_event!("contact:updated", ContactUpdated);
+
+/// The name of every event the server emits (PROTOCOL.md section 6).
+pub const SERVER_EVENTS: &[&str] = &[
+    <SessionReady<'static> as ServerEvent>::NAME,
+    SessionExpiring::NAME,
+    <MessageSent<'static> as ServerEvent>::NAME,
+    MESSAGE_NEW,
+    MESSAGE_UPDATED,
+    <ReactionUpdated<'static> as ServerEvent>::NAME,
+    TypingStart::NAME,
+    TypingStop::NAME,
+    ReceiptUpdated::NAME,
+    PresenceUpdate::NAME,
+    <ConversationAdded<'static> as ServerEvent>::NAME,
+    ConversationRemoved::NAME,
+    ConversationUpdated::NAME,
+    CONTACT_REQUEST,
+    ContactUpdated::NAME,
+    <RequestError<'static> as ServerEvent>::NAME,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +382,19 @@ mod tests {
             encode("/", &removed).unwrap(),
             format!(r#"2["conversation:removed",{{"conversationId":"{user}"}}]"#)
         );
+    }
+
+    #[test]
+    fn every_typed_server_event_is_listed() {
+        // Each `server_event!` below the macro's definition is one typed event; the other
+        // three are the names of events whose payload is an object of the server's (a
+        // Message or a ContactRequest).
+        let typed = include_str!("server.rs")
+            .matches(concat!("server_event!", "(\""))
+            .count();
+        assert_eq!(SERVER_EVENTS.len(), typed + 3);
+        let unique: std::collections::BTreeSet<_> = SERVER_EVENTS.iter().collect();
+        assert_eq!(unique.len(), SERVER_EVENTS.len());
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod remove;
 pub mod request;
 pub mod requests;
 
-use serde_json::json;
+use confab_actors::protocol::events::{ContactUpdated, ServerEvent};
 use uuid::Uuid;
 
 use crate::state::AppState;
@@ -15,7 +15,18 @@ use crate::state::AppState;
 /// `contact:updated` `{ userId, contact }` to each of the two users, naming the other.
 pub async fn tell_both(state: &AppState, a: Uuid, b: Uuid, contact: bool) {
     for (to, other) in [(a, b), (b, a)] {
-        let payload = json!({ "userId": other, "contact": contact });
-        state.chat.tell_user(to, "contact:updated", &payload).await;
+        let updated = ContactUpdated {
+            user_id: other,
+            contact,
+        };
+        match serde_json::to_value(&updated) {
+            Ok(payload) => {
+                state
+                    .chat
+                    .tell_user(to, ContactUpdated::NAME, &payload)
+                    .await
+            }
+            Err(err) => log::error!(cause:% = err; "unserializable contact:updated"),
+        }
     }
 }

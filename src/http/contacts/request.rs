@@ -1,6 +1,7 @@
 use actix_web::post;
 use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
+use confab_actors::protocol::events::CONTACT_REQUEST;
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -124,7 +125,7 @@ pub async fn request(
             let view = ContactRequestView::from(&created);
             log::info!(request_id:% = created.id; "contact request sent");
             let payload = serde_json::to_value(&view).map_err(ApiError::internal)?;
-            state.chat.tell_user(to, "contact:request", &payload).await;
+            state.chat.tell_user(to, CONTACT_REQUEST, &payload).await;
             Ok(HttpResponse::Created().json(view))
         }
     }
