@@ -23,10 +23,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The test profile (cheap bcrypt), its uploads in a folder of its own, and limits high enough
-# that fuzzing is not all 429s; every limit still applies.
+# The test profile (cheap bcrypt), its uploads in a folder of its own, the default page size
+# (the description states it), and rate limits high enough that fuzzing reaches the logic
+# behind them rather than 429s; every limit still applies.
 CONFAB_ENV=test DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" CONFAB_BIND="127.0.0.1:$port" \
-  CONFAB_STORAGE__DIR="$work/uploads" CONFAB_LIMITS__PAGE_MAX=100 RUST_LOG=warn \
+  CONFAB_STORAGE__DIR="$work/uploads" CONFAB_LIMITS__PAGE_MAX=100 \
+  CONFAB_AUTH__LOGIN_MAX_FAILURES=100000 CONFAB_LIMITS__INVITE_LOOKUPS_PER_MIN=100000 \
+  CONFAB_STORAGE__MAX_UNCLAIMED_PER_USER=100000 RUST_LOG=warn \
   "$binary" serve 2>"$work/server.log" &
 server=$!
 for _ in $(seq 1 100); do
