@@ -47,12 +47,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// `T` from a JSON document, with its text checked.
 pub fn decode<T: DeserializeOwned>(json: &str) -> Result<T, ApiError> {
-    let value = text::parse_json(json)
+    let mut value = text::parse_json(json)
         .map_err(|err| ApiError::invalid(format!("invalid JSON body: {err}")))?;
     if let Some(field) = text::find_nul(&value) {
         return Err(bad_text(&field));
     }
-    let value = integral_floats_as_integers(value);
+    integral_floats_as_integers(&mut value);
     // Every body of the API is an object; serde would also take a struct from an array.
     if !value.is_object() {
         return Err(ApiError::invalid("the body must be a JSON object"));
@@ -61,25 +61,21 @@ pub fn decode<T: DeserializeOwned>(json: &str) -> Result<T, ApiError> {
         .map_err(|err| ApiError::invalid(format!("invalid JSON body: {err}")))
 }
 
-/// `154.0` as `154`: JSON Schema counts a number with no fraction as an integer, and so do
-/// the integer fields of bodies.
-fn integral_floats_as_integers(value: serde_json::Value) -> serde_json::Value {
+/// `154.0` as `154`, in place: JSON Schema counts a number with no fraction as an integer, and
+/// so do the integer fields of bodies.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
-        Value::Number(n) if n.is_f64() => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
-            _ => Value::Number(n),
-        },
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(integral_floats_as_integers).collect())
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    *value = Value::from(f as i64);
+                }
+            }
         }
-        Value::Object(fields) => Value::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k, integral_floats_as_integers(v)))
-                .collect(),
-        ),
-        other => other,
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 
