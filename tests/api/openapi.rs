@@ -124,54 +124,31 @@ async fn defects_found_by_fuzzing_stay_fixed() {
         .await;
     assert_error(&array, 400, "invalid");
     let group = app.group(&alice, "g", &[]).await;
-    let invite = app
-        .raw(
+    let invites = format!("/api/conversations/{group}/invites");
+    let create_invite = |body: &'static str| {
+        app.raw(
             "POST",
-            &format!("/api/conversations/{group}/invites"),
+            &invites,
             Some(&alice.token),
             "application/json",
-            "[null, null]",
+            body,
         )
-        .await;
-    assert_error(&invite, 400, "invalid");
+    };
+    assert_error(&create_invite("[null, null]").await, 400, "invalid");
 
     // JSON null is the optional body left out.
-    let invite = app
-        .raw(
-            "POST",
-            &format!("/api/conversations/{group}/invites"),
-            Some(&alice.token),
-            "application/json",
-            "null",
-        )
-        .await;
-    assert_eq!(invite.status, 201, "{:?}", invite.body);
+    let empty = create_invite("null").await;
+    assert_eq!(empty.status, 201, "{:?}", empty.body);
     let logout = app
         .raw("POST", "/api/auth/logout", None, "application/json", "null")
         .await;
     assert_eq!(logout.status, 204, "{:?}", logout.body);
 
     // An integral float is an integer, as JSON Schema counts them.
-    let invite = app
-        .raw(
-            "POST",
-            &format!("/api/conversations/{group}/invites"),
-            Some(&alice.token),
-            "application/json",
-            r#"{"expiresInSecs": 3600.0, "maxUses": 2.0}"#,
-        )
-        .await;
-    assert_eq!(invite.status, 201, "{:?}", invite.body);
-    assert_eq!(invite.body["maxUses"], 2);
-    let fraction = app
-        .raw(
-            "POST",
-            &format!("/api/conversations/{group}/invites"),
-            Some(&alice.token),
-            "application/json",
-            r#"{"maxUses": 2.5}"#,
-        )
-        .await;
+    let floats = create_invite(r#"{"expiresInSecs": 3600.0, "maxUses": 2.0}"#).await;
+    assert_eq!(floats.status, 201, "{:?}", floats.body);
+    assert_eq!(floats.body["maxUses"], 2);
+    let fraction = create_invite(r#"{"maxUses": 2.5}"#).await;
     assert_error(&fraction, 400, "invalid");
 
     // The shortest http URL is an avatar URL.
