@@ -7,7 +7,10 @@ fn main() -> anyhow::Result<()> {
     confab::logging::init();
     if let Some(Command::Openapi) = cli.command {
         // Needs no configuration: the description is the code's.
-        println!("{}", confab::http::description().to_pretty_json()?);
+        print!(
+            "{}",
+            confab::http::openapi::to_json(&confab::http::description())?
+        );
         return Ok(());
     }
     let settings = Settings::load()?;

@@ -244,6 +244,72 @@ pub fn document(api: &impl OpenApiFactory) -> Document {
     doc
 }
 
+/// White space as `char::is_whitespace` (and so `str::trim`) has it, as the inside of a regex
+/// character class.
+const WHITE_SPACE: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+/// The description as JSON text, with `\s` and `\S` in its patterns spelled out as the
+/// server's white space: regex dialects disagree on what `\s` matches (U+0085, U+001C), and
+/// a pattern must mean to every client exactly what the validators check.
+pub fn to_json(doc: &Document) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(doc)?;
+    spell_out_patterns(&mut value);
+    let mut json = serde_json::to_string_pretty(&value)?;
+    json.push('\n');
+    Ok(json)
+}
+
+fn spell_out_patterns(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                match field {
+                    Value::String(pattern) if key == "pattern" => {
+                        *pattern = spell_out_white_space(pattern);
+                    }
+                    other => spell_out_patterns(other),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(spell_out_patterns),
+        _ => {}
+    }
+}
+
+/// `pattern` with `\s` as `[WHITE_SPACE]` (inside a class, its ranges) and `\S` as
+/// `[^WHITE_SPACE]`. A `\S` inside a class has no such spelling: patterns use `(?:[^\n]|\n)`
+/// for "any character".
+fn spell_out_white_space(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('s') if in_class => out.push_str(WHITE_SPACE),
+                Some('s') => out.push_str(&format!("[{WHITE_SPACE}]")),
+                Some('S') if !in_class => out.push_str(&format!("[^{WHITE_SPACE}]")),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The description as served, and the paths it knows for telling `405` from `404`.
 pub struct Served {
     json: web::Bytes,
@@ -253,8 +319,7 @@ pub struct Served {
 
 impl Served {
     pub fn new(doc: &Document) -> Result<Served, serde_json::Error> {
-        let mut json = doc.to_pretty_json()?;
-        json.push('\n');
+        let json = to_json(doc)?;
         let paths = doc
             .paths
             .paths
@@ -333,5 +398,33 @@ pub async fn unmatched(req: HttpRequest, served: web::Data<Served>) -> HttpRespo
         // A method the path takes, refused by the route's own pattern (a malformed id).
         Some(_) => actix_web::ResponseError::error_response(&ApiError::not_found("not found")),
         None => actix_web::ResponseError::error_response(&ApiError::not_found("no such endpoint")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn white_space_is_spelled_out_as_the_server_trims_it() {
+        let ws = WHITE_SPACE;
+        assert_eq!(spell_out_white_space(r"\S"), format!("[^{ws}]"));
+        assert_eq!(
+            spell_out_white_space(r"^https?://[^\s]+$"),
+            format!("^https?://[^{ws}]+$")
+        );
+        assert_eq!(
+            spell_out_white_space(r"a\sb\.c\\s"),
+            format!(r"a[{ws}]b\.c\\s")
+        );
+        assert_eq!(spell_out_white_space(r"^[A-Z]{3}$"), r"^[A-Z]{3}$");
+        // Every character Rust counts as white space is in the class, and no other.
+        let listed = |c: char| {
+            matches!(c, '\t'..='\r' | ' ' | '\u{85}' | '\u{A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}'
+                | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}')
+        };
+        for c in (0..=0x3000u32).filter_map(char::from_u32) {
+            assert_eq!(c.is_whitespace(), listed(c), "{:?}", c);
+        }
     }
 }

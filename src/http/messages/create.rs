@@ -22,7 +22,7 @@ pub struct SendBody {
     #[schema(value_type = Option<uuid::Uuid>)]
     conversation_id: Option<String>,
     /// The client's id of the message: a retry with the same one returns the same message.
-    #[schema(min_length = 1, max_length = 64, pattern = r"^\S([\s\S]*\S)?$")]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^\S(?:(?:[^\n]|\n)*\S)?$")]
     client_message_id: String,
     /// 1-10,000 characters after trimming (may be empty with attachments).
     #[schema(max_length = 10000)]
