@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on a fresh machine: installs what is missing (Debian
 # packages, the npm packages, schemathesis in a virtual environment), starts PostgreSQL and Redis
-# if they are down, then runs the Rust tests (which include the Node and browser tests), the
-# Prometheus rule tests and the API fuzzing.
+# if they are down, then runs the Prometheus rule tests, the Rust tests (which include the Node
+# and browser tests) and the API fuzzing.
+#
+# Set-up failures stop the run (nothing after them could run). The test stages all run, whatever
+# one of them does, and a summary at the end names those that failed; the exit status is non-zero
+# when any did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -16,6 +20,18 @@ need_deb() { # need_deb PACKAGE...: installs those not installed
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+passed=() failed=()
+stage() { # stage NAME COMMAND...: runs a test stage and records its outcome; never exits
+  step "$1"
+  local name=$1 started=$SECONDS
+  shift
+  if "$@"; then
+    passed+=("$name ($((SECONDS - started)) s)")
+  else
+    failed+=("$name (exit $?, $((SECONDS - started)) s)")
+  fi
 }
 
 step "Debian packages: nginx (cluster tests), Chromium and an emoji font (browser tests), promtool"
@@ -38,13 +54,22 @@ if ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f <(grep -v '^#' scripts/re
 fi
 "$venv/bin/schemathesis" --version
 
-step "Prometheus alert rules: syntax and unit tests"
-promtool check rules config/prometheus/alerts.yml
-promtool test rules config/prometheus/alerts.test.yml
+alert_rules() {
+  promtool check rules config/prometheus/alerts.yml &&
+    promtool test rules config/prometheus/alerts.test.yml
+}
+api_fuzzing() {
+  cargo build -j 2 --bin confab &&
+    SCHEMATHESIS="$venv/bin/schemathesis" scripts/schemathesis.sh target/debug/confab
+}
 
-step "The Rust test suite (with the Node, browser and cluster tests)"
-cargo test --workspace -j 2
+set +e
+stage "Prometheus alert rules: syntax and unit tests" alert_rules
+stage "The Rust test suite (with the Node, browser and cluster tests)" cargo test --workspace -j 2 --no-fail-fast
+stage "Fuzzing the HTTP API from its description (scripts/schemathesis.sh)" api_fuzzing
+set -e
 
-step "Fuzzing the HTTP API from its description (scripts/schemathesis.sh)"
-cargo build -j 2 --bin confab
-SCHEMATHESIS="$venv/bin/schemathesis" scripts/schemathesis.sh target/debug/confab
+step "Summary"
+for name in "${passed[@]}"; do printf 'passed: %s\n' "$name"; done
+for name in "${failed[@]}"; do printf 'FAILED: %s\n' "$name"; done
+[ ${#failed[@]} -eq 0 ]
