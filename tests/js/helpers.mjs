@@ -6,6 +6,8 @@ export const WS_BASE = BASE.replace(/^http/, "ws");
 export const PING_INTERVAL = 300;
 export const PING_TIMEOUT = 200;
 
+/** How long an awaited event may take before a test fails: generous, since CI shares its cores. */
+export const PATIENCE_MS = 20_000;
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A WebSocket whose frames are queued, so frames that arrive back to back are never lost. */
@@ -55,11 +57,14 @@ export class Conn {
   }
 }
 
-/** Resolves with `value`, or rejects after `ms` with `what` named. */
+/**
+ * Resolves with `promise`, or rejects with `what` named once `ms` (at least PATIENCE_MS) have
+ * passed. The bound only limits how long a failure takes: on a busy machine events come late.
+ */
 export function within(ms, promise, what) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), Math.max(ms, PATIENCE_MS));
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -3,6 +3,8 @@
 import { io } from "socket.io-client";
 
 export const BASE = process.env.CONFAB_URL ?? "http://127.0.0.1:8080";
+/** How long an awaited event may take before a test fails: generous, since CI shares its cores. */
+export const PATIENCE_MS = 20_000;
 
 let counter = 0;
 const run = Math.random().toString(36).slice(2, 8);
@@ -55,18 +57,21 @@ export function once(socket, event) {
   return new Promise((resolve) => socket.once(event, resolve));
 }
 
-/** Resolves with `promise`, or rejects after `ms`. */
+/**
+ * Resolves with `promise`, or rejects with `what` named once `ms` (at least PATIENCE_MS) have
+ * passed. The bound only limits how long a failure takes: on a busy machine events come late.
+ */
 export function within(ms, promise, what) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), Math.max(ms, PATIENCE_MS));
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Resolves once `check()` (which may be async) is true, asking every 50 ms; rejects after `ms`. */
+/** Resolves once `check()` (which may be async) is true, asking every 50 ms; rejects after `ms` (at least PATIENCE_MS). */
 export async function until(ms, check, what) {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + Math.max(ms, PATIENCE_MS);
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -106,5 +111,5 @@ export function opener(sockets) {
   };
 }
 
-/** Emits `event` with an ack; rejects after 5 s. */
+/** Emits `event` with an ack; rejects after PATIENCE_MS. */
 export const ask = (socket, event, payload) => within(5000, socket.emitWithAck(event, payload), `${event} ack`);

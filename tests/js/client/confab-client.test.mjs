@@ -42,7 +42,7 @@ function gather(client, type) {
   return seen;
 }
 
-async function until(check, what, ms = 5000) {
+async function until(check, what, ms = 20_000) {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
