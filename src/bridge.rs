@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use confab_actors::chat::{RoomBridge, Rooms};
+use confab_actors::chat::{Publisher, RoomBridge};
 use confab_actors::protocol::engineio::Frame;
 use deadpool_redis::redis;
 use futures_util::StreamExt;
@@ -111,18 +111,6 @@ pub struct RedisBridge {
     pending: std::sync::Mutex<Option<Pending>>,
 }
 
-/// Where the bridge hands on what it receives besides room traffic. The rooms and the chat
-/// layer are built on the bridge, so these reach them only once the bridge's tasks start.
-pub struct BridgeHandlers {
-    /// Membership events other nodes published.
-    pub user_event: UserHandler,
-    /// After a reconnect: the conversations whose traffic may have been missed.
-    pub reconnected: ReconnectHandler,
-}
-
-/// Applies a membership event another node published for a user.
-pub type UserHandler = Box<dyn Fn(Uuid, String) + Send + Sync>;
-
 /// Called after the subscriber reconnected, with the conversations that have local
 /// subscribers: what was published meanwhile may have been missed there.
 pub type ReconnectHandler = Box<dyn Fn(Vec<Uuid>) + Send + Sync>;
@@ -143,7 +131,7 @@ fn now_ms() -> u128 {
 
 impl RedisBridge {
     /// A bridge for `node_id` in the cluster whose channels are under `namespace`; `start` it
-    /// once the rooms exist.
+    /// once the publisher exists.
     pub fn new(
         url: &str,
         node_id: &str,
@@ -169,9 +157,10 @@ impl RedisBridge {
         }))
     }
 
-    /// Starts the publisher and subscriber tasks, delivering room traffic to `rooms` and the
-    /// rest to `handlers`.
-    pub fn start(self: &Arc<Self>, rooms: Rooms, handlers: BridgeHandlers) {
+    /// Starts the publisher and subscriber tasks: what other nodes publish goes to `local`
+    /// for this node's sockets, and after a reconnect, `reconnected` hears which conversations
+    /// may have missed traffic. (The publisher is built on the bridge, so it comes in here.)
+    pub fn start(self: &Arc<Self>, local: Publisher, reconnected: ReconnectHandler) {
         let Some(pending) = self
             .pending
             .lock()
@@ -188,8 +177,8 @@ impl RedisBridge {
         actix_web::rt::spawn(subscriber(
             pending.client,
             Inbound {
-                rooms,
-                handlers,
+                publisher: local,
+                reconnected,
                 node_id: self.node_id.clone(),
                 channels: self.channels.clone(),
                 metrics: self.metrics.clone(),
@@ -259,9 +248,9 @@ impl RedisBridge {
 
 /// What the subscriber needs to hand on what it receives.
 struct Inbound {
-    rooms: Rooms,
+    publisher: Publisher,
     channels: Arc<Channels>,
-    handlers: BridgeHandlers,
+    reconnected: ReconnectHandler,
     node_id: Arc<str>,
     metrics: BridgeMetrics,
 }
@@ -323,7 +312,7 @@ async fn subscriber(
                     .psubscribe(&inbound.channels.user_pattern)
                     .await
                     .is_ok();
-                let conversations = inbound.rooms.conversations();
+                let conversations = inbound.publisher.subscribed();
                 for conversation in &conversations {
                     healthy &= sink
                         .subscribe(inbound.channels.room(*conversation))
@@ -331,7 +320,7 @@ async fn subscriber(
                         .is_ok();
                 }
                 if healthy && metrics.reconnects.get() > 0 {
-                    (inbound.handlers.reconnected)(conversations);
+                    (inbound.reconnected)(conversations);
                 }
                 while healthy {
                     tokio::select! {
@@ -394,12 +383,13 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
         .and_then(|id| Uuid::parse_str(id).ok())
     {
         inbound
-            .rooms
-            .deliver_local_about(conversation, Frame::Text(body.into()), None, rev, about);
+            .publisher
+            .deliver_from_bridge(conversation, body, rev, about);
     } else if let Some(user) = channel
         .strip_prefix(inbound.channels.user_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())
     {
-        (inbound.handlers.user_event)(user, body.to_string());
+        let (publisher, event) = (inbound.publisher.clone(), body.to_string());
+        actix_web::rt::spawn(async move { publisher.apply_remote(user, &event).await });
     }
 }

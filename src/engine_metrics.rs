@@ -2,7 +2,7 @@
 //! sessions by transport, upgrades, packets and closes by reason; the chat layer's events by
 //! name, rate-limited requests, fan-out deliveries and live rooms.
 
-use confab_actors::chat::Rooms;
+use confab_actors::chat::Publisher;
 use confab_actors::engine::{Engine, REASONS};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
@@ -153,7 +153,7 @@ impl Collector for EngineCollector {
 
 /// The chat layer's counters.
 pub struct ChatCollector {
-    rooms: Rooms,
+    publisher: Publisher,
     descs: Vec<Desc>,
 }
 
@@ -164,7 +164,7 @@ const ROOMS: &str = "confab_room_actors";
 const PRESENCE: &str = "confab_presence_transitions_total";
 
 impl ChatCollector {
-    pub fn new(rooms: Rooms) -> prometheus::Result<Self> {
+    pub fn new(publisher: Publisher) -> prometheus::Result<Self> {
         let descs = [
             (
                 EVENTS,
@@ -191,7 +191,7 @@ impl ChatCollector {
         .into_iter()
         .map(|(name, help, labels)| Desc::new(name.into(), help.into(), labels, Default::default()))
         .collect::<prometheus::Result<Vec<_>>>()?;
-        Ok(ChatCollector { rooms, descs })
+        Ok(ChatCollector { publisher, descs })
     }
 }
 
@@ -201,7 +201,7 @@ impl Collector for ChatCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let stats = self.rooms.stats();
+        let stats = self.publisher.stats();
         let counter = MetricType::COUNTER;
         vec![
             family(
@@ -229,7 +229,7 @@ impl Collector for ChatCollector {
                 ROOMS,
                 "Room actors alive on this node",
                 MetricType::GAUGE,
-                vec![sample(MetricType::GAUGE, self.rooms.count() as f64, None)],
+                vec![sample(MetricType::GAUGE, self.publisher.room_count() as f64, None)],
             ),
             family(
                 PRESENCE,

@@ -5,8 +5,7 @@
 //! on every node get `conversation:added` / `conversation:removed` (and join or leave the
 //! room), the other members get `conversation:updated`.
 
-use confab_actors::protocol::engineio::Frame;
-use confab_actors::protocol::events::{self, ConversationUpdated};
+use confab_actors::protocol::events::ConversationUpdated;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -85,19 +84,15 @@ pub async fn announce_joined(
 /// other members `conversation:updated`.
 pub async fn announce_left(state: &AppState, group: &Conversation, user: Uuid) {
     log::info!(conversation_id:% = group.id, user_id:% = user; "member removed");
-    state.chat.conversation_removed(user, group.id).await;
+    state.publisher.conversation_removed(user, group.id).await;
     tell_members(state, group);
 }
 
 /// `conversation:updated` to every member's sockets, on every node: the membership changed.
 fn tell_members(state: &AppState, group: &Conversation) {
-    let update = ConversationUpdated {
+    state.publisher.conversation_updated(&ConversationUpdated {
         conversation_id: group.id,
         last_seq: group.last_seq,
         last_rev: group.last_rev,
-    };
-    match events::encode("/", &update) {
-        Ok(text) => state.rooms.publish(group.id, Frame::message(&text), None),
-        Err(err) => log::error!(cause:% = err; "unserializable conversation:updated"),
-    }
+    });
 }

@@ -11,18 +11,17 @@ use actix_web::{web, App};
 use anyhow::Context;
 
 use confab_actors::chat::{
-    AckObserver, ChatNamespace, ChatParts, Limiter, PresenceDirectory, RoomBridge, Rooms,
+    AckObserver, ChatNamespace, ChatParts, Limiter, PresenceDirectory, Publisher, RoomBridge,
 };
 use confab_actors::engine::{Engine, NamespaceHandler};
-use confab_actors::protocol::engineio::Frame;
-use confab_actors::protocol::events::{self, ConversationUpdated};
+use confab_actors::protocol::events::ConversationUpdated;
 
 use crate::attachments::cleanup::Cleanup;
 use crate::attachments::metrics::UploadMetrics;
 use crate::attachments::thumbnails::Thumbnails;
 use crate::attachments::{AttachmentParts, Attachments};
 use crate::auth::{password, refresh, JwtKeys};
-use crate::bridge::{BridgeHandlers, BridgeMetrics, RedisBridge};
+use crate::bridge::{BridgeMetrics, RedisBridge};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::engine_metrics::{ChatCollector, EngineCollector};
@@ -62,9 +61,8 @@ struct Cluster {
 
 /// The realtime core on top of storage and the cluster.
 struct Realtime {
-    rooms: Rooms,
+    publisher: Publisher,
     messaging: Messaging,
-    chat: ChatNamespace<DbChatStore>,
     engine: Engine,
 }
 
@@ -108,12 +106,10 @@ impl Application {
             jwt,
             metrics,
             engine: realtime.engine,
-            rooms: realtime.rooms,
-            chat: realtime.chat,
+            publisher: realtime.publisher,
             messaging: realtime.messaging,
             presence: cluster.map(|c| c.presence),
             pool: storage.pool,
-            writer: storage.writer,
             redis: storage.redis,
             dummy_hash,
             settings,
@@ -296,8 +292,8 @@ fn cluster(
     Ok(Some(Cluster { bridge, presence }))
 }
 
-/// The rooms, the send service, the chat namespace and the Socket.IO engine; then the
-/// cluster's tasks, whose callbacks reach the chat layer.
+/// The publisher, the send service, the chat namespace and the Socket.IO engine; then the
+/// cluster's tasks, which hand what they receive to the chat layer.
 fn realtime(
     settings: &Settings,
     storage: &Storage,
@@ -306,10 +302,8 @@ fn realtime(
     metrics: &Metrics,
     signer: Signer,
 ) -> anyhow::Result<Realtime> {
-    let rooms = match cluster {
-        Some(cluster) => Rooms::with_bridge(cluster.bridge.clone() as Arc<dyn RoomBridge>),
-        None => Rooms::default(),
-    };
+    let (publisher, presence) =
+        Publisher::new(cluster.map(|c| c.bridge.clone() as Arc<dyn RoomBridge>));
     let limits = &settings.limits;
     let messaging = Messaging::new(MessagingParts {
         pool: storage.pool.clone(),
@@ -317,7 +311,7 @@ fn realtime(
         limiter: Limiter::new(limits.send_rate_per_sec, limits.send_burst),
         limits: limits.clone(),
         metrics: metrics.send.clone(),
-        rooms: rooms.clone(),
+        publisher: publisher.clone(),
         signer,
     });
     let send_metrics = metrics.send.clone();
@@ -328,24 +322,24 @@ fn realtime(
             jwt: jwt.clone(),
             messaging: messaging.clone(),
         },
-        rooms: rooms.clone(),
+        publisher: publisher.clone(),
+        presence,
         directory: cluster.map(|c| c.presence.clone() as Arc<dyn PresenceDirectory>),
         timers: settings.chat.timers(),
         events: settings.chat.event_bounds(),
         on_acked: Some(on_acked),
     });
     if let Some(cluster) = cluster {
-        start_cluster(cluster, &rooms, &chat, &storage.pool);
+        start_cluster(cluster, &publisher, &chat, &storage.pool);
     }
     let handler: Arc<dyn NamespaceHandler> = Arc::new(chat.clone());
     let engine = Engine::socket_io(engine_config(settings), vec![("/".into(), handler)]);
     metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
-    metrics.register(Box::new(ChatCollector::new(rooms.clone())?))?;
+    metrics.register(Box::new(ChatCollector::new(publisher.clone())?))?;
     crate::memory::start_trimming(engine.clone());
     Ok(Realtime {
-        rooms,
+        publisher,
         messaging,
-        chat,
         engine,
     })
 }
@@ -353,27 +347,20 @@ fn realtime(
 /// Starts the bridge's and the presence's tasks, now that what they hand on to exists.
 fn start_cluster(
     cluster: &Cluster,
-    rooms: &Rooms,
+    publisher: &Publisher,
     chat: &ChatNamespace<DbChatStore>,
     pool: &DbPool,
 ) {
-    let (pool, seqs_for) = (pool.clone(), rooms.clone());
-    let events = chat.clone();
+    let (pool, seqs_for) = (pool.clone(), publisher.clone());
     cluster.bridge.start(
-        rooms.clone(),
-        BridgeHandlers {
-            user_event: Box::new(move |user, event| {
-                let chat = events.clone();
-                actix_web::rt::spawn(async move { chat.apply_remote(user, &event).await });
-            }),
-            reconnected: Box::new(move |conversations| {
-                actix_web::rt::spawn(announce_latest_seqs(
-                    pool.clone(),
-                    seqs_for.clone(),
-                    conversations,
-                ));
-            }),
-        },
+        publisher.clone(),
+        Box::new(move |conversations| {
+            actix_web::rt::spawn(announce_latest_seqs(
+                pool.clone(),
+                seqs_for.clone(),
+                conversations,
+            ));
+        }),
     );
     let chat = chat.clone();
     cluster.presence.start(Box::new(move |users, at| {
@@ -504,7 +491,11 @@ fn redis_pool(url: &str) -> anyhow::Result<deadpool_redis::Pool> {
 /// After the bridge missed traffic, tells the local sessions of each conversation its latest
 /// seq and rev (`conversation:updated`), so clients repair gaps with `sync:request` and
 /// `sync:changes`.
-async fn announce_latest_seqs(pool: DbPool, rooms: Rooms, conversations: Vec<uuid::Uuid>) {
+async fn announce_latest_seqs(
+    pool: DbPool,
+    publisher: Publisher,
+    conversations: Vec<uuid::Uuid>,
+) {
     let latest = match pool.get().await {
         Ok(mut conn) => crate::models::conversation::latest(&mut conn, &conversations).await,
         Err(err) => {
@@ -513,14 +504,11 @@ async fn announce_latest_seqs(pool: DbPool, rooms: Rooms, conversations: Vec<uui
         }
     };
     for (id, last_seq, last_rev) in latest.unwrap_or_default() {
-        let update = ConversationUpdated {
+        publisher.conversation_updated_here(&ConversationUpdated {
             conversation_id: id,
             last_seq,
             last_rev,
-        };
-        if let Ok(text) = events::encode("/", &update) {
-            rooms.deliver_local(id, Frame::message(&text), None, None);
-        }
+        });
     }
 }
 

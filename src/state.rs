@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use confab_actors::chat::{ChatNamespace, Rooms};
+use confab_actors::chat::Publisher;
 use confab_actors::engine::Engine;
 
 use crate::attachments::Attachments;
@@ -12,25 +12,20 @@ use crate::db::DbPool;
 use crate::messaging::Messaging;
 use crate::metrics::Metrics;
 use crate::presence::RedisPresence;
-use crate::store::DbChatStore;
-use crate::writer::MessageWriter;
 
 /// What every request handler shares.
 pub struct AppState {
     pub settings: Settings,
     pub node_id: String,
     pub pool: DbPool,
-    /// Group commit for sends.
-    pub writer: MessageWriter,
     pub redis: Option<deadpool_redis::Pool>,
     pub jwt: JwtKeys,
     pub metrics: Metrics,
     /// The Socket.IO engine at `/socket.io/`.
     pub engine: Engine,
-    /// The conversation rooms of this node, for fan-out from the HTTP API too.
-    pub rooms: Rooms,
-    /// The chat namespace, told of membership changes made over HTTP.
-    pub chat: ChatNamespace<DbChatStore>,
+    /// The one way out to the sockets, on every node: what a handler changed, it publishes
+    /// here after the commit.
+    pub publisher: Publisher,
     /// This node's part of the cluster's presence, with Redis.
     pub presence: Option<Arc<RedisPresence>>,
     /// The send service, shared by sockets and HTTP.

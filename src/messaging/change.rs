@@ -27,7 +27,7 @@ impl Messaging {
             },
         };
         if let Err(wait) = inner.limiter.check(request.actor) {
-            inner.rooms.stats().rate_limited();
+            inner.publisher.stats().rate_limited();
             return Err(SendError::RateLimited(wait));
         }
         let (conversation, actor) = (request.conversation_id, request.actor);

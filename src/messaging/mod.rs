@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use confab_actors::chat::{self, Committed, Limiter, NewMessage, Rooms};
+use confab_actors::chat::{Committed, Limiter, NewMessage, Publisher};
 use serde_json::value::RawValue;
 
 pub use commit::{commit, SendRequest, Sent};
@@ -39,7 +39,7 @@ struct Inner {
     limiter: Limiter,
     limits: Limits,
     metrics: SendMetrics,
-    rooms: Rooms,
+    publisher: Publisher,
     signer: Signer,
     /// Sends between their request and their commit (a draining node waits for them).
     in_flight: AtomicUsize,
@@ -52,7 +52,8 @@ pub struct MessagingParts {
     pub limiter: Limiter,
     pub limits: Limits,
     pub metrics: SendMetrics,
-    pub rooms: Rooms,
+    /// Where committed messages and changes go out to the sockets.
+    pub publisher: Publisher,
     /// Signs the URLs of the attachments messages show.
     pub signer: Signer,
 }
@@ -66,7 +67,7 @@ impl Messaging {
                 limiter: parts.limiter,
                 limits: parts.limits,
                 metrics: parts.metrics,
-                rooms: parts.rooms,
+                publisher: parts.publisher,
                 signer: parts.signer,
                 in_flight: AtomicUsize::new(0),
             }),
@@ -90,7 +91,7 @@ impl Messaging {
             reply_to_id: validate::reply_to_id(message.reply_to_id.as_deref())?,
         };
         if let Err(wait) = inner.limiter.check(request.sender_id) {
-            inner.rooms.stats().rate_limited();
+            inner.publisher.stats().rate_limited();
             return Err(SendError::RateLimited(wait));
         }
         let started = Instant::now();
@@ -127,19 +128,17 @@ impl Messaging {
         })
     }
 
-    /// Tells every subscribed socket of the conversation, on every node, about a new message
-    /// (`except` the sending socket, for a socket send); a retry found stored publishes nothing.
-    pub fn publish(&self, committed: &Committed, except: Option<&str>) {
-        if committed.created {
-            chat::publish(&self.inner.rooms, committed, except);
-        }
+    /// Commits an already validated `request` through the group commit, spending no sending
+    /// rate ([`Messaging::send`] is the checked way in; tests drive the commit directly).
+    pub async fn commit(&self, request: &SendRequest) -> Result<Sent, SendError> {
+        commit(&self.inner.pool, &self.inner.writer, request).await
     }
 
     /// Takes one token of `user`'s sending rate for something that reaches their
     /// conversations' members as a send does (a presence setting turned off or on).
     pub fn spend(&self, user: uuid::Uuid) -> Result<(), SendError> {
         self.inner.limiter.check(user).map_err(|wait| {
-            self.inner.rooms.stats().rate_limited();
+            self.inner.publisher.stats().rate_limited();
             SendError::RateLimited(wait)
         })
     }

@@ -2,9 +2,6 @@
 //! conversation's next rev, and every member hears `message:updated` (so catch-up by rev
 //! sees it too).
 
-use confab_actors::protocol::engineio::Frame;
-use confab_actors::protocol::events::MESSAGE_UPDATED;
-use confab_actors::protocol::socketio;
 use uuid::Uuid;
 
 use super::{Messaging, SendError};
@@ -20,12 +17,10 @@ impl Messaging {
         let outcome = result.outcome;
         if outcome == Outcome::Changed {
             let changed = self.changed(&mut conn, result).await?;
-            let text = socketio::encode_event_json("/", MESSAGE_UPDATED, changed.message.get());
-            self.inner.rooms.publish_change(
+            self.inner.publisher.message_updated(
                 changed.conversation_id,
                 changed.rev,
-                Frame::message(&text),
-                None,
+                &changed.message,
             );
         }
         Ok(outcome)

@@ -398,7 +398,7 @@ async fn one_batch_statement_stores_allowed_sends_in_order_and_skips_the_rest() 
 /// own answer, a repeated client id included.
 #[actix_web::test]
 async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
-    use confab::messaging::{commit, SendRequest};
+    use confab::messaging::SendRequest;
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
@@ -424,7 +424,7 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
     let results = join_all(
         requests
             .iter()
-            .map(|r| commit(&state.pool, &state.writer, r)),
+            .map(|r| state.messaging.commit(r)),
     )
     .await;
     let sent: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
@@ -445,7 +445,7 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
     let results = join_all(
         requests
             .iter()
-            .map(|r| commit(&state.pool, &state.writer, r)),
+            .map(|r| state.messaging.commit(r)),
     )
     .await;
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|s| s.created)));
@@ -545,7 +545,7 @@ async fn the_writers_connections_run_generic_plans_that_store_correctly() {
 /// message: `POST /api/conversations/{id}/messages`, `message:send` on a socket, the
 /// group-commit writer's single and batch statements, and the full transaction.
 mod send_rule {
-    use confab::messaging::{commit, SendRequest};
+    use confab::messaging::SendRequest;
     use confab::models::message::{
         insert_batch_if_allowed, insert_if_allowed, Unsequenced, UnsequencedBatch,
     };
@@ -751,7 +751,7 @@ mod send_rule {
                 attachment_ids: Vec::new(),
                 reply_to_id: None,
             };
-            let got = match commit(&state.pool, &state.writer, &request).await {
+            let got = match state.messaging.commit(&request).await {
                 Ok(sent) if sent.created => Outcome::Stored(sent.message.seq),
                 Ok(sent) => Outcome::Earlier(sent.message.seq),
                 Err(err) => {

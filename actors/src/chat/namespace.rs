@@ -1,22 +1,25 @@
 //! The chat namespace: authentication on CONNECT, `session:ready` and the room subscriptions
 //! of a connected socket, and each event decoded once and handed to its handler in
-//! `chat::events`. Membership changes made elsewhere arrive through `chat::membership`.
+//! `chat::events`. What the chat layer tells sockets leaves through `chat::publisher`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 use serde_json::{json, Value};
 
-use actix::{Actor, Addr};
+use uuid::Uuid;
 
 use super::events;
 use super::limiter::Limiter;
-use super::presence::{Arrived, Departed, PresenceActor, PresenceDirectory, WentOffline};
+use super::presence::{
+    offline_update, Arrived, Departed, Online, PresenceActor, PresenceDirectory, WentOffline,
+};
+use super::publisher::{PresenceMailbox, Publisher};
 use super::socket_state::SocketState;
 use super::store::{ChatStore, StoreError};
-use super::Rooms;
+use super::PresenceTransition;
 use crate::engine::{ConnectError, DisconnectReason, Event, NamespaceHandler, Socket};
 use crate::protocol::events::{ReadyEntry, SessionReady};
 use crate::ErrorCode;
@@ -49,8 +52,10 @@ impl Default for ChatTimers {
 pub struct ChatParts<S> {
     /// Storage, identity and the send service.
     pub store: S,
-    /// The node's rooms.
-    pub rooms: Rooms,
+    /// The one way out to the sockets.
+    pub publisher: Publisher,
+    /// Where the node's presence actor runs (made with the publisher).
+    pub presence: PresenceMailbox,
     /// Who is online on the other nodes, in a cluster.
     pub directory: Option<Arc<dyn PresenceDirectory>>,
     /// The typing and presence timers.
@@ -78,8 +83,7 @@ impl<S> Clone for ChatNamespace<S> {
 /// What every event handler of the namespace shares.
 pub(super) struct Inner<S> {
     pub(super) store: Arc<S>,
-    pub(super) rooms: Rooms,
-    pub(super) presence: Addr<PresenceActor>,
+    pub(super) publisher: Publisher,
     pub(super) on_acked: Option<AckObserver>,
     pub(super) events: EventBounds,
     /// Every user's budget for all events.
@@ -111,8 +115,8 @@ impl Default for EventBounds {
 }
 
 impl<S: ChatStore> ChatNamespace<S> {
-    /// A namespace over `parts`. Starts the node's presence actor (call inside an actix
-    /// system).
+    /// A namespace over `parts`. Starts the node's presence actor on its mailbox (call inside
+    /// an actix system).
     pub fn new(parts: ChatParts<S>) -> Self {
         let store = Arc::new(parts.store);
         let saver = store.clone();
@@ -129,18 +133,16 @@ impl<S: ChatStore> ChatNamespace<S> {
             }
             .boxed_local()
         });
-        let presence = PresenceActor::new(
-            parts.rooms.clone(),
+        parts.presence.0.run(PresenceActor::new(
+            parts.publisher.clone(),
             parts.timers,
             went_offline,
             parts.directory,
-        )
-        .start();
+        ));
         ChatNamespace {
             inner: Arc::new(Inner {
                 store,
-                rooms: parts.rooms,
-                presence,
+                publisher: parts.publisher,
                 on_acked: parts.on_acked,
                 events: parts.events,
                 event_budget: Limiter::new(parts.events.per_user_rate, parts.events.per_user_burst),
@@ -148,9 +150,47 @@ impl<S: ChatStore> ChatNamespace<S> {
         }
     }
 
-    /// The node's rooms (the HTTP API publishes through them too).
-    pub fn rooms(&self) -> &Rooms {
-        &self.inner.rooms
+    /// The one way out to the sockets.
+    pub fn publisher(&self) -> &Publisher {
+        &self.inner.publisher
+    }
+
+    /// `users` were online only on a node that died: stores when they were last seen (`at`) and
+    /// tells their conversations they went offline, unless they are back by now.
+    pub async fn users_gone(&self, users: Vec<Uuid>, at: SystemTime) {
+        let inner = &self.inner;
+        let online = inner
+            .publisher
+            .presence
+            .send(Online {
+                users: users.clone(),
+            })
+            .await
+            .unwrap_or_default();
+        let gone = users
+            .into_iter()
+            .zip(online.into_iter().chain(std::iter::repeat(false)))
+            .filter(|(_, online)| !online)
+            .map(|(user, _)| user);
+        for user in gone {
+            match inner.store.set_last_seen(user, at).await {
+                // They hide their presence: no one was told they were online.
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(err) => {
+                    log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved")
+                }
+            }
+            let Ok(memberships) = inner.store.memberships(user).await else {
+                continue;
+            };
+            inner.publisher.stats().presence(PresenceTransition::Reaped);
+            let conversations: Vec<Uuid> =
+                memberships.iter().map(|m| m.conversation_id).collect();
+            inner
+                .publisher
+                .presence_changed(&conversations, &offline_update(user, at), None);
+        }
     }
 }
 
@@ -224,6 +264,7 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
             if state.join(conversation) {
                 let last_rev = Some(membership.last_rev);
                 self.inner
+                    .publisher
                     .rooms
                     .join(conversation, socket.clone(), last_rev);
             }
@@ -232,7 +273,7 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
             socket.clone(),
             state.clone(),
         )));
-        self.inner.presence.do_send(Arrived {
+        self.inner.publisher.presence.do_send(Arrived {
             user: state.user,
             hidden: !state.presence_visible,
             socket: socket.clone(),
@@ -250,9 +291,9 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
         };
         state.stop_expiry();
         for conversation in state.take_joined() {
-            self.inner.rooms.leave(conversation, socket.id());
+            self.inner.publisher.rooms.leave(conversation, socket.id());
         }
-        self.inner.presence.do_send(Departed {
+        self.inner.publisher.presence.do_send(Departed {
             user: state.user,
             socket_id: socket.id().to_string(),
         });

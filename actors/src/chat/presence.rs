@@ -12,10 +12,9 @@ use futures_util::future::{BoxFuture, LocalBoxFuture};
 use uuid::Uuid;
 
 use super::time::rfc3339_millis;
-use super::{ChatTimers, PresenceTransition, Rooms};
+use super::{ChatTimers, PresenceTransition, Publisher};
 use crate::engine::Socket;
-use crate::protocol::engineio::Frame;
-use crate::protocol::events::{self, PresenceUpdate, ServerEvent, TypingStart, TypingStop};
+use crate::protocol::events::{PresenceUpdate, ServerEvent, TypingStart, TypingStop};
 
 #[derive(Default)]
 struct UserEntry {
@@ -43,7 +42,7 @@ pub trait PresenceDirectory: Send + Sync + 'static {
 
 /// The node's presence: its users' sockets, grace timers and typing timers.
 pub struct PresenceActor {
-    rooms: Rooms,
+    publisher: Publisher,
     directory: Option<Arc<dyn PresenceDirectory>>,
     grace: Duration,
     typing_timeout: Duration,
@@ -67,15 +66,16 @@ struct Typist {
 pub type WentOffline = Box<dyn Fn(Uuid, SystemTime) -> LocalBoxFuture<'static, bool>>;
 
 impl PresenceActor {
-    /// A presence actor announcing through `rooms`; `went_offline` stores last-seen times and `directory`, in a cluster, knows the other nodes.
+    /// A presence actor announcing through `publisher`; `went_offline` stores last-seen times
+    /// and `directory`, in a cluster, knows the other nodes.
     pub fn new(
-        rooms: Rooms,
+        publisher: Publisher,
         timers: ChatTimers,
         went_offline: WentOffline,
         directory: Option<Arc<dyn PresenceDirectory>>,
     ) -> Self {
         PresenceActor {
-            rooms,
+            publisher,
             directory,
             grace: timers.offline_grace,
             typing_timeout: timers.typing_timeout,
@@ -88,32 +88,19 @@ impl PresenceActor {
 
     /// Publishes an event to the rooms of `conversations`.
     fn announce<E: ServerEvent>(&self, conversations: &[Uuid], event: &E, except: Option<&str>) {
-        let Ok(text) = events::encode("/", event) else {
-            return;
-        };
-        let frame = Frame::message(&text);
-        for conversation in conversations {
-            self.rooms.publish(*conversation, frame.clone(), except);
-        }
+        self.publisher.to_conversations(conversations, event, except);
     }
 
     /// Publishes `user`'s presence update to the rooms of `conversations`, not to the users
     /// `user` has blocked.
     fn announce_presence(
         &self,
-        user: Uuid,
         conversations: &[Uuid],
         update: &PresenceUpdate,
         except: Option<&str>,
     ) {
-        let Ok(text) = events::encode("/", update) else {
-            return;
-        };
-        let frame = Frame::message(&text);
-        for conversation in conversations {
-            self.rooms
-                .publish_about(*conversation, frame.clone(), except, user);
-        }
+        self.publisher
+            .presence_changed(conversations, update, except);
     }
 }
 
@@ -166,7 +153,7 @@ impl Handler<Arrived> for PresenceActor {
             if let Some(directory) = &self.directory {
                 directory.online_here(msg.user);
             }
-            self.rooms.stats().presence(PresenceTransition::Online);
+            self.publisher.stats().presence(PresenceTransition::Online);
         }
         if !entry.hidden && !entry.announced {
             entry.announced = true;
@@ -176,7 +163,7 @@ impl Handler<Arrived> for PresenceActor {
                 online: true,
                 last_seen_at: None,
             };
-            self.announce_presence(msg.user, &conversations, &update, Some(&arriving));
+            self.announce_presence(&conversations, &update, Some(&arriving));
         }
     }
 }
@@ -220,7 +207,7 @@ impl Handler<Departed> for PresenceActor {
             ctx.spawn(elsewhere.into_actor(act).then(move |elsewhere, act, _| {
                 // Stored first, so a presence:query after the announcement sees the same time.
                 if elsewhere {
-                    act.rooms
+                    act.publisher
                         .stats()
                         .presence(PresenceTransition::StillElsewhere);
                 }
@@ -235,9 +222,9 @@ impl Handler<Departed> for PresenceActor {
                 .into_actor(act)
                 .map(move |announce, act, _| {
                     if announce && !act.users.contains_key(&user) {
-                        act.rooms.stats().presence(PresenceTransition::Offline);
+                        act.publisher.stats().presence(PresenceTransition::Offline);
                         let update = offline_update(user, at);
-                        act.announce_presence(user, &conversations, &update, None);
+                        act.announce_presence(&conversations, &update, None);
                     }
                 })
             }));
@@ -281,7 +268,7 @@ impl Handler<PresenceHidden> for PresenceActor {
             last_seen_at: None,
         };
         let conversations = entry.conversations.clone();
-        self.announce_presence(msg.user, &conversations, &update, None);
+        self.announce_presence(&conversations, &update, None);
     }
 }
 

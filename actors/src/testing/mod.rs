@@ -17,7 +17,7 @@ mod store;
 pub use ports::{BridgeCall, MemoryBridge, MemoryDirectory};
 pub use store::MemoryStore;
 
-use crate::chat::{ChatNamespace, ChatParts, ChatTimers, EventBounds, Limiter, Rooms};
+use crate::chat::{ChatNamespace, ChatParts, ChatTimers, EventBounds, Limiter, Publisher};
 use crate::engine::{
     Ack, ConnectError, Engine, EngineConfig, Event, NamespaceHandler, Socket, WsOut,
 };
@@ -107,8 +107,8 @@ pub struct TestNode {
     pub directory: Arc<MemoryDirectory>,
     /// The namespace under test.
     pub chat: ChatNamespace<MemoryStore>,
-    /// The node's rooms.
-    pub rooms: Rooms,
+    /// The node's way out to its sockets.
+    pub publisher: Publisher,
     /// Every frame its clients received.
     pub log: FrameLog,
     engine: Engine,
@@ -126,10 +126,11 @@ impl TestNode {
         let store = MemoryStore::new(limiter);
         let bridge = Arc::new(MemoryBridge::default());
         let directory = Arc::new(MemoryDirectory::default());
-        let rooms = Rooms::with_bridge(bridge.clone());
+        let (publisher, presence) = Publisher::new(Some(bridge.clone()));
         let chat = ChatNamespace::new(ChatParts {
             store: store.clone(),
-            rooms: rooms.clone(),
+            publisher: publisher.clone(),
+            presence,
             directory: Some(directory.clone()),
             timers,
             events,
@@ -142,7 +143,7 @@ impl TestNode {
             bridge,
             directory,
             chat,
-            rooms,
+            publisher,
             log: FrameLog::default(),
             engine,
             clients: AtomicU64::new(0),

@@ -30,7 +30,7 @@ pub async fn logout(
         drop(conn);
         // The family's sockets end too, on every node.
         if let Some((user_id, family_id)) = revoked {
-            state.chat.family_revoked(user_id, family_id).await;
+            state.publisher.family_revoked(user_id, family_id).await;
         }
     }
     Ok(HttpResponse::NoContent()

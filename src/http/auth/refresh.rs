@@ -37,7 +37,7 @@ pub async fn refresh(
             Redeemed::Valid { user_id, family_id } => (user_id, family_id),
             Redeemed::Reused { user_id, family_id } => {
                 log::warn!(user_id:% = user_id; "refresh token reused; its family is revoked");
-                state.chat.family_revoked(user_id, family_id).await;
+                state.publisher.family_revoked(user_id, family_id).await;
                 return Err(ApiError::unauthorized(
                     "refresh token was already used; please log in again",
                 ));

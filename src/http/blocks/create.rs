@@ -36,6 +36,6 @@ pub async fn create(
     }
     block::insert(&mut conn, me.id, target).await?;
     drop(conn);
-    state.chat.block_changed(me.id, target, true).await;
+    state.publisher.block_changed(me.id, target, true).await;
     Ok(HttpResponse::NoContent().finish())
 }

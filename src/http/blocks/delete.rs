@@ -29,6 +29,6 @@ pub async fn delete(
     let mut conn = state.pool.get().await?;
     block::delete(&mut conn, me.id, target).await?;
     drop(conn);
-    state.chat.block_changed(me.id, target, false).await;
+    state.publisher.block_changed(me.id, target, false).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -22,7 +22,7 @@ pub async fn tell_both(state: &AppState, a: Uuid, b: Uuid, contact: bool) {
         match serde_json::to_value(&updated) {
             Ok(payload) => {
                 state
-                    .chat
+                    .publisher
                     .tell_user(to, ContactUpdated::NAME, &payload)
                     .await
             }

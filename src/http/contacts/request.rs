@@ -125,7 +125,7 @@ pub async fn request(
             let view = ContactRequestView::from(&created);
             log::info!(request_id:% = created.id; "contact request sent");
             let payload = serde_json::to_value(&view).map_err(ApiError::internal)?;
-            state.chat.tell_user(to, CONTACT_REQUEST, &payload).await;
+            state.publisher.tell_user(to, CONTACT_REQUEST, &payload).await;
             Ok(HttpResponse::Created().json(view))
         }
     }

@@ -41,7 +41,7 @@ pub async fn delete(
         .await?;
     log::info!(conversation_id:% = id, user_id:% = me.id, members = members.len(); "group deleted");
     for member in members {
-        state.chat.conversation_removed(member, id).await;
+        state.publisher.conversation_removed(member, id).await;
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -45,6 +45,6 @@ pub async fn announce_added(
         return;
     };
     for user in users {
-        state.chat.conversation_added(*user, view.id, &json).await;
+        state.publisher.conversation_added(*user, view.id, &json).await;
     }
 }

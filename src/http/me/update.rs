@@ -84,7 +84,7 @@ pub async fn update(
     let user = user::update(&mut conn, me.id, &changes).await?;
     if user.presence_visible != before.presence_visible {
         state
-            .chat
+            .publisher
             .presence_setting_changed(me.id, user.presence_visible)
             .await;
     }

@@ -3,7 +3,7 @@
 
 use actix_web::{delete, patch, put};
 use actix_web::{web, HttpResponse};
-use confab_actors::chat::{publish_change, Change, ChangeRequest};
+use confab_actors::chat::{Change, ChangeRequest};
 use serde::Deserialize;
 
 use crate::auth::AuthUser;
@@ -136,7 +136,9 @@ async fn apply(
         change,
     };
     let changed = state.messaging.change(request.clone()).await?;
-    publish_change(&state.rooms, &request, &changed)
+    state
+        .publisher
+        .message_changed(&request, &changed)
         .map_err(|err| ApiError::internal(err.message))?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())

@@ -79,7 +79,7 @@ pub async fn create(
             reply_to_id: body.reply_to_id,
         })
         .await?;
-    state.messaging.publish(&committed, None);
+    state.publisher.message_new(&committed, None);
     Ok(HttpResponse::Created()
         .content_type(mime_json())
         .body(committed.message.get().to_owned()))

@@ -25,9 +25,6 @@ use crate::protocol::events::{
 };
 use crate::ErrorCode;
 
-pub use change::publish_change;
-pub use send::publish;
-
 /// How long a socket with too many events waiting is asked to wait.
 const BUSY_RETRY_MS: u64 = 100;
 
@@ -46,9 +43,9 @@ pub(super) async fn handle<S: ChatStore>(inner: Arc<Inner<S>>, socket: Socket, e
         payload,
         mut ack,
     } = event;
-    inner.rooms.stats().event(&name);
+    inner.publisher.stats().event(&name);
     if let Err(wait) = inner.event_budget.check(state.user) {
-        inner.rooms.stats().rate_limited();
+        inner.publisher.stats().rate_limited();
         let over = StoreError {
             retry_after_ms: Some(wait.as_millis().max(1) as u64),
             ..StoreError::new(ErrorCode::RateLimited, "too many events; retry later")
@@ -56,7 +53,7 @@ pub(super) async fn handle<S: ChatStore>(inner: Arc<Inner<S>>, socket: Socket, e
         return respond(&socket, &name, ack, Err(over));
     }
     let Some(_handling) = state.handle(inner.events.waiting).await else {
-        inner.rooms.stats().rate_limited();
+        inner.publisher.stats().rate_limited();
         let busy = StoreError {
             retry_after_ms: Some(BUSY_RETRY_MS),
             ..StoreError::new(
@@ -195,7 +192,7 @@ fn ack_json<T: Serialize>(body: T) -> Reply {
         .map_err(internal)
 }
 
-fn internal(err: serde_json::Error) -> StoreError {
+pub(super) fn internal(err: serde_json::Error) -> StoreError {
     StoreError::new(ErrorCode::Internal, format!("unserializable reply: {err}"))
 }
 

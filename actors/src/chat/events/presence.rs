@@ -39,6 +39,7 @@ pub(super) async fn handle<S: ChatStore>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let online = inner
+        .publisher
         .presence
         .send(Online {
             users: users.clone(),

@@ -2,7 +2,7 @@
 //! the conversation's other sockets hear `receipt:updated`, unless the member hides their
 //! receipts (`settings.readReceipts`).
 
-use super::{ack_json, conversation_id, frame, Reply};
+use super::{ack_json, conversation_id, Reply};
 use crate::chat::namespace::Inner;
 use crate::chat::socket_state::SocketState;
 use crate::chat::store::{ChatStore, StoreError};
@@ -35,9 +35,7 @@ pub(super) async fn handle<S: ChatStore>(
             last_delivered_seq: marked.delivered,
             last_read_seq: marked.read,
         };
-        inner
-            .rooms
-            .publish(conversation, frame("/", &update)?, Some(socket.id()));
+        inner.publisher.receipt_updated(&update, Some(socket.id()));
     }
     ack_json(ReceiptAck {
         last_delivered_seq: marked.delivered,

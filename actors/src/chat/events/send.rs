@@ -5,12 +5,9 @@
 use super::{conversation_id, frame, internal};
 use crate::chat::namespace::Inner;
 use crate::chat::socket_state::SocketState;
-use crate::chat::store::{ChatStore, Committed, NewMessage, StoreError};
-use crate::chat::Rooms;
+use crate::chat::store::{ChatStore, NewMessage, StoreError};
 use crate::engine::{Ack, Socket};
-use crate::protocol::engineio::Frame;
-use crate::protocol::events::{self, MessageAck, MessageSend, MessageSent, MESSAGE_NEW};
-use crate::protocol::socketio;
+use crate::protocol::events::{self, MessageAck, MessageSend, MessageSent};
 
 pub(super) async fn handle<S: ChatStore>(
     inner: &Inner<S>,
@@ -30,13 +27,7 @@ pub(super) async fn handle<S: ChatStore>(
             attachment_ids: payload.attachment_ids,
             reply_to_id: payload.reply_to_id,
         })
-        .await;
-    if let Err(err) = &committed {
-        if err.code == crate::ErrorCode::RateLimited {
-            inner.rooms.stats().rate_limited();
-        }
-    }
-    let committed = committed?;
+        .await?;
     let mut frames = Vec::with_capacity(2);
     if let Some(ack) = ack.take() {
         let body = events::Ack::ok(MessageAck {
@@ -59,24 +50,7 @@ pub(super) async fn handle<S: ChatStore>(
         // Publishing from the session once it had handed them over was measured: the floor's
         // ack p90 went from ~3 to ~5.5 ms.
         tokio::task::yield_now().await;
-        publish(&inner.rooms, &committed, Some(socket.id()));
+        inner.publisher.message_new(&committed, Some(socket.id()));
     }
     Ok(())
-}
-
-/// Publishes `message:new` for a committed message to every subscribed socket of its
-/// conversation but `except`, on every node; a socket send and an HTTP send both end here.
-pub fn publish(rooms: &Rooms, committed: &Committed, except: Option<&str>) {
-    rooms.publish_change(
-        committed.conversation_id,
-        committed.rev,
-        message_new_frame(committed),
-        except,
-    );
-}
-
-/// The frame of `message:new` (its payload is the Message itself, encoded once).
-fn message_new_frame(committed: &Committed) -> Frame {
-    let text = socketio::encode_event_json("/", MESSAGE_NEW, committed.message.get());
-    Frame::message(&text)
 }

@@ -16,7 +16,7 @@ pub(super) fn handle<S: ChatStore>(
     typing: bool,
 ) -> Reply {
     let conversation = subscribed(state, &payload.conversation_id)?;
-    inner.presence.do_send(Typing {
+    inner.publisher.presence.do_send(Typing {
         user: state.user,
         conversation,
         typing,

@@ -1,19 +1,17 @@
-//! Membership changes made outside the socket (over HTTP, or on another node): the user's
-//! live sockets join or leave the room and hear `conversation:added` / `conversation:removed`;
-//! and users whose node died are announced offline.
+//! Events for one user's sockets, on every node: membership changes made outside the socket
+//! (the sockets join or leave the room and hear `conversation:added` / `conversation:removed`),
+//! revoked credentials, blocks, presence settings and the `told` events (contacts). Each is
+//! applied to this node's sockets and published to the others, which apply it to theirs
+//! ([`Publisher::apply_remote`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::events::{emit, frame};
-use super::namespace::ChatNamespace;
-use super::presence::{
-    offline_update, Membership as PresenceMembership, Online, PresenceHidden, SocketsOf,
-};
-use super::socket_state::SocketState;
-use super::store::ChatStore;
-use super::PresenceTransition;
+use super::Publisher;
+use crate::chat::events::emit;
+use crate::chat::presence::{Membership as PresenceMembership, PresenceHidden, SocketsOf};
+use crate::chat::socket_state::SocketState;
 use crate::engine::Socket;
 use crate::protocol::events::{ConversationAdded, ConversationRemoved};
 
@@ -41,7 +39,7 @@ struct RemoteMembership<'a> {
     payload: Option<&'a RawValue>,
 }
 
-/// The events [`ChatNamespace::tell_user`] sends, the only ones a `told` event may name.
+/// The events [`Publisher::tell_user`] sends, the only ones a `told` event may name.
 pub const TOLD_EVENTS: &[&str] = &["contact:request", "contact:updated"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +58,7 @@ enum Change {
     Told,
 }
 
-impl<S: ChatStore> ChatNamespace<S> {
+impl Publisher {
     /// `user` joined `conversation` (described by `conversation_json`, the Conversation object):
     /// their sockets on every node subscribe to it, then hear `conversation:added`.
     pub async fn conversation_added(
@@ -100,7 +98,7 @@ impl<S: ChatStore> ChatNamespace<S> {
     }
 
     fn publish_user_event(&self, user: Uuid, event: &RemoteMembership<'_>) {
-        let Some(bridge) = self.inner.rooms.bridge() else {
+        let Some(bridge) = self.rooms.bridge() else {
             return;
         };
         match serde_json::to_string(event) {
@@ -212,8 +210,7 @@ impl<S: ChatStore> ChatNamespace<S> {
 
     /// `user`'s sockets on this node.
     async fn sockets_of(&self, user: Uuid) -> Vec<Socket> {
-        self.inner
-            .presence
+        self.presence
             .send(SocketsOf { user })
             .await
             .unwrap_or_default()
@@ -266,18 +263,17 @@ impl<S: ChatStore> ChatNamespace<S> {
         member: bool,
         tell: impl Fn(&Socket),
     ) {
-        let inner = &self.inner;
         for socket in self.sockets_of(user).await {
             if let Some(state) = socket.data::<SocketState>() {
                 if member && state.join(conversation) {
-                    inner.rooms.join(conversation, socket.clone(), None);
+                    self.rooms.join(conversation, socket.clone(), None);
                 } else if !member && state.leave(conversation) {
-                    inner.rooms.leave(conversation, socket.id());
+                    self.rooms.leave(conversation, socket.id());
                 }
             }
             tell(&socket);
         }
-        inner.presence.do_send(PresenceMembership {
+        self.presence.do_send(PresenceMembership {
             user,
             conversation,
             member,
@@ -306,49 +302,9 @@ impl<S: ChatStore> ChatNamespace<S> {
     }
 
     fn presence_setting_here(&self, user: Uuid, visible: bool) {
-        self.inner.presence.do_send(PresenceHidden {
+        self.presence.do_send(PresenceHidden {
             user,
             hidden: !visible,
         });
-    }
-
-    /// `users` were online only on a node that died: stores when they were last seen (`at`) and
-    /// tells their conversations they went offline, unless they are back by now.
-    pub async fn users_gone(&self, users: Vec<Uuid>, at: std::time::SystemTime) {
-        let inner = &self.inner;
-        let online = inner
-            .presence
-            .send(Online {
-                users: users.clone(),
-            })
-            .await
-            .unwrap_or_default();
-        let gone = users
-            .into_iter()
-            .zip(online.into_iter().chain(std::iter::repeat(false)))
-            .filter(|(_, online)| !online)
-            .map(|(user, _)| user);
-        for user in gone {
-            match inner.store.set_last_seen(user, at).await {
-                // They hide their presence: no one was told they were online.
-                Ok(false) => continue,
-                Ok(true) => {}
-                Err(err) => {
-                    log::warn!(user_id:% = user, cause = err.message.as_str(); "last seen not saved")
-                }
-            }
-            let Ok(memberships) = inner.store.memberships(user).await else {
-                continue;
-            };
-            inner.rooms.stats().presence(PresenceTransition::Reaped);
-            let Ok(frame) = frame("/", &offline_update(user, at)) else {
-                continue;
-            };
-            for membership in memberships {
-                inner
-                    .rooms
-                    .publish_about(membership.conversation_id, frame.clone(), None, user);
-            }
-        }
     }
 }
