@@ -1,6 +1,7 @@
 //! The one error type of the HTTP boundary: a contract code, a message safe to show, and for
 //! `rate_limited` the time to wait. Unexpected faults are logged once here and leak nothing.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
@@ -8,6 +9,8 @@ use actix_web::{HttpResponse, ResponseError};
 pub use confab_actors::ErrorCode;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,11 +88,31 @@ pub struct ErrorBody<'a> {
     pub error: ErrorDetail<'a>,
 }
 
+/// The contract's error codes (PROTOCOL.md, "Acks and errors"), as the `code` of an error:
+/// `ErrorCode::ALL` itself, so the description lists exactly the codes the server speaks.
+pub struct ErrorCodeSchema;
+
+impl utoipa::PartialSchema for ErrorCodeSchema {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("One of the contract's error codes"))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCodeSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ErrorCode")
+    }
+}
+
 /// What went wrong: one of the contract's codes and a message safe to show.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail<'a> {
-    #[schema(value_type = crate::http::openapi::ErrorCodeSchema)]
+    #[schema(value_type = ErrorCodeSchema)]
     pub code: ErrorCode,
     #[schema(value_type = String)]
     pub message: &'a str,

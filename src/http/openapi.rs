@@ -5,20 +5,18 @@
 //! The description also answers the requests that match no operation: a path it describes
 //! with a method it does not is `405` with `Allow`, anything else `404`.
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Components, OpenApi as Document, Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::OpenApiFactory;
 
-use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+use crate::error::{ApiError, ErrorBody, ErrorCodeSchema, ErrorDetail};
 
 /// The name of the bearer security scheme, for `security(("bearer" = []))`.
 pub const BEARER: &str = "bearer";
@@ -52,26 +50,6 @@ pub const BEARER: &str = "bearer";
     )
 )]
 struct ApiDoc;
-
-/// The contract's error codes (PROTOCOL.md, "Acks and errors"), as the `code` of an error:
-/// `ErrorCode::ALL` itself, so the description lists exactly the codes the server speaks.
-pub struct ErrorCodeSchema;
-
-impl utoipa::PartialSchema for ErrorCodeSchema {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("One of the contract's error codes"))
-            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
-            .into()
-    }
-}
-
-impl ToSchema for ErrorCodeSchema {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("ErrorCode")
-    }
-}
 
 /// The contract's error responses, each described once under `components/responses`:
 /// the name, the status and when it is answered.

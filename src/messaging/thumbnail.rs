@@ -5,15 +5,14 @@
 use uuid::Uuid;
 
 use super::{Messaging, SendError};
-use crate::models::attachment;
-use crate::models::change::Outcome;
+use crate::models::change::{self, Outcome};
 
 impl Messaging {
     /// Records the thumbnail stored as `key` for upload `id`; when a message holds the upload,
     /// publishes the message as it is now.
     pub async fn thumbnailed(&self, id: Uuid, key: &str) -> Result<Outcome, SendError> {
         let mut conn = self.inner.pool.get().await?;
-        let result = attachment::thumbnailed(&mut conn, id, key).await?;
+        let result = change::thumbnailed(&mut conn, id, key).await?;
         let outcome = result.outcome;
         if outcome == Outcome::Changed {
             let changed = self.changed(&mut conn, result).await?;

@@ -9,7 +9,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{attachments, conversation_members, messages, storage_garbage};
-use crate::models::change::{self, Change};
 
 /// An upload, attached to a message or not yet. Also read from the JSON of its row, which the
 /// change functions return.
@@ -196,20 +195,6 @@ pub async fn readable_by(
     .get_result(conn)
     .await?;
     Ok(member.then_some(found))
-}
-
-/// Records the thumbnail stored as `thumb` for `id` (see `confab_thumbnailed`).
-pub async fn thumbnailed(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    thumb: &str,
-) -> QueryResult<Change> {
-    diesel::sql_query("SELECT confab_thumbnailed($1, $2)::text AS result")
-        .bind::<SqlUuid, _>(id)
-        .bind::<Text, _>(thumb)
-        .get_result::<change::Row>(conn)
-        .await
-        .and_then(change::parse)
 }
 
 /// Records that no thumbnail can be made of `id`.

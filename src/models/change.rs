@@ -1,6 +1,7 @@
-//! Edits, deletes and reactions: each is one call of its SQL function (migration
-//! `2026-12-01-000001_revisions`), which locks the conversation row, checks the rules with a
-//! fresh snapshot and takes the conversation's next rev only when it changes something.
+//! Edits, deletes, reactions and late thumbnails: each is one call of its SQL function
+//! (migration `2026-12-01-000001_revisions`), which locks the conversation row, checks the
+//! rules with a fresh snapshot and takes the conversation's next rev only when it changes
+//! something.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Text, Uuid as SqlUuid};
@@ -47,12 +48,12 @@ pub struct Change {
 }
 
 #[derive(QueryableByName)]
-pub(crate) struct Row {
+struct Row {
     #[diesel(sql_type = Text)]
     result: String,
 }
 
-pub(crate) fn parse(row: Row) -> QueryResult<Change> {
+fn parse(row: Row) -> QueryResult<Change> {
     serde_json::from_str(&row.result)
         .map_err(|err| diesel::result::Error::DeserializationError(Box::new(err)))
 }
@@ -107,6 +108,21 @@ pub async fn react(
         .bind::<Text, _>(emoji)
         .bind::<Bool, _>(add)
         .bind::<Integer, _>(crate::models::reaction::MAX_DISTINCT)
+        .get_result(conn)
+        .await
+        .and_then(parse)
+}
+
+/// Records the thumbnail stored as `thumb` for upload `id` (see `confab_thumbnailed`): a change
+/// of the message that holds the upload, if one does.
+pub async fn thumbnailed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    thumb: &str,
+) -> QueryResult<Change> {
+    diesel::sql_query("SELECT confab_thumbnailed($1, $2)::text AS result")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Text, _>(thumb)
         .get_result(conn)
         .await
         .and_then(parse)
