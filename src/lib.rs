@@ -14,7 +14,6 @@ pub mod error;
 pub mod http;
 pub mod invites;
 pub mod logging;
-pub mod membership;
 pub mod memory;
 pub mod messaging;
 pub mod metrics;

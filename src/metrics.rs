@@ -1,18 +1,14 @@
 //! Prometheus metrics in one registry, and the middleware that counts, times and logs every
 //! HTTP request (one JSON line each: no bodies, no query strings, no tokens).
 
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::http::{Method, StatusCode};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use crate::server::Answered;
-use crate::state::AppState;
 
 const NAMESPACE: &str = "confab";
 
@@ -190,34 +186,16 @@ impl Metrics {
     }
 }
 
-/// Counts, times and logs each request under its route pattern (`/api/conversations/{id}`),
-/// so that ids never become label values.
-pub async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_string();
-    let peer = req.peer_addr();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
-    let answered = Answered {
-        method,
-        path,
-        route,
-        peer,
-        status: res.status(),
-        elapsed: started.elapsed(),
-    };
-    if let Some(state) = state {
-        record(&state, answered);
-    }
-    Ok(res)
+/// An answered HTTP request (or WebSocket upgrade), for logs and metrics.
+pub struct Answered {
+    pub method: Method,
+    pub path: String,
+    /// Where it went: the route pattern, the engine's mount path, or `unmatched`.
+    pub route: String,
+    pub peer: Option<SocketAddr>,
+    pub status: StatusCode,
+    /// From the request to its answer being written.
+    pub elapsed: Duration,
 }
 
 /// The method as a metric label: any method outside HTTP's standard set is `other`, so that
@@ -238,9 +216,9 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
-/// Counts, times and logs an answered request: through [`track`], or, for a WebSocket upgrade,
+/// Counts, times and logs an answered request: through `http::track`, or, for a WebSocket upgrade,
 /// which the HTTP dispatcher hands to the engine before any middleware sees it, from the server.
-pub fn record(state: &AppState, answered: Answered) {
+pub fn record(metrics: &Metrics, answered: Answered) {
     let Answered {
         method,
         path,
@@ -249,7 +227,7 @@ pub fn record(state: &AppState, answered: Answered) {
         status,
         elapsed,
     } = answered;
-    let m = &state.metrics;
+    let m = metrics;
     let method_label = method_label(&method);
     m.http_requests
         .with_label_values(&[method_label, &route, status.as_str()])

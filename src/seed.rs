@@ -61,7 +61,7 @@ pub struct SeededGroup {
 pub fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let started = Instant::now();
-        crate::startup::prepare_database(&settings).await?;
+        crate::db::prepare(settings.database.url.expose()).await?;
         let output = seed(&settings, &args).await?;
         let json = serde_json::to_vec(&output)?;
         if args.out.as_os_str() == "-" {

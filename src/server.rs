@@ -6,7 +6,7 @@
 //! 10,000 connections, most of the server's memory. Handed over, it keeps neither.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,11 +18,11 @@ use actix_service::{
 };
 use actix_web::body::MessageBody;
 use actix_web::dev::AppConfig;
-use actix_web::http::{Method, StatusCode};
 use actix_web::ResponseError;
 use confab_actors::engine::{self, Engine};
 
 use crate::error::ApiError;
+use crate::metrics::Answered;
 
 /// How the server listens.
 pub struct Options {
@@ -44,18 +44,6 @@ impl Default for Options {
             keep_alive: Duration::from_secs(5),
         }
     }
-}
-
-/// A WebSocket upgrade request once answered, for logs and metrics.
-pub struct Answered {
-    pub method: Method,
-    pub path: String,
-    /// Where it went: the engine's mount path, or `unmatched`.
-    pub route: String,
-    pub peer: Option<SocketAddr>,
-    pub status: StatusCode,
-    /// From the request to its answer being written.
-    pub elapsed: Duration,
 }
 
 /// Told of each WebSocket upgrade request once it is answered.

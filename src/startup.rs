@@ -70,7 +70,7 @@ impl Application {
     /// Creates and migrates the database if needed, connects the pools and binds the port
     /// (`server.bind`; port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        prepare_database(&settings).await?;
+        db::prepare(settings.database.url.expose()).await?;
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("binding {}", settings.server.bind))?;
         let metrics = Metrics::new(settings.database.pool_size)?;
@@ -390,7 +390,7 @@ fn http_server(
     let engines = Engines::new([(ENGINE_PATH.to_string(), state.engine.clone())]);
     let observer_state = state.clone();
     let observer: UpgradeObserver =
-        Arc::new(move |answered| crate::metrics::record(&observer_state, answered));
+        Arc::new(move |answered| crate::metrics::record(&observer_state.metrics, answered));
     let app_state = state.clone();
     let metrics_here = state.settings.metrics.bind.is_empty();
     let csp = web::Data::new(crate::http::headers::Csp::new(
@@ -408,7 +408,7 @@ fn http_server(
             .app_data(crate::http::json_config(json_limit))
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())
-            .wrap(from_fn(crate::metrics::track))
+            .wrap(from_fn(crate::http::track))
             .wrap(from_fn(crate::http::headers::secure))
             .service(app_state.engine.service(ENGINE_PATH))
             .configure(|cfg| crate::http::routes(cfg, metrics_here))
@@ -512,17 +512,6 @@ async fn announce_latest_seqs(
     }
 }
 
-/// Creates the configured database if it is missing and applies pending migrations.
-pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
-    let url = settings.database.url.expose();
-    db::ensure_database(url).await?;
-    let applied = db::run_migrations(url).await?;
-    if !applied.is_empty() {
-        log::info!(migrations = applied.join(",").as_str(); "applied migrations");
-    }
-    Ok(())
-}
-
 /// `confab serve`.
 pub fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
@@ -566,5 +555,5 @@ async fn drain_on_signal(server: ServerHandle, state: web::Data<AppState>) {
 
 /// `confab migrate`.
 pub fn migrate(settings: Settings) -> anyhow::Result<()> {
-    actix_web::rt::System::new().block_on(prepare_database(&settings))
+    actix_web::rt::System::new().block_on(db::prepare(settings.database.url.expose()))
 }

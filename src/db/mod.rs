@@ -107,6 +107,17 @@ struct Exists {
     exists: bool,
 }
 
+/// Creates the database `url` names if it is missing and applies pending migrations (at
+/// start-up, and before seeding).
+pub async fn prepare(url: &str) -> anyhow::Result<()> {
+    ensure_database(url).await?;
+    let applied = run_migrations(url).await?;
+    if !applied.is_empty() {
+        log::info!(migrations = applied.join(",").as_str(); "applied migrations");
+    }
+    Ok(())
+}
+
 /// Creates the database named in `url` if the server does not have it yet.
 pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     let (admin_url, name) = split_database_name(url)?;

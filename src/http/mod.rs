@@ -3,6 +3,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod bearer;
 pub mod blocks;
 pub mod contacts;
 pub mod conversations;
@@ -18,11 +19,14 @@ pub mod page;
 pub mod reports;
 pub mod search;
 pub mod storage;
+mod track;
 pub mod uploads;
 pub mod users;
 pub mod validate;
 pub mod views;
 pub mod workspaces;
+
+pub use track::track;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};

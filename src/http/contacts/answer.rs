@@ -3,7 +3,7 @@ use actix_web::web;
 use diesel_async::AsyncConnection;
 
 use super::tell_both;
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::http::validate;

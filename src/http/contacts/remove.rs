@@ -2,7 +2,7 @@ use actix_web::delete;
 use actix_web::{web, HttpResponse};
 
 use super::tell_both;
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::openapi::NotFound;
 use crate::http::validate;

@@ -6,7 +6,7 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::openapi::{Conflict, Forbidden, NotFound, RateLimited};

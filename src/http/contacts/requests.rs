@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
 use crate::http::validate;

@@ -3,7 +3,7 @@ use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 
 use super::load_for_member;
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::openapi::{Forbidden, NotFound};
 use crate::models::conversation;

@@ -2,12 +2,12 @@ use actix_web::post;
 use actix_web::web;
 use diesel_async::AsyncConnection;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::openapi::{Conflict, NotFound};
 use crate::http::validate;
 use crate::http::views::ConversationView;
-use crate::membership;
+use crate::http::members;
 use crate::models::{conversation, workspace};
 use crate::state::AppState;
 
@@ -47,9 +47,9 @@ pub async fn join(
     let user = me.id;
     let (group, added) = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            membership::add_locked(conn, id, &[user], max).await
+            members::add_locked(conn, id, &[user], max).await
         })
         .await?;
-    let body = membership::announce_joined(&state, &mut conn, &group, &added).await?;
+    let body = members::announce_joined(&state, &mut conn, &group, &added).await?;
     Ok(web::Json(body))
 }

@@ -5,14 +5,14 @@ use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use super::{code_hash, invite_not_found};
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip;
 use crate::http::openapi::{Conflict, NotFound, RateLimited};
 use crate::http::views::ConversationView;
 use crate::http::views::WorkspaceView;
 use crate::invites::Outcome;
-use crate::membership;
+use crate::http::members;
 use crate::models::conversation::{self, Conversation};
 use crate::models::invite;
 use crate::models::workspace::{self, NewWorkspaceMember, MEMBER};
@@ -90,7 +90,7 @@ pub async fn accept(
                         return Err(invite_not_found());
                     }
                 }
-                let (group, added) = membership::add_locked(conn, id, &[user], max).await?;
+                let (group, added) = members::add_locked(conn, id, &[user], max).await?;
                 if !added.is_empty() {
                     invite::use_once(conn, &hash).await?;
                 }
@@ -130,7 +130,7 @@ pub async fn accept(
     state.invites.record(Outcome::Found, me.id, &address);
     match accepted {
         Accepted::Group(group, added) => {
-            let body = membership::announce_joined(&state, &mut conn, &group, &added).await?;
+            let body = members::announce_joined(&state, &mut conn, &group, &added).await?;
             Ok(HttpResponse::Ok().json(Joined::Conversation(body)))
         }
         Accepted::Workspace(space, role) => {

@@ -2,7 +2,7 @@ use actix_web::delete;
 use actix_web::{web, HttpResponse};
 
 use super::{code_hash, invite_not_found, standing};
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::openapi::{Forbidden, NotFound};
 use crate::models::invite;

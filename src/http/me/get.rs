@@ -1,7 +1,7 @@
 use actix_web::get;
 use actix_web::web;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::views::MeView;
 use crate::models::user;

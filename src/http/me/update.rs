@@ -4,7 +4,7 @@ use actix_web::web;
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::http::views::MeView;

@@ -6,12 +6,12 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
 use crate::http::validate;
 use crate::http::views::ConversationView;
-use crate::membership;
+use crate::http::members;
 use crate::models::{block, user, workspace};
 use crate::state::AppState;
 
@@ -75,9 +75,9 @@ pub async fn add(
     let id = conversation.id;
     let (group, added) = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            membership::add_locked(conn, id, &ids, max).await
+            members::add_locked(conn, id, &ids, max).await
         })
         .await?;
-    let body = membership::announce_joined(&state, &mut conn, &group, &added).await?;
+    let body = members::announce_joined(&state, &mut conn, &group, &added).await?;
     Ok(web::Json(body))
 }

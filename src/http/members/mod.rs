@@ -5,12 +5,16 @@
 //! on every node get `conversation:added` / `conversation:removed` (and join or leave the
 //! room), the other members get `conversation:updated`.
 
+pub mod add;
+pub mod remove;
+
 use confab_actors::protocol::events::ConversationUpdated;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::{announce_added, view};
+use crate::http::views::ConversationView;
 use crate::models::conversation::{self, Conversation};
 use crate::models::member::{self, Member, NewMember, MEMBER, OWNER};
 use crate::state::AppState;
@@ -70,7 +74,7 @@ pub async fn announce_joined(
     conn: &mut AsyncPgConnection,
     group: &Conversation,
     added: &[Uuid],
-) -> ApiResult<crate::http::views::ConversationView> {
+) -> ApiResult<ConversationView> {
     let body = view(conn, group).await?;
     if !added.is_empty() {
         log::info!(conversation_id:% = group.id, added = added.len(); "members added");

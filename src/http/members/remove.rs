@@ -2,12 +2,12 @@ use actix_web::delete;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
 use crate::http::openapi::{Forbidden, NotFound};
 use crate::http::validate;
-use crate::membership;
+use crate::http::members;
 use crate::models::conversation;
 use crate::models::member;
 use crate::state::AppState;
@@ -62,12 +62,12 @@ pub async fn remove(
     let id = conversation.id;
     let group = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            if !membership::remove_locked(conn, id, &target).await? {
+            if !members::remove_locked(conn, id, &target).await? {
                 return Err(member_not_found());
             }
             Ok(conversation::lock(conn, id).await?)
         })
         .await?;
-    membership::announce_left(&state, &group, target_id).await;
+    members::announce_left(&state, &group, target_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use confab_actors::chat::{Change, ChangeRequest};
 use serde::Deserialize;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::openapi::{Forbidden, NotFound, RateLimited};

@@ -8,7 +8,7 @@ use confab_actors::chat::NewMessage;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::state::AppState;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::IntoParams;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::load_for_member;
 use crate::http::validate;

@@ -1,7 +1,7 @@
 use actix_web::post;
 use actix_web::web;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::openapi::NotFound;
 use crate::http::validate;

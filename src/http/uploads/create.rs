@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use crate::attachments::UploadRequest;
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
 use crate::messaging::view::timestamp;
 use crate::state::AppState;

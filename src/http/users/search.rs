@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
 use crate::http::validate;
 use crate::http::views::UserView;

@@ -4,7 +4,7 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::openapi::Conflict;

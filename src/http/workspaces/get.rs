@@ -2,7 +2,7 @@ use actix_web::get;
 use actix_web::web;
 
 use super::load_for_member;
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
 use crate::http::openapi::NotFound;
 use crate::http::views::WorkspaceView;

@@ -3,7 +3,7 @@ use actix_web::web;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
 use crate::http::views::WorkspaceView;
 use crate::models::workspace;

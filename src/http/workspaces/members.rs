@@ -4,13 +4,13 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 
 use super::{load_for_member, workspace_not_found};
-use crate::auth::AuthUser;
+use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::http::validate;
 use crate::http::views::WorkspaceView;
-use crate::membership;
+use crate::http::members;
 use crate::models::conversation::{self, Conversation};
 use crate::models::workspace::{self, NewWorkspaceMember, MEMBER, OWNER};
 use crate::models::{member, user};
@@ -149,7 +149,7 @@ pub async fn remove(
                 let Some(membership) = member::find(conn, channel, target.user_id).await? else {
                     continue;
                 };
-                if membership::remove_locked(conn, channel, &membership).await? {
+                if members::remove_locked(conn, channel, &membership).await? {
                     left.push(conversation::lock(conn, channel).await?);
                 }
             }
@@ -158,7 +158,7 @@ pub async fn remove(
         .await?;
     log::info!(workspace_id:% = id, user_id:% = target_id, channels = left.len(); "workspace member removed");
     for channel in &left {
-        membership::announce_left(&state, channel, target_id).await;
+        members::announce_left(&state, channel, target_id).await;
     }
     Ok(HttpResponse::NoContent().finish())
 }
