@@ -21,18 +21,18 @@ use crate::attachments::metrics::UploadMetrics;
 use crate::attachments::thumbnails::Thumbnails;
 use crate::attachments::{AttachmentParts, Attachments};
 use crate::auth::{password, refresh, JwtKeys};
-use crate::bridge::{BridgeMetrics, RedisBridge};
+use crate::chat_store::DbChatStore;
+use crate::cluster::bridge::{BridgeMetrics, RedisBridge};
+use crate::cluster::presence::RedisPresence;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::engine_metrics::{ChatCollector, EngineCollector};
+use crate::messaging::group_commit::MessageWriter;
 use crate::messaging::{Messaging, MessagingParts};
+use crate::metrics::engine::{ChatCollector, EngineCollector};
 use crate::metrics::Metrics;
-use crate::presence::RedisPresence;
 use crate::server::{Engines, UpgradeObserver};
 use crate::state::AppState;
 use crate::storage::{LocalStore, S3Store, Signer, Storage as ObjectStorage};
-use crate::store::DbChatStore;
-use crate::writer::MessageWriter;
 
 /// Where the Socket.IO engine is mounted.
 const ENGINE_PATH: &str = "/socket.io/";
@@ -336,7 +336,7 @@ fn realtime(
     let engine = Engine::socket_io(engine_config(settings), vec![("/".into(), handler)]);
     metrics.register(Box::new(EngineCollector::new(engine.clone())?))?;
     metrics.register(Box::new(ChatCollector::new(publisher.clone())?))?;
-    crate::memory::start_trimming(engine.clone());
+    crate::allocator_trim::start_trimming(engine.clone());
     Ok(Realtime {
         publisher,
         messaging,
@@ -491,11 +491,7 @@ fn redis_pool(url: &str) -> anyhow::Result<deadpool_redis::Pool> {
 /// After the bridge missed traffic, tells the local sessions of each conversation its latest
 /// seq and rev (`conversation:updated`), so clients repair gaps with `sync:request` and
 /// `sync:changes`.
-async fn announce_latest_seqs(
-    pool: DbPool,
-    publisher: Publisher,
-    conversations: Vec<uuid::Uuid>,
-) {
+async fn announce_latest_seqs(pool: DbPool, publisher: Publisher, conversations: Vec<uuid::Uuid>) {
     let latest = match pool.get().await {
         Ok(mut conn) => crate::models::conversation::latest(&mut conn, &conversations).await,
         Err(err) => {

@@ -7,11 +7,11 @@ use confab_actors::engine::Engine;
 
 use crate::attachments::Attachments;
 use crate::auth::JwtKeys;
+use crate::cluster::presence::RedisPresence;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::messaging::Messaging;
 use crate::metrics::Metrics;
-use crate::presence::RedisPresence;
 
 /// What every request handler shares.
 pub struct AppState {

@@ -158,8 +158,8 @@ impl ChatSettings {
         }
     }
 
-    pub fn presence_timing(&self) -> crate::presence::PresenceTiming {
-        crate::presence::PresenceTiming {
+    pub fn presence_timing(&self) -> crate::cluster::presence::PresenceTiming {
+        crate::cluster::presence::PresenceTiming {
             heartbeat: Duration::from_millis(self.presence_heartbeat_ms),
             retire_grace: Duration::from_millis(self.presence_grace_ms),
         }

@@ -12,10 +12,10 @@ use uuid::Uuid;
 use super::SendError;
 use crate::db::DbPool;
 use crate::error::is_unique_violation;
+use crate::messaging::group_commit::MessageWriter;
 use crate::models::attachment::{self, Attachment};
 use crate::models::message::{self, Message, CLIENT_ID_TAKEN};
 use crate::models::{block, conversation, member};
-use crate::writer::MessageWriter;
 
 /// How many times a send is tried when storage fails in a way a retry can fix.
 const ATTEMPTS: u32 = 3;

@@ -6,6 +6,7 @@
 mod change;
 mod commit;
 mod error;
+pub mod group_commit;
 mod thumbnail;
 pub mod validate;
 pub mod view;
@@ -22,9 +23,9 @@ pub use error::SendError;
 
 use crate::config::Limits;
 use crate::db::DbPool;
+use crate::messaging::group_commit::MessageWriter;
 use crate::metrics::SendMetrics;
 use crate::storage::Signer;
-use crate::writer::MessageWriter;
 use view::{MessageView, Related};
 
 /// The send service. Cloning shares it.

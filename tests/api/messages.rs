@@ -421,12 +421,7 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
     let batches = &app.state.metrics.send_batch_size;
     let (count, sum) = (batches.get_sample_count(), batches.get_sample_sum());
     let state = &app.state;
-    let results = join_all(
-        requests
-            .iter()
-            .map(|r| state.messaging.commit(r)),
-    )
-    .await;
+    let results = join_all(requests.iter().map(|r| state.messaging.commit(r))).await;
     let sent: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     // The writer took all 40 in its first statement, which failed on the repeated ids; it then
     // stored them one by one, so the 38 distinct sends took seqs 1..=38.
@@ -442,12 +437,7 @@ async fn concurrent_sends_share_one_statement_and_each_gets_its_answer() {
     // Without repeats, one statement stores the whole batch.
     let requests: Vec<_> = (100..130).map(request).collect();
     let (count, sum) = (batches.get_sample_count(), batches.get_sample_sum());
-    let results = join_all(
-        requests
-            .iter()
-            .map(|r| state.messaging.commit(r)),
-    )
-    .await;
+    let results = join_all(requests.iter().map(|r| state.messaging.commit(r))).await;
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|s| s.created)));
     assert_eq!(batches.get_sample_count() - count, 1);
     assert_eq!(batches.get_sample_sum() - sum, 30.0);

@@ -185,8 +185,7 @@ impl<S: ChatStore> ChatNamespace<S> {
                 continue;
             };
             inner.publisher.stats().presence(PresenceTransition::Reaped);
-            let conversations: Vec<Uuid> =
-                memberships.iter().map(|m| m.conversation_id).collect();
+            let conversations: Vec<Uuid> = memberships.iter().map(|m| m.conversation_id).collect();
             inner
                 .publisher
                 .presence_changed(&conversations, &offline_update(user, at), None);

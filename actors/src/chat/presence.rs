@@ -88,7 +88,8 @@ impl PresenceActor {
 
     /// Publishes an event to the rooms of `conversations`.
     fn announce<E: ServerEvent>(&self, conversations: &[Uuid], event: &E, except: Option<&str>) {
-        self.publisher.to_conversations(conversations, event, except);
+        self.publisher
+            .to_conversations(conversations, event, except);
     }
 
     /// Publishes `user`'s presence update to the rooms of `conversations`, not to the users

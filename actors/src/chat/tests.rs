@@ -180,7 +180,9 @@ async fn members_added_and_removed_join_and_leave_the_room_on_every_node() {
     let b = node.connect(&bob_token).await.unwrap();
     node.store.set_member(conversation, bob, true);
     let view = serde_json::value::to_raw_value(&json!({ "id": conversation })).unwrap();
-    node.publisher.conversation_added(bob, conversation, &view).await;
+    node.publisher
+        .conversation_added(bob, conversation, &view)
+        .await;
     a.emit("message:send", send(conversation, "after-add", "hello bob"))
         .await;
     node.log
@@ -422,7 +424,9 @@ async fn asking_again_about_the_same_users_costs_no_storage_call() {
     // Alice and carol now share a conversation: alice's socket reads again.
     let shared = node.store.conversation(&[alice, carol]);
     let view = serde_json::value::to_raw_value(&json!({ "id": shared })).unwrap();
-    node.publisher.conversation_added(alice, shared, &view).await;
+    node.publisher
+        .conversation_added(alice, shared, &view)
+        .await;
     let after_add = ask().await;
     assert_eq!(carol_seen(&after_add), json!("seen"));
     assert_eq!(node.store.last_seen_reads(), reads + 2);

@@ -11,11 +11,11 @@ use actix::prelude::*;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
+mod memory_store;
 mod ports;
-mod store;
 
+pub use memory_store::MemoryStore;
 pub use ports::{BridgeCall, MemoryBridge, MemoryDirectory};
-pub use store::MemoryStore;
 
 use crate::chat::{ChatNamespace, ChatParts, ChatTimers, EventBounds, Limiter, Publisher};
 use crate::engine::{

@@ -1,8 +1,8 @@
 use actix_web::delete;
 use actix_web::{web, HttpResponse};
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::models::block;

@@ -3,8 +3,8 @@ use actix_web::web;
 use diesel_async::AsyncConnection;
 
 use super::tell_both;
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::http::validate;
 use crate::http::views::ContactRequestView;

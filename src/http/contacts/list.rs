@@ -3,8 +3,8 @@ use actix_web::web;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
+use crate::http::bearer::AuthUser;
 use crate::http::views::UserView;
 use crate::models::contact;
 use crate::state::AppState;

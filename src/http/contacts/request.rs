@@ -6,8 +6,8 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::extract::Json;
 use crate::http::openapi::{Conflict, Forbidden, NotFound, RateLimited};
 use crate::http::validate;
@@ -125,7 +125,10 @@ pub async fn request(
             let view = ContactRequestView::from(&created);
             log::info!(request_id:% = created.id; "contact request sent");
             let payload = serde_json::to_value(&view).map_err(ApiError::internal)?;
-            state.publisher.tell_user(to, CONTACT_REQUEST, &payload).await;
+            state
+                .publisher
+                .tell_user(to, CONTACT_REQUEST, &payload)
+                .await;
             Ok(HttpResponse::Created().json(view))
         }
     }

@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::extract::Query;
 use crate::http::validate;
 use crate::http::views::ContactRequestView;

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{announce_added, view};
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::validate;
 use crate::models::conversation::{
     self, Conversation, NewConversation, DM, GROUP, PRIVATE, PUBLIC,

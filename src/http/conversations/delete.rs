@@ -3,8 +3,8 @@ use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 
 use super::load_for_member;
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::openapi::{Forbidden, NotFound};
 use crate::models::conversation;
 use crate::models::member::OWNER;

@@ -2,8 +2,8 @@ use actix_web::get;
 use actix_web::web;
 
 use super::{load_for_member, view};
-use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
+use crate::http::bearer::AuthUser;
 use crate::http::openapi::NotFound;
 use crate::http::views::ConversationView;
 use crate::state::AppState;

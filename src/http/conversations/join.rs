@@ -2,12 +2,12 @@ use actix_web::post;
 use actix_web::web;
 use diesel_async::AsyncConnection;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
+use crate::http::members;
 use crate::http::openapi::{Conflict, NotFound};
 use crate::http::validate;
 use crate::http::views::ConversationView;
-use crate::http::members;
 use crate::models::{conversation, workspace};
 use crate::state::AppState;
 

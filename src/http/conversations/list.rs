@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::validate;
 use crate::http::views::{ConversationListItem, ConversationView};
 use crate::messaging::view::{MessageView, Related};

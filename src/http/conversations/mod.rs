@@ -45,6 +45,9 @@ pub async fn announce_added(
         return;
     };
     for user in users {
-        state.publisher.conversation_added(*user, view.id, &json).await;
+        state
+            .publisher
+            .conversation_added(*user, view.id, &json)
+            .await;
     }
 }

@@ -5,14 +5,14 @@ use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use super::{code_hash, invite_not_found};
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::client_ip;
+use crate::http::members;
 use crate::http::openapi::{Conflict, NotFound, RateLimited};
 use crate::http::views::ConversationView;
 use crate::http::views::WorkspaceView;
 use crate::invites::Outcome;
-use crate::http::members;
 use crate::models::conversation::{self, Conversation};
 use crate::models::invite;
 use crate::models::workspace::{self, NewWorkspaceMember, MEMBER};

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{view, MAX_LIVE};
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::conversations::load_for_member;
 use crate::http::openapi::{Conflict, Forbidden, NotFound, RateLimited};
 use crate::http::views::InviteView;

@@ -3,8 +3,8 @@ use actix_web::{web, HttpRequest};
 use chrono::Utc;
 
 use super::{code_hash, invite_not_found};
-use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
+use crate::http::bearer::AuthUser;
 use crate::http::client_ip;
 use crate::http::openapi::{NotFound, RateLimited};
 use crate::invites::Outcome;

@@ -4,8 +4,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{view, MAX_LIVE};
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::conversations::load_for_member;
 use crate::http::openapi::{Forbidden, NotFound};
 use crate::http::views::InviteView;

@@ -1,8 +1,8 @@
 use actix_web::get;
 use actix_web::web;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::views::MeView;
 use crate::models::user;
 use crate::state::AppState;

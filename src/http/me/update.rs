@@ -4,8 +4,8 @@ use actix_web::web;
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::validate;
 use crate::http::views::MeView;
 use crate::models::user::{self, UserChanges};

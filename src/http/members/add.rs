@@ -6,12 +6,12 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::conversations::load_for_member;
+use crate::http::members;
 use crate::http::validate;
 use crate::http::views::ConversationView;
-use crate::http::members;
 use crate::models::{block, user, workspace};
 use crate::state::AppState;
 

@@ -2,12 +2,12 @@ use actix_web::delete;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::conversations::load_for_member;
+use crate::http::members;
 use crate::http::openapi::{Forbidden, NotFound};
 use crate::http::validate;
-use crate::http::members;
 use crate::models::conversation;
 use crate::models::member;
 use crate::state::AppState;

@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 use confab_actors::chat::{Change, ChangeRequest};
 use serde::Deserialize;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::extract::Json;
 use crate::http::openapi::{Forbidden, NotFound, RateLimited};
 use crate::http::validate;

@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::conversations::load_for_member;
 use crate::http::extract::Query;
 use crate::http::openapi::NotFound;
@@ -68,7 +68,7 @@ pub async fn list(
         message::changed_after(&mut conn, conversation.id, query.after_rev, limit).await?;
     let messages = MessageView::load_all(&mut conn, state.messaging.signer(), &messages).await?;
     Ok(web::Json(ChangesPage {
-        last_rev: crate::store::latest_rev(conversation.last_rev, &messages),
+        last_rev: crate::chat_store::latest_rev(conversation.last_rev, &messages),
         messages,
         has_more,
     }))

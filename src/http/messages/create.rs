@@ -8,8 +8,8 @@ use confab_actors::chat::NewMessage;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::validate;
 use crate::state::AppState;
 

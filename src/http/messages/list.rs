@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::IntoParams;
 use utoipa::ToSchema;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::conversations::load_for_member;
 use crate::http::validate;
 use crate::messaging::view::MessageView;

@@ -1,8 +1,8 @@
 use actix_web::post;
 use actix_web::web;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::openapi::NotFound;
 use crate::http::validate;
 use crate::messaging::view::AttachmentView;

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use crate::attachments::UploadRequest;
-use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
+use crate::http::bearer::AuthUser;
 use crate::messaging::view::timestamp;
 use crate::state::AppState;
 

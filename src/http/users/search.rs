@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http::bearer::AuthUser;
 use crate::error::ApiResult;
+use crate::http::bearer::AuthUser;
 use crate::http::validate;
 use crate::http::views::UserView;
 use crate::http::workspaces::load_for_member as load_workspace;

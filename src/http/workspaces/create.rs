@@ -4,8 +4,8 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::http::bearer::AuthUser;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::extract::Json;
 use crate::http::openapi::Conflict;
 use crate::http::validate;

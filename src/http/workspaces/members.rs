@@ -4,13 +4,13 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 
 use super::{load_for_member, workspace_not_found};
-use crate::http::bearer::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::http::bearer::AuthUser;
 use crate::http::extract::Json;
+use crate::http::members;
 use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::http::validate;
 use crate::http::views::WorkspaceView;
-use crate::http::members;
 use crate::models::conversation::{self, Conversation};
 use crate::models::workspace::{self, NewWorkspaceMember, MEMBER, OWNER};
 use crate::models::{member, user};

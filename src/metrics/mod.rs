@@ -1,6 +1,8 @@
 //! Prometheus metrics in one registry, and the middleware that counts, times and logs every
 //! HTTP request (one JSON line each: no bodies, no query strings, no tokens).
 
+pub mod engine;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -8,7 +10,6 @@ use actix_web::http::{Method, StatusCode};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
-
 
 const NAMESPACE: &str = "confab";
 

@@ -229,7 +229,11 @@ impl Collector for ChatCollector {
                 ROOMS,
                 "Room actors alive on this node",
                 MetricType::GAUGE,
-                vec![sample(MetricType::GAUGE, self.publisher.room_count() as f64, None)],
+                vec![sample(
+                    MetricType::GAUGE,
+                    self.publisher.room_count() as f64,
+                    None,
+                )],
             ),
             family(
                 PRESENCE,
