@@ -32,7 +32,7 @@ use crate::metrics::engine::{ChatCollector, EngineCollector};
 use crate::metrics::Metrics;
 use crate::server::{Engines, UpgradeObserver};
 use crate::state::AppState;
-use crate::storage::{LocalStore, S3Store, Signer, Storage as ObjectStorage};
+use crate::storage::{LocalStorage, S3Storage, Signer, Storage as ObjectStorage};
 
 /// Where the Socket.IO engine is mounted.
 const ENGINE_PATH: &str = "/socket.io/";
@@ -184,14 +184,14 @@ fn storage(settings: &Settings, metrics: &Metrics) -> anyhow::Result<Storage> {
 /// Where attachments are kept: S3 when a bucket is configured, else the local store.
 struct Objects {
     signer: Signer,
-    local: Option<Arc<LocalStore>>,
+    local: Option<Arc<LocalStorage>>,
 }
 
 fn objects(settings: &Settings, bound: std::net::SocketAddr) -> anyhow::Result<Objects> {
     let config = &settings.storage;
     let ttl = Duration::from_secs(config.download_url_ttl_secs);
     if config.uses_s3() {
-        let store: ObjectStorage = Arc::new(S3Store::new(config)?);
+        let store: ObjectStorage = Arc::new(S3Storage::new(config)?);
         return Ok(Objects {
             signer: Signer { store, ttl },
             local: None,
@@ -218,7 +218,7 @@ fn objects(settings: &Settings, bound: std::net::SocketAddr) -> anyhow::Result<O
         config.signing_key.expose().as_bytes().to_vec()
     };
     let local = Arc::new(
-        LocalStore::new(&config.dir, &base, &key)
+        LocalStorage::new(&config.dir, &base, &key)
             .with_context(|| format!("opening the local store at {}", config.dir.display()))?,
     );
     Ok(Objects {

@@ -22,7 +22,7 @@ use crate::db::DbPool;
 use crate::error::{ApiError, ApiResult};
 use crate::messaging::view::AttachmentView;
 use crate::models::attachment::{self, Attachment, NewUpload};
-use crate::storage::{LocalStore, Signer, StorageError, IMAGE_TYPES};
+use crate::storage::{LocalStorage, Signer, StorageError, IMAGE_TYPES};
 use inspect::{Bounds, Rejection};
 use metrics::UploadMetrics;
 use thumbnails::Thumbnails;
@@ -44,7 +44,7 @@ struct Inner {
     pool: DbPool,
     signer: Signer,
     /// The local store, when it is the one in use (its URLs may name the request's origin).
-    local: Option<Arc<LocalStore>>,
+    local: Option<Arc<LocalStorage>>,
     settings: StorageSettings,
     metrics: UploadMetrics,
     thumbnails: Thumbnails,
@@ -72,7 +72,7 @@ pub struct Ticket {
 pub struct AttachmentParts {
     pub pool: DbPool,
     pub signer: Signer,
-    pub local: Option<Arc<LocalStore>>,
+    pub local: Option<Arc<LocalStorage>>,
     pub settings: StorageSettings,
     pub metrics: UploadMetrics,
     pub thumbnails: Thumbnails,
@@ -99,7 +99,7 @@ impl Attachments {
         }
     }
 
-    pub fn local(&self) -> Option<&Arc<LocalStore>> {
+    pub fn local(&self) -> Option<&Arc<LocalStorage>> {
         self.inner.local.as_ref()
     }
 

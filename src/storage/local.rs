@@ -23,7 +23,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// Where the route serving the store is mounted.
 pub const ROUTE: &str = "/storage";
 
-pub struct LocalStore {
+pub struct LocalStorage {
     dir: PathBuf,
     /// The origin in signed URLs, without a trailing slash.
     base: String,
@@ -35,7 +35,7 @@ pub struct LocalStore {
 
 /// An upload under way to one key; the key is free again when it is dropped.
 pub struct Receiving<'a> {
-    store: &'a LocalStore,
+    store: &'a LocalStorage,
     key: String,
 }
 
@@ -83,11 +83,11 @@ pub enum Refusal {
     BadSignature,
 }
 
-impl LocalStore {
+impl LocalStorage {
     /// A store under `dir` (created if missing), whose URLs name `base`, signed with `key`.
-    pub fn new(dir: &Path, base: &str, key: &[u8]) -> std::io::Result<LocalStore> {
+    pub fn new(dir: &Path, base: &str, key: &[u8]) -> std::io::Result<LocalStorage> {
         std::fs::create_dir_all(dir.join(".incoming"))?;
-        Ok(LocalStore {
+        Ok(LocalStorage {
             dir: dir.to_path_buf(),
             base: base.trim_end_matches('/').to_string(),
             key: key.to_vec(),
@@ -215,7 +215,7 @@ fn io_error(err: std::io::Error) -> StorageError {
 }
 
 #[async_trait]
-impl ObjectStore for LocalStore {
+impl ObjectStore for LocalStorage {
     fn kind(&self) -> &'static str {
         "local"
     }
@@ -304,9 +304,9 @@ impl ObjectStore for LocalStore {
 mod tests {
     use super::*;
 
-    fn store() -> LocalStore {
+    fn store() -> LocalStorage {
         let dir = std::env::temp_dir().join(format!("confab-local-{}", uuid::Uuid::new_v4()));
-        LocalStore::new(&dir, "http://node.test/", b"secret").unwrap()
+        LocalStorage::new(&dir, "http://node.test/", b"secret").unwrap()
     }
 
     fn query_of(url: &str) -> SignedQuery {

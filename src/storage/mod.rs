@@ -12,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, Utc};
 
-pub use local::LocalStore;
-pub use s3::S3Store;
+pub use local::LocalStorage;
+pub use s3::S3Storage;
 
 /// The store the node uses.
 pub type Storage = Arc<dyn ObjectStore>;

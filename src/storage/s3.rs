@@ -20,7 +20,7 @@ use crate::config::StorageSettings;
 /// How long one request of the node to S3 may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct S3Store {
+pub struct S3Storage {
     /// What the node talks to.
     bucket: Box<Bucket>,
     /// What signed URLs name.
@@ -53,14 +53,14 @@ fn bucket(settings: &StorageSettings, endpoint: &str) -> Result<Box<Bucket>, Sto
     Ok(bucket)
 }
 
-impl S3Store {
-    pub fn new(settings: &StorageSettings) -> Result<S3Store, StorageError> {
+impl S3Storage {
+    pub fn new(settings: &StorageSettings) -> Result<S3Storage, StorageError> {
         let public_endpoint = if settings.s3_public_endpoint.is_empty() {
             &settings.s3_endpoint
         } else {
             &settings.s3_public_endpoint
         };
-        Ok(S3Store {
+        Ok(S3Storage {
             bucket: bucket(settings, &settings.s3_endpoint)?,
             public: bucket(settings, public_endpoint)?,
         })
@@ -91,7 +91,7 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 #[async_trait]
-impl ObjectStore for S3Store {
+impl ObjectStore for S3Storage {
     fn kind(&self) -> &'static str {
         "s3"
     }
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn the_foreign_origin_is_the_public_endpoints() {
-        let store = S3Store::new(&settings()).unwrap();
+        let store = S3Storage::new(&settings()).unwrap();
         assert_eq!(
             store.foreign_origin().as_deref(),
             Some("https://files.example.com")
@@ -228,7 +228,7 @@ mod tests {
     async fn signed_urls_name_the_public_endpoint_and_bind_type_and_size() {
         let settings = settings();
         assert!(settings.uses_s3());
-        let store = S3Store::new(&settings).unwrap();
+        let store = S3Storage::new(&settings).unwrap();
         let expires = Utc::now() + chrono::Duration::minutes(15);
         let upload = store
             .upload_url("abc", "image/png", 1234, expires)

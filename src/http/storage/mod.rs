@@ -12,7 +12,7 @@ use chrono::Utc;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::local::{Grant, SignedQuery};
-use crate::storage::{is_valid_key, LocalStore};
+use crate::storage::{is_valid_key, LocalStorage};
 
 /// What a request's signed URL allows for `method`: the store, the key, the query and the
 /// grant. 404 without a local store or for a key the node never makes; 403 for a URL that is
@@ -22,7 +22,7 @@ fn granted(
     req: &HttpRequest,
     key: String,
     method: &str,
-) -> ApiResult<(Arc<LocalStore>, String, SignedQuery, Grant)> {
+) -> ApiResult<(Arc<LocalStorage>, String, SignedQuery, Grant)> {
     let store = state
         .attachments
         .local()
