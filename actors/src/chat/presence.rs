@@ -276,7 +276,7 @@ impl Handler<PresenceHidden> for PresenceActor {
 /// Namespace → presence: `user` joined or left `conversation` while connected.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Membership {
+pub struct MembershipChanged {
     /// The user.
     pub user: Uuid,
     /// The conversation.
@@ -285,10 +285,10 @@ pub struct Membership {
     pub member: bool,
 }
 
-impl Handler<Membership> for PresenceActor {
+impl Handler<MembershipChanged> for PresenceActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Membership, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: MembershipChanged, _: &mut Context<Self>) {
         if let Some(entry) = self.users.get_mut(&msg.user) {
             entry.conversations.retain(|c| *c != msg.conversation);
             if msg.member {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Publisher;
 use crate::chat::events::emit;
-use crate::chat::presence::{Membership as PresenceMembership, PresenceHidden, SocketsOf};
+use crate::chat::presence::{MembershipChanged, PresenceHidden, SocketsOf};
 use crate::chat::socket_state::SocketState;
 use crate::engine::Socket;
 use crate::protocol::events::{ConversationAdded, ConversationRemoved};
@@ -19,7 +19,7 @@ use crate::protocol::events::{ConversationAdded, ConversationRemoved};
 /// or a refresh-token family revoked.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RemoteMembership<'a> {
+struct UserEvent<'a> {
     kind: Change,
     #[serde(default)]
     conversation_id: Uuid,
@@ -85,7 +85,7 @@ impl Publisher {
         conversation_id: Uuid,
         conversation: Option<&RawValue>,
     ) {
-        let event = RemoteMembership {
+        let event = UserEvent {
             kind,
             conversation_id,
             conversation,
@@ -97,7 +97,7 @@ impl Publisher {
         self.publish_user_event(user, &event);
     }
 
-    fn publish_user_event(&self, user: Uuid, event: &RemoteMembership<'_>) {
+    fn publish_user_event(&self, user: Uuid, event: &UserEvent<'_>) {
         let Some(bridge) = self.rooms.bridge() else {
             return;
         };
@@ -109,7 +109,7 @@ impl Publisher {
 
     /// Applies a membership event another node published for `user` to this node's sockets.
     pub async fn apply_remote(&self, user: Uuid, event: &str) {
-        let Ok(remote) = serde_json::from_str::<RemoteMembership>(event) else {
+        let Ok(remote) = serde_json::from_str::<UserEvent>(event) else {
             log::warn!("malformed membership event from another node");
             return;
         };
@@ -146,7 +146,7 @@ impl Publisher {
     /// it authenticated, on every node, is disconnected.
     pub async fn family_revoked(&self, user: Uuid, family: Uuid) {
         self.revoked_here(user, family).await;
-        let event = RemoteMembership {
+        let event = UserEvent {
             kind: Change::Revoked,
             conversation_id: Uuid::nil(),
             conversation: None,
@@ -162,7 +162,7 @@ impl Publisher {
     /// reaching `user`'s sockets, on every node.
     pub async fn block_changed(&self, by: Uuid, user: Uuid, blocked: bool) {
         self.block_here(user, by, blocked).await;
-        let event = RemoteMembership {
+        let event = UserEvent {
             kind: if blocked {
                 Change::Blocked
             } else {
@@ -187,7 +187,7 @@ impl Publisher {
             return;
         };
         self.told_here(user, event, &payload).await;
-        let remote = RemoteMembership {
+        let remote = UserEvent {
             kind: Change::Told,
             conversation_id: Uuid::nil(),
             conversation: None,
@@ -273,7 +273,7 @@ impl Publisher {
             }
             tell(&socket);
         }
-        self.presence.do_send(PresenceMembership {
+        self.presence.do_send(MembershipChanged {
             user,
             conversation,
             member,
@@ -285,7 +285,7 @@ impl Publisher {
     /// back online, and no other presence update of theirs is sent while it is off.
     pub async fn presence_setting_changed(&self, user: Uuid, visible: bool) {
         self.presence_setting_here(user, visible);
-        let event = RemoteMembership {
+        let event = UserEvent {
             kind: if visible {
                 Change::Shown
             } else {
