@@ -44,7 +44,7 @@ impl Outcome {
 pub struct Invites {
     pub codes: InviteCodes,
     by_user: Limiter,
-    by_address: Limiter,
+    by_address: Limiter<String>,
     lookups: IntCounterVec,
     bursts: Mutex<HashMap<String, Instant>>,
 }
@@ -80,7 +80,7 @@ impl Invites {
         let limited = self
             .by_user
             .check(user)
-            .and_then(|()| self.by_address.check(address_key(address)));
+            .and_then(|()| self.by_address.check(address.to_string()));
         match limited {
             Ok(()) => Ok(()),
             Err(wait) => {
@@ -116,13 +116,4 @@ impl Invites {
             );
         }
     }
-}
-
-/// The limiter's key of a client address.
-fn address_key(address: &str) -> Uuid {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(address.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    Uuid::from_bytes(bytes)
 }

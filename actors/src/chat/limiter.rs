@@ -1,12 +1,14 @@
-//! The per-user sending rate: a token bucket (by default 10 messages a second, bursts of 20).
+//! Token buckets by key: the per-user sending rate (by default 10 messages a second, bursts of
+//! 20), every user's event budget, searches, invite look-ups by user and by address, and
+//! handshakes by address all use this one limiter, keyed by whatever they limit.
 //!
-//! Buckets live in shards by user, each behind its own lock, so users rarely wait on each
+//! Buckets live in shards by key, each behind its own lock, so keys rarely wait on each
 //! other. Idle buckets are forgotten by a sweep that each shard runs at most once per
 //! `FORGET_AFTER`: its cost is spread over every check of that period, so no check pays for
 //! more than its share however many users there are.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,17 +20,28 @@ const FORGET_AFTER: Duration = Duration::from_secs(60);
 /// Independent locks; a power of two.
 const SHARDS: usize = 16;
 
-/// Shared by every session of a node, so a user's tabs share one budget.
-#[derive(Clone)]
-pub struct Limiter {
+/// A token bucket per key `K` (a user by default). Cloning shares the buckets: shared by every
+/// session of a node, a user's tabs spend one budget.
+pub struct Limiter<K = Uuid> {
     rate: f64,
     burst: f64,
-    shards: Arc<[Mutex<Shard>; SHARDS]>,
+    shards: Arc<[Mutex<Shard<K>>; SHARDS]>,
     hasher: RandomState,
 }
 
-struct Shard {
-    buckets: HashMap<Uuid, Bucket>,
+impl<K> Clone for Limiter<K> {
+    fn clone(&self) -> Self {
+        Limiter {
+            rate: self.rate,
+            burst: self.burst,
+            shards: self.shards.clone(),
+            hasher: self.hasher.clone(),
+        }
+    }
+}
+
+struct Shard<K> {
+    buckets: HashMap<K, Bucket>,
     swept: Instant,
 }
 
@@ -38,9 +51,9 @@ struct Bucket {
     at: Instant,
 }
 
-impl Limiter {
+impl<K: Hash + Eq> Limiter<K> {
     /// `rate` tokens a second, up to `burst` at once.
-    pub fn new(rate: f64, burst: f64) -> Limiter {
+    pub fn new(rate: f64, burst: f64) -> Limiter<K> {
         let now = Instant::now();
         Limiter {
             rate,
@@ -55,27 +68,27 @@ impl Limiter {
         }
     }
 
-    /// Takes one token for `user`; `Err(wait)` says how long until one is available.
-    pub fn check(&self, user: Uuid) -> Result<(), Duration> {
-        self.check_at(user, Instant::now())
+    /// Takes one token for `key`; `Err(wait)` says how long until one is available.
+    pub fn check(&self, key: K) -> Result<(), Duration> {
+        self.check_at(key, Instant::now())
     }
 
-    fn shard(&self, user: Uuid) -> std::sync::MutexGuard<'_, Shard> {
-        let index = self.hasher.hash_one(user) as usize & (SHARDS - 1);
+    fn shard(&self, key: &K) -> std::sync::MutexGuard<'_, Shard<K>> {
+        let index = self.hasher.hash_one(key) as usize & (SHARDS - 1);
         self.shards[index]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn check_at(&self, user: Uuid, now: Instant) -> Result<(), Duration> {
-        let mut shard = self.shard(user);
+    fn check_at(&self, key: K, now: Instant) -> Result<(), Duration> {
+        let mut shard = self.shard(&key);
         if now.saturating_duration_since(shard.swept) >= FORGET_AFTER {
             shard
                 .buckets
                 .retain(|_, b| now.saturating_duration_since(b.at) < FORGET_AFTER);
             shard.swept = now;
         }
-        let bucket = shard.buckets.entry(user).or_insert(Bucket {
+        let bucket = shard.buckets.entry(key).or_insert(Bucket {
             tokens: self.burst,
             at: now,
         });
@@ -106,7 +119,7 @@ mod tests {
 
     #[test]
     fn allows_a_burst_then_the_steady_rate() {
-        let limiter = Limiter::new(10.0, 20.0);
+        let limiter = Limiter::<Uuid>::new(10.0, 20.0);
         let user = Uuid::new_v4();
         let start = Instant::now();
         for _ in 0..20 {
@@ -127,7 +140,7 @@ mod tests {
 
     #[test]
     fn idle_buckets_are_forgotten_by_a_sweep_at_most_once_a_period() {
-        let limiter = Limiter::new(10.0, 20.0);
+        let limiter = Limiter::<Uuid>::new(10.0, 20.0);
         let start = Instant::now();
         let users: Vec<Uuid> = (0..50_000).map(|_| Uuid::new_v4()).collect();
         for user in &users {
@@ -149,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_user_spends_one_budget_whichever_shard_is_asked_from_where() {
-        let limiter = Limiter::new(1.0, 3.0);
+        let limiter = Limiter::<Uuid>::new(1.0, 3.0);
         let user = Uuid::new_v4();
         let now = Instant::now();
         let copy = limiter.clone();
@@ -157,5 +170,15 @@ mod tests {
         assert!(copy.check_at(user, now).is_ok());
         assert!(limiter.check_at(user, now).is_ok());
         assert!(copy.check_at(user, now).is_err());
+    }
+
+    #[test]
+    fn any_hashable_key_has_its_own_bucket() {
+        let limiter = Limiter::<std::net::IpAddr>::new(1.0, 1.0);
+        let now = Instant::now();
+        let (a, b) = ("127.0.0.1".parse().unwrap(), "::1".parse().unwrap());
+        assert!(limiter.check_at(a, now).is_ok());
+        assert!(limiter.check_at(a, now).is_err());
+        assert!(limiter.check_at(b, now).is_ok());
     }
 }

@@ -5,16 +5,11 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use actix_web::http::header::HeaderMap;
 
 use super::EngineConfig;
-
-/// Addresses kept before idle ones are swept out.
-const SWEEP_ABOVE: usize = 4_096;
-/// Sweeps at most this often.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
+use crate::chat::Limiter;
 
 /// Why a handshake from an address is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,75 +20,58 @@ pub(crate) enum OverLimit {
     Sessions,
 }
 
-struct Use {
-    sessions: usize,
-    tokens: f64,
-    refilled: Instant,
-}
-
-/// What each address is using.
+/// What each address is using: handshakes by a token bucket per address, and the sessions it
+/// has open (an address is listed only while it has one, so the list is bounded by sessions).
 pub(crate) struct Addresses {
-    uses: Mutex<(HashMap<IpAddr, Use>, Instant)>,
-}
-
-impl Default for Addresses {
-    fn default() -> Self {
-        Addresses {
-            uses: Mutex::new((HashMap::new(), Instant::now())),
-        }
-    }
+    handshakes: Limiter<IpAddr>,
+    sessions: Mutex<HashMap<IpAddr, usize>>,
+    max_sessions: usize,
 }
 
 impl Addresses {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<IpAddr, Use>, Instant)> {
-        self.uses.lock().unwrap_or_else(|p| p.into_inner())
+    /// The limits of `config`.
+    pub(crate) fn new(config: &EngineConfig) -> Self {
+        Addresses {
+            handshakes: Limiter::new(
+                config.handshakes_per_sec_per_address,
+                config.handshake_burst_per_address,
+            ),
+            sessions: Mutex::new(HashMap::new()),
+            max_sessions: config.max_sessions_per_address,
+        }
     }
 
-    /// Takes a handshake token and a session slot for `addr`, or says which limit it is over.
-    pub(crate) fn admit(&self, addr: IpAddr, config: &EngineConfig) -> Result<(), OverLimit> {
-        let now = Instant::now();
-        let rate = config.handshakes_per_sec_per_address;
-        let burst = config.handshake_burst_per_address;
-        let mut guard = self.lock();
-        let (uses, swept) = &mut *guard;
-        if uses.len() > SWEEP_ABOVE && now.duration_since(*swept) >= SWEEP_EVERY {
-            *swept = now;
-            uses.retain(|_, u| {
-                let tokens = u.tokens + now.duration_since(u.refilled).as_secs_f64() * rate;
-                u.sessions > 0 || tokens < burst
-            });
-        }
-        let entry = uses.entry(addr).or_insert(Use {
-            sessions: 0,
-            tokens: burst,
-            refilled: now,
-        });
-        entry.tokens =
-            (entry.tokens + now.duration_since(entry.refilled).as_secs_f64() * rate).min(burst);
-        entry.refilled = now;
-        if entry.sessions >= config.max_sessions_per_address {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes a handshake token and a session slot for `addr`, or says which limit it is over
+    /// (an address at its session limit spends no token).
+    pub(crate) fn admit(&self, addr: IpAddr) -> Result<(), OverLimit> {
+        let mut sessions = self.lock();
+        if sessions.get(&addr).copied().unwrap_or(0) >= self.max_sessions {
             return Err(OverLimit::Sessions);
         }
-        if entry.tokens < 1.0 {
-            return Err(OverLimit::Rate);
-        }
-        entry.tokens -= 1.0;
-        entry.sessions += 1;
+        self.handshakes.check(addr).map_err(|_| OverLimit::Rate)?;
+        *sessions.entry(addr).or_insert(0) += 1;
         Ok(())
     }
 
     /// A session of `addr` ended.
     pub(crate) fn release(&self, addr: IpAddr) {
-        let mut guard = self.lock();
-        if let Some(entry) = guard.0.get_mut(&addr) {
-            entry.sessions = entry.sessions.saturating_sub(1);
+        let mut sessions = self.lock();
+        if let Some(open) = sessions.get_mut(&addr) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                sessions.remove(&addr);
+            }
         }
     }
 
     /// Sessions open from `addr`.
     #[cfg(test)]
     fn sessions(&self, addr: IpAddr) -> usize {
-        self.lock().0.get(&addr).map_or(0, |u| u.sessions)
+        self.lock().get(&addr).copied().unwrap_or(0)
     }
 }
 
@@ -155,24 +133,25 @@ mod tests {
 
     #[test]
     fn sessions_and_handshakes_are_limited_per_address() {
-        let addresses = Addresses::default();
+        let addresses = Addresses::new(&config(2, 0.001, 10.0));
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        let limits = config(2, 0.001, 10.0);
-        assert_eq!(addresses.admit(a, &limits), Ok(()));
-        assert_eq!(addresses.admit(a, &limits), Ok(()));
-        assert_eq!(addresses.admit(a, &limits), Err(OverLimit::Sessions));
-        assert_eq!(addresses.admit(b, &limits), Ok(()));
+        assert_eq!(addresses.admit(a), Ok(()));
+        assert_eq!(addresses.admit(a), Ok(()));
+        assert_eq!(addresses.admit(a), Err(OverLimit::Sessions));
+        assert_eq!(addresses.admit(b), Ok(()));
         addresses.release(a);
         assert_eq!(addresses.sessions(a), 1);
-        assert_eq!(addresses.admit(a, &limits), Ok(()));
+        assert_eq!(addresses.admit(a), Ok(()));
+        addresses.release(b);
+        assert_eq!(addresses.sessions(b), 0);
 
-        let rated = config(100, 0.001, 3.0);
+        let rated = Addresses::new(&config(100, 0.001, 3.0));
         let c: IpAddr = "10.0.0.3".parse().unwrap();
         for _ in 0..3 {
-            assert_eq!(addresses.admit(c, &rated), Ok(()));
-            addresses.release(c);
+            assert_eq!(rated.admit(c), Ok(()));
+            rated.release(c);
         }
-        assert_eq!(addresses.admit(c, &rated), Err(OverLimit::Rate));
+        assert_eq!(rated.admit(c), Err(OverLimit::Rate));
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Shared {
         match client {
             Some(addr) => self
                 .addresses
-                .admit(addr, &self.config)
+                .admit(addr)
                 .map_err(polling::Refusal::FromAddress),
             None => Ok(()),
         }
@@ -142,11 +142,11 @@ impl Engine {
 
     fn with_role(config: EngineConfig, role: Role) -> Engine {
         let shared = Shared {
+            addresses: addresses::Addresses::new(&config),
             config,
             role,
             stats: EngineStats::default(),
             sessions: Mutex::new(HashMap::new()),
-            addresses: addresses::Addresses::default(),
         };
         Engine {
             shared: Arc::new(shared),
