@@ -210,8 +210,8 @@ impl<S: ChatStore> NamespaceHandler for ChatNamespace<S> {
             .as_ref()
             .and_then(|auth| auth.get("token"))
             .and_then(Value::as_str)
-            .or_else(|| socket.session().query_param("token"))
-            .map(str::to_string);
+            .map(str::to_string)
+            .or_else(|| socket.session().query_param("token"));
         let inner = self.inner.clone();
         async move {
             let token = token.ok_or_else(|| refuse(ErrorCode::Unauthorized))?;

@@ -72,21 +72,20 @@ impl EngineQuery {
         let mut eio = None;
         let mut transport = None;
         let mut sid = None;
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match key {
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match &*key {
                 "EIO" => eio = Some(value),
                 "transport" => transport = Some(value),
-                "sid" => sid = Some(value.to_string()),
+                "sid" => sid = Some(value.into_owned()),
                 _ => {}
             }
         }
-        let websocket = match transport {
+        let websocket = match transport.as_deref() {
             Some("polling") => false,
             Some("websocket") => true,
             _ => return Err(Refusal::TransportUnknown),
         };
-        if eio != Some("4") {
+        if eio.as_deref() != Some("4") {
             return Err(Refusal::UnsupportedProtocolVersion);
         }
         let upgrade_requested = headers

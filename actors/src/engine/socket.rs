@@ -117,13 +117,11 @@ impl SessionHandle {
         &self.sid
     }
 
-    /// A parameter of the handshake request's query string (not percent-decoded beyond `+`).
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value)
+    /// A parameter of the handshake request's query string, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
     }
 
     /// Sends frames in order, with nothing interleaved.
