@@ -1,84 +1,147 @@
 //! Exports the realtime core's counters to Prometheus, read at scrape time: the engine's
 //! sessions by transport, upgrades, packets and closes by reason; the chat layer's events by
-//! name, rate-limited requests, fan-out deliveries and live rooms.
+//! name, rate-limited requests, fan-out deliveries and live rooms. Each metric's name, help,
+//! type and label are stated once, in a [`Family`].
 
 use confab_actors::chat::Publisher;
 use confab_actors::engine::{Engine, REASONS};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
 
+/// A metric family as described once: its name, help, type and (at most one) label.
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    kind: MetricType,
+    label: Option<&'static str>,
+}
+
+const fn counter(name: &'static str, help: &'static str, label: Option<&'static str>) -> Family {
+    Family {
+        name,
+        help,
+        kind: MetricType::COUNTER,
+        label,
+    }
+}
+
+const fn gauge(name: &'static str, help: &'static str, label: Option<&'static str>) -> Family {
+    Family {
+        name,
+        help,
+        kind: MetricType::GAUGE,
+        label,
+    }
+}
+
+impl Family {
+    fn desc(&self) -> prometheus::Result<Desc> {
+        let labels = self.label.iter().map(|l| l.to_string()).collect();
+        Desc::new(
+            self.name.into(),
+            self.help.into(),
+            labels,
+            Default::default(),
+        )
+    }
+
+    /// The family with one sample of `value`.
+    fn one(&self, value: f64) -> MetricFamily {
+        self.with(vec![self.sample(value, None)])
+    }
+
+    /// The family with a sample per `(label value, value)`.
+    fn by_label<'a>(&self, values: impl Iterator<Item = (&'a str, f64)>) -> MetricFamily {
+        self.with(
+            values
+                .map(|(at, value)| self.sample(value, Some(at)))
+                .collect(),
+        )
+    }
+
+    fn with(&self, metrics: Vec<Metric>) -> MetricFamily {
+        let mut family = MetricFamily::default();
+        family.set_name(self.name.into());
+        family.set_help(self.help.into());
+        family.set_field_type(self.kind);
+        family.set_metric(metrics);
+        family
+    }
+
+    fn sample(&self, value: f64, label_value: Option<&str>) -> Metric {
+        let mut metric = Metric::default();
+        if let (Some(name), Some(value)) = (self.label, label_value) {
+            let mut pair = LabelPair::default();
+            pair.set_name(name.into());
+            pair.set_value(value.into());
+            metric.set_label(vec![pair]);
+        }
+        if self.kind == MetricType::GAUGE {
+            let mut gauge = Gauge::default();
+            gauge.set_value(value);
+            metric.set_gauge(gauge);
+        } else {
+            let mut counter = Counter::default();
+            counter.set_value(value);
+            metric.set_counter(counter);
+        }
+        metric
+    }
+}
+
+fn descs(families: &[&Family]) -> prometheus::Result<Vec<Desc>> {
+    families.iter().map(|family| family.desc()).collect()
+}
+
+const SESSIONS: Family = gauge(
+    "confab_engine_sessions",
+    "Engine.IO sessions open, by transport",
+    Some("transport"),
+);
+const OPENED: Family = counter(
+    "confab_engine_sessions_opened_total",
+    "Engine.IO sessions opened",
+    None,
+);
+const UPGRADES: Family = counter(
+    "confab_engine_upgrades_total",
+    "Completed upgrades from long-polling to WebSocket",
+    None,
+);
+const PACKETS_IN: Family = counter(
+    "confab_engine_packets_received_total",
+    "Engine.IO packets received from clients",
+    None,
+);
+const PACKETS_OUT: Family = counter(
+    "confab_engine_packets_sent_total",
+    "Engine.IO frames sent to clients",
+    None,
+);
+const CLOSED: Family = counter(
+    "confab_engine_sessions_closed_total",
+    "Engine.IO sessions closed, by reason",
+    Some("reason"),
+);
+
+/// The engine's counters.
 pub struct EngineCollector {
     engine: Engine,
     descs: Vec<Desc>,
 }
 
-const SESSIONS: &str = "confab_engine_sessions";
-const OPENED: &str = "confab_engine_sessions_opened_total";
-const UPGRADES: &str = "confab_engine_upgrades_total";
-const PACKETS_IN: &str = "confab_engine_packets_received_total";
-const PACKETS_OUT: &str = "confab_engine_packets_sent_total";
-const CLOSED: &str = "confab_engine_sessions_closed_total";
-
 impl EngineCollector {
     pub fn new(engine: Engine) -> prometheus::Result<Self> {
-        let descs = [
-            (
-                SESSIONS,
-                "Engine.IO sessions open, by transport",
-                vec!["transport".to_string()],
-            ),
-            (OPENED, "Engine.IO sessions opened", vec![]),
-            (
-                UPGRADES,
-                "Completed upgrades from long-polling to WebSocket",
-                vec![],
-            ),
-            (
-                PACKETS_IN,
-                "Engine.IO packets received from clients",
-                vec![],
-            ),
-            (PACKETS_OUT, "Engine.IO frames sent to clients", vec![]),
-            (
-                CLOSED,
-                "Engine.IO sessions closed, by reason",
-                vec!["reason".to_string()],
-            ),
-        ]
-        .into_iter()
-        .map(|(name, help, labels)| Desc::new(name.into(), help.into(), labels, Default::default()))
-        .collect::<prometheus::Result<Vec<_>>>()?;
+        let descs = descs(&[
+            &SESSIONS,
+            &OPENED,
+            &UPGRADES,
+            &PACKETS_IN,
+            &PACKETS_OUT,
+            &CLOSED,
+        ])?;
         Ok(EngineCollector { engine, descs })
     }
-}
-
-fn family(name: &str, help: &str, kind: MetricType, metrics: Vec<Metric>) -> MetricFamily {
-    let mut family = MetricFamily::default();
-    family.set_name(name.into());
-    family.set_help(help.into());
-    family.set_field_type(kind);
-    family.set_metric(metrics);
-    family
-}
-
-fn sample(kind: MetricType, value: f64, label: Option<(&str, &str)>) -> Metric {
-    let mut metric = Metric::default();
-    if let Some((name, value)) = label {
-        let mut pair = LabelPair::default();
-        pair.set_name(name.into());
-        pair.set_value(value.into());
-        metric.set_label(vec![pair]);
-    }
-    if kind == MetricType::GAUGE {
-        let mut gauge = Gauge::default();
-        gauge.set_value(value);
-        metric.set_gauge(gauge);
-    } else {
-        let mut counter = Counter::default();
-        counter.set_value(value);
-        metric.set_counter(counter);
-    }
-    metric
 }
 
 impl Collector for EngineCollector {
@@ -88,68 +151,48 @@ impl Collector for EngineCollector {
 
     fn collect(&self) -> Vec<MetricFamily> {
         let stats = self.engine.stats();
-        let gauge = MetricType::GAUGE;
-        let counter = MetricType::COUNTER;
         vec![
-            family(
-                SESSIONS,
-                "Engine.IO sessions open, by transport",
-                gauge,
-                vec![
-                    sample(
-                        gauge,
-                        stats.polling_sessions() as f64,
-                        Some(("transport", "polling")),
-                    ),
-                    sample(
-                        gauge,
-                        stats.websocket_sessions() as f64,
-                        Some(("transport", "websocket")),
-                    ),
-                ],
+            SESSIONS.by_label(
+                [
+                    ("polling", stats.polling_sessions() as f64),
+                    ("websocket", stats.websocket_sessions() as f64),
+                ]
+                .into_iter(),
             ),
-            family(
-                OPENED,
-                "Engine.IO sessions opened",
-                counter,
-                vec![sample(counter, stats.sessions_opened() as f64, None)],
-            ),
-            family(
-                UPGRADES,
-                "Completed upgrades from long-polling to WebSocket",
-                counter,
-                vec![sample(counter, stats.upgrades() as f64, None)],
-            ),
-            family(
-                PACKETS_IN,
-                "Engine.IO packets received from clients",
-                counter,
-                vec![sample(counter, stats.packets_received() as f64, None)],
-            ),
-            family(
-                PACKETS_OUT,
-                "Engine.IO frames sent to clients",
-                counter,
-                vec![sample(counter, stats.packets_sent() as f64, None)],
-            ),
-            family(
-                CLOSED,
-                "Engine.IO sessions closed, by reason",
-                counter,
+            OPENED.one(stats.sessions_opened() as f64),
+            UPGRADES.one(stats.upgrades() as f64),
+            PACKETS_IN.one(stats.packets_received() as f64),
+            PACKETS_OUT.one(stats.packets_sent() as f64),
+            CLOSED.by_label(
                 REASONS
                     .iter()
-                    .map(|reason| {
-                        sample(
-                            counter,
-                            stats.closed_with(*reason) as f64,
-                            Some(("reason", reason.as_str())),
-                        )
-                    })
-                    .collect(),
+                    .map(|reason| (reason.as_str(), stats.closed_with(*reason) as f64)),
             ),
         ]
     }
 }
+
+const EVENTS: Family = counter(
+    "confab_socket_events_total",
+    "Client events received, by name",
+    Some("event"),
+);
+const RATE_LIMITED: Family = counter(
+    "confab_rate_limited_total",
+    "Sends refused for going over the rate limit",
+    None,
+);
+const DELIVERIES: Family = counter(
+    "confab_fanout_deliveries_total",
+    "Frames handed to sockets by room fan-out",
+    None,
+);
+const ROOMS: Family = gauge("confab_room_actors", "Room actors alive on this node", None);
+const PRESENCE: Family = counter(
+    "confab_presence_transitions_total",
+    "Users going online or offline on this node, by transition",
+    Some("transition"),
+);
 
 /// The chat layer's counters.
 pub struct ChatCollector {
@@ -157,40 +200,9 @@ pub struct ChatCollector {
     descs: Vec<Desc>,
 }
 
-const EVENTS: &str = "confab_socket_events_total";
-const RATE_LIMITED: &str = "confab_rate_limited_total";
-const DELIVERIES: &str = "confab_fanout_deliveries_total";
-const ROOMS: &str = "confab_room_actors";
-const PRESENCE: &str = "confab_presence_transitions_total";
-
 impl ChatCollector {
     pub fn new(publisher: Publisher) -> prometheus::Result<Self> {
-        let descs = [
-            (
-                EVENTS,
-                "Client events received, by name",
-                vec!["event".to_string()],
-            ),
-            (
-                RATE_LIMITED,
-                "Sends refused for going over the rate limit",
-                vec![],
-            ),
-            (
-                DELIVERIES,
-                "Frames handed to sockets by room fan-out",
-                vec![],
-            ),
-            (ROOMS, "Room actors alive on this node", vec![]),
-            (
-                PRESENCE,
-                "Users going online or offline on this node, by transition",
-                vec!["transition".to_string()],
-            ),
-        ]
-        .into_iter()
-        .map(|(name, help, labels)| Desc::new(name.into(), help.into(), labels, Default::default()))
-        .collect::<prometheus::Result<Vec<_>>>()?;
+        let descs = descs(&[&EVENTS, &RATE_LIMITED, &DELIVERIES, &ROOMS, &PRESENCE])?;
         Ok(ChatCollector { publisher, descs })
     }
 }
@@ -202,47 +214,15 @@ impl Collector for ChatCollector {
 
     fn collect(&self) -> Vec<MetricFamily> {
         let stats = self.publisher.stats();
-        let counter = MetricType::COUNTER;
         vec![
-            family(
-                EVENTS,
-                "Client events received, by name",
-                counter,
-                stats
-                    .events()
-                    .map(|(name, n)| sample(counter, n as f64, Some(("event", name))))
-                    .collect(),
-            ),
-            family(
-                RATE_LIMITED,
-                "Sends refused for going over the rate limit",
-                counter,
-                vec![sample(counter, stats.rate_limited_total() as f64, None)],
-            ),
-            family(
-                DELIVERIES,
-                "Frames handed to sockets by room fan-out",
-                counter,
-                vec![sample(counter, stats.deliveries() as f64, None)],
-            ),
-            family(
-                ROOMS,
-                "Room actors alive on this node",
-                MetricType::GAUGE,
-                vec![sample(
-                    MetricType::GAUGE,
-                    self.publisher.room_count() as f64,
-                    None,
-                )],
-            ),
-            family(
-                PRESENCE,
-                "Users going online or offline on this node, by transition",
-                counter,
+            EVENTS.by_label(stats.events().map(|(name, n)| (name, n as f64))),
+            RATE_LIMITED.one(stats.rate_limited_total() as f64),
+            DELIVERIES.one(stats.deliveries() as f64),
+            ROOMS.one(self.publisher.room_count() as f64),
+            PRESENCE.by_label(
                 stats
                     .presence_transitions()
-                    .map(|(name, n)| sample(counter, n as f64, Some(("transition", name))))
-                    .collect(),
+                    .map(|(name, n)| (name, n as f64)),
             ),
         ]
     }
