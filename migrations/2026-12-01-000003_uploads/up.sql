@@ -41,7 +41,8 @@ END $$;
 CREATE TRIGGER attachments_gone AFTER DELETE ON attachments
     FOR EACH ROW EXECUTE FUNCTION confab_attachment_gone();
 
--- Change results list attachments in the order the message named them.
+-- Replaces confab_change_result of migration 2026-12-01-000001_revisions (down.sql restores
+-- it): change results list attachments in the order the message named them.
 CREATE OR REPLACE FUNCTION confab_change_result(outcome TEXT, message BIGINT, rev BIGINT)
 RETURNS JSONB LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('outcome', outcome, 'rev', rev, 'message', to_jsonb(m),

@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use crate::db::schema::reactions;
 
-/// Most distinct emoji on one message.
-pub const MAX_DISTINCT: i32 = 20;
+/// Most distinct emoji on one message (the chat rules' limit, as the change function takes it).
+pub const MAX_DISTINCT: i32 = confab_actors::chat::rules::MAX_DISTINCT_EMOJI as i32;
 
 /// `(message id, emoji, user id)` of every reaction to `message_ids`: each message's by its
 /// emoji's place, then in the order they were made.

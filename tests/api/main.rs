@@ -22,6 +22,7 @@ mod migrations;
 mod monitoring;
 mod openapi;
 mod ops;
+mod rules;
 mod search;
 mod seed;
 mod sockets;

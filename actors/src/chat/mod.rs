@@ -10,6 +10,7 @@ pub mod namespace;
 pub mod presence;
 pub mod publisher;
 mod rooms;
+pub mod rules;
 mod seen;
 mod socket_state;
 pub mod stats;

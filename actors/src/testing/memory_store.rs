@@ -1,4 +1,4 @@
-//! An in-memory store with the real send's rules.
+//! An in-memory store with the real store's rules (`chat::rules`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::lock;
+use crate::chat::rules::{self, Allowed, Kind, Reactions, Refusal, Role, Standing, Target};
 use crate::chat::{
     Change, ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Limiter,
     Marked, Membership, NewMessage, SessionStart, StoreError,
@@ -34,16 +35,64 @@ struct World {
     last_seen: HashMap<Uuid, String>,
     /// Users who hide their presence.
     hidden: std::collections::HashSet<Uuid>,
+    /// (blocker, blocked).
+    blocks: std::collections::HashSet<(Uuid, Uuid)>,
 }
 
-#[derive(Default)]
 struct Conversation {
+    kind: Kind,
     members: Vec<Uuid>,
+    /// Roles other than `Member`.
+    roles: HashMap<Uuid, Role>,
     messages: Vec<Arc<RawValue>>,
     /// The rev of the latest change.
     last_rev: i64,
     /// Each member's (delivered, read) watermarks.
     marks: HashMap<Uuid, (i64, i64)>,
+}
+
+impl Conversation {
+    fn new(kind: Kind, members: &[Uuid]) -> Conversation {
+        Conversation {
+            kind,
+            members: members.to_vec(),
+            roles: members
+                .first()
+                .map(|owner| (*owner, Role::Owner))
+                .into_iter()
+                .collect(),
+            messages: Vec::new(),
+            last_rev: 0,
+            marks: HashMap::new(),
+        }
+    }
+}
+
+impl World {
+    /// `actor`'s standing in `conversation`, as the rules take it.
+    fn standing(&self, conversation: Uuid, actor: Uuid) -> Option<Standing> {
+        let c = self.conversations.get(&conversation)?;
+        if !c.members.contains(&actor) {
+            return None;
+        }
+        let blocked = |other: &Uuid| {
+            self.blocks.contains(&(actor, *other)) || self.blocks.contains(&(*other, actor))
+        };
+        Some(Standing {
+            kind: c.kind,
+            role: c.roles.get(&actor).copied().unwrap_or(Role::Member),
+            dm_blocked: c.kind == Kind::Dm && c.members.iter().any(|m| *m != actor && blocked(m)),
+        })
+    }
+}
+
+const NO_MESSAGE: Refusal = Refusal {
+    code: ErrorCode::NotFound,
+    message: "message not found",
+};
+
+fn refused(refusal: Refusal) -> StoreError {
+    StoreError::new(refusal.code, refusal.message)
 }
 
 impl MemoryStore {
@@ -79,15 +128,34 @@ impl MemoryStore {
         (user, token)
     }
 
-    /// A new conversation of `members`.
+    /// A new group of `members`, the first of them its owner.
     pub fn conversation(&self, members: &[Uuid]) -> Uuid {
+        self.create(Kind::Group, members)
+    }
+
+    /// A new DM between `a` and `b`.
+    pub fn dm(&self, a: Uuid, b: Uuid) -> Uuid {
+        self.create(Kind::Dm, &[a, b])
+    }
+
+    fn create(&self, kind: Kind, members: &[Uuid]) -> Uuid {
         let id = Uuid::new_v4();
-        let conversation = Conversation {
-            members: members.to_vec(),
-            ..Default::default()
-        };
-        lock(&self.world).conversations.insert(id, conversation);
+        lock(&self.world)
+            .conversations
+            .insert(id, Conversation::new(kind, members));
         id
+    }
+
+    /// Gives `user` `role` in `conversation`.
+    pub fn set_role(&self, conversation: Uuid, user: Uuid, role: Role) {
+        if let Some(c) = lock(&self.world).conversations.get_mut(&conversation) {
+            c.roles.insert(user, role);
+        }
+    }
+
+    /// `by` blocks `whom`.
+    pub fn block(&self, by: Uuid, whom: Uuid) {
+        lock(&self.world).blocks.insert((by, whom));
     }
 
     /// Makes `user` a member of `conversation` (or no longer one).
@@ -141,59 +209,48 @@ fn to_raw(value: &serde_json::Value) -> Result<Arc<RawValue>, StoreError> {
         .map_err(|err| StoreError::new(ErrorCode::Internal, err.to_string()))
 }
 
-/// Applies `change` by `actor` to `message` (its JSON); whether anything changed.
-fn apply(
-    message: &mut serde_json::Value,
-    actor: Uuid,
-    change: &Change,
-) -> Result<bool, StoreError> {
-    let refused = |code, what: &str| Err(StoreError::new(code, what));
-    if message["deleted"] == true && !matches!(change, Change::Delete) {
-        return refused(ErrorCode::Conflict, "the message is deleted");
+/// What the rules need to know of `message` (its JSON) for a reaction change of `emoji`.
+fn reactions_of(message: &serde_json::Value, actor: Uuid, emoji: &str) -> Reactions {
+    let list = message["reactions"].as_array().cloned().unwrap_or_default();
+    let entry = list.iter().find(|r| r["emoji"] == json!(emoji));
+    Reactions {
+        mine: entry.is_some_and(|r| {
+            r["userIds"]
+                .as_array()
+                .is_some_and(|ids| ids.contains(&json!(actor)))
+        }),
+        present: entry.is_some(),
+        distinct: list.len(),
     }
+}
+
+/// Applies `change` by `actor` to `message` (its JSON), which the rules allowed.
+fn apply(message: &mut serde_json::Value, actor: Uuid, change: &Change) {
     match change {
-        Change::Edit { body } if message["senderId"] == json!(actor) => {
-            message["body"] = json!(body.trim());
-            Ok(true)
-        }
-        Change::Edit { .. } => refused(ErrorCode::Forbidden, "only the sender may edit"),
-        Change::Delete if message["deleted"] == true => Ok(false),
+        Change::Edit { body } => message["body"] = json!(body.trim()),
         Change::Delete => {
             message["deleted"] = json!(true);
             message["body"] = json!("");
             message["reactions"] = json!([]);
-            Ok(true)
         }
         Change::React { emoji, add } => {
             let Some(list) = message["reactions"].as_array_mut() else {
-                return refused(ErrorCode::Internal, "no reactions");
+                return;
             };
-            let at = list.iter().position(|r| r["emoji"] == json!(emoji));
-            let has = at.is_some_and(|i| {
-                list[i]["userIds"]
-                    .as_array()
-                    .is_some_and(|ids| ids.contains(&json!(actor)))
-            });
-            match (add, at, has) {
-                (true, _, true) | (false, _, false) => Ok(false),
-                (true, Some(i), false) => {
+            match list.iter().position(|r| r["emoji"] == json!(emoji)) {
+                Some(i) if *add => {
                     if let Some(ids) = list[i]["userIds"].as_array_mut() {
                         ids.push(json!(actor));
                     }
-                    Ok(true)
                 }
-                (true, None, false) => {
-                    list.push(json!({ "emoji": emoji, "userIds": [actor] }));
-                    Ok(true)
-                }
-                (false, Some(i), true) => {
+                None if *add => list.push(json!({ "emoji": emoji, "userIds": [actor] })),
+                Some(i) => {
                     if let Some(ids) = list[i]["userIds"].as_array_mut() {
                         ids.retain(|id| *id != json!(actor));
                     }
                     list.retain(|r| r["userIds"].as_array().is_some_and(|ids| !ids.is_empty()));
-                    Ok(true)
                 }
-                (false, None, true) => Ok(false),
+                None => {}
             }
         }
     }
@@ -277,10 +334,10 @@ impl ChatStore for MemoryStore {
                 created: false,
             });
         }
+        rules::send(world.standing(message.conversation_id, message.sender_id)).map_err(refused)?;
         let conversation = world
             .conversations
             .get_mut(&message.conversation_id)
-            .filter(|c| c.members.contains(&message.sender_id))
             .ok_or_else(not_found)?;
         if let Err(wait) = self.limiter.check(message.sender_id) {
             return Err(StoreError {
@@ -307,22 +364,41 @@ impl ChatStore for MemoryStore {
 
     async fn change(&self, request: ChangeRequest) -> Result<Changed, StoreError> {
         let mut world = lock(&self.world);
-        let c = world
-            .conversations
-            .get_mut(&request.conversation_id)
-            .filter(|c| c.members.contains(&request.actor))
-            .ok_or_else(not_found)?;
+        let (conversation, actor) = (request.conversation_id, request.actor);
+        let standing = world.standing(conversation, actor);
+        let Some(c) = world.conversations.get_mut(&conversation) else {
+            return Err(refused(NO_MESSAGE));
+        };
+        // Messages are numbered by seq here: message id `n` is the n-th message.
         let index = request
             .message_id
             .parse::<usize>()
             .ok()
             .filter(|seq| (1..=c.messages.len()).contains(seq))
-            .ok_or_else(|| StoreError::new(ErrorCode::NotFound, "message not found"))?
-            - 1;
-        let mut message: serde_json::Value = serde_json::from_str(c.messages[index].get())
-            .map_err(|err| StoreError::new(ErrorCode::Internal, err.to_string()))?;
-        let changed = apply(&mut message, request.actor, &request.change)?;
+            .map(|seq| seq - 1);
+        let mut message: serde_json::Value = match index {
+            Some(index) => serde_json::from_str(c.messages[index].get())
+                .map_err(|err| StoreError::new(ErrorCode::Internal, err.to_string()))?,
+            None => serde_json::Value::Null,
+        };
+        let target = index.map(|_| Target {
+            sender: serde_json::from_value(message["senderId"].clone()).unwrap_or_default(),
+            deleted: message["deleted"] == true,
+        });
+        let allowed = match &request.change {
+            Change::Edit { .. } => rules::edit(actor, standing, target),
+            Change::Delete => rules::delete(actor, standing, target),
+            Change::React { emoji, add } => {
+                rules::react(standing, target, *add, reactions_of(&message, actor, emoji))
+            }
+        }
+        .map_err(refused)?;
+        let Some(index) = index else {
+            return Err(refused(NO_MESSAGE));
+        };
+        let changed = allowed == Allowed::Change;
         if changed {
+            apply(&mut message, actor, &request.change);
             c.last_rev += 1;
             message["rev"] = json!(c.last_rev);
             c.messages[index] = to_raw(&message)?;
@@ -452,5 +528,87 @@ impl ChatStore for MemoryStore {
             messages,
             has_more: after.len() > page.len(),
         })
+    }
+}
+
+/// The rule table against this store (its message ids are seqs).
+#[cfg(test)]
+mod rule_table {
+    use super::*;
+    use crate::chat::rules::Role;
+    use crate::testing::rule_cases::{check_rules, RuleWorld};
+
+    struct World {
+        store: MemoryStore,
+        sent: usize,
+    }
+
+    impl RuleWorld for World {
+        type User = Uuid;
+        type Conversation = Uuid;
+        type Message = String;
+
+        async fn user(&mut self) -> Uuid {
+            self.store.user().0
+        }
+
+        async fn group(&mut self, owner: &Uuid, members: &[&Uuid]) -> Uuid {
+            let all: Vec<Uuid> = std::iter::once(*owner)
+                .chain(members.iter().map(|m| **m))
+                .collect();
+            self.store.conversation(&all)
+        }
+
+        async fn dm(&mut self, a: &Uuid, b: &Uuid) -> Uuid {
+            self.store.dm(*a, *b)
+        }
+
+        async fn make_admin(&mut self, group: Uuid, user: &Uuid) {
+            self.store.set_role(group, *user, Role::Admin);
+        }
+
+        async fn block(&mut self, by: &Uuid, whom: &Uuid) {
+            self.store.block(*by, *whom);
+        }
+
+        async fn send(&mut self, conversation: Uuid, by: &Uuid) -> Result<String, ErrorCode> {
+            self.sent += 1;
+            let message = NewMessage {
+                conversation_id: conversation,
+                sender_id: *by,
+                client_message_id: format!("case-{}", self.sent),
+                body: "hello".into(),
+                attachment_ids: Vec::new(),
+                reply_to_id: None,
+            };
+            let committed = self.store.send(message).await.map_err(|e| e.code)?;
+            Ok(committed.seq.to_string())
+        }
+
+        async fn change(
+            &mut self,
+            conversation: Uuid,
+            message: &String,
+            by: &Uuid,
+            change: Change,
+        ) -> Result<bool, ErrorCode> {
+            let request = ChangeRequest {
+                conversation_id: conversation,
+                actor: *by,
+                message_id: message.clone(),
+                change,
+            };
+            let changed = self.store.change(request).await.map_err(|e| e.code)?;
+            Ok(changed.changed)
+        }
+    }
+
+    #[actix::test]
+    async fn the_rule_table_holds() {
+        let mut world = World {
+            store: MemoryStore::new(Limiter::new(1e6, 1e6)),
+            sent: 0,
+        };
+        check_rules(&mut world).await;
     }
 }

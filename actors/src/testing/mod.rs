@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 mod memory_store;
 mod ports;
+pub mod rule_cases;
 
 pub use memory_store::MemoryStore;
 pub use ports::{BridgeCall, MemoryBridge, MemoryDirectory};
@@ -24,8 +25,8 @@ use crate::engine::{
 use crate::protocol::engineio::Frame;
 use crate::protocol::socketio::Payload;
 
-/// How long a test waits for a frame before it fails.
-const PATIENCE: Duration = Duration::from_secs(5);
+/// How long a test waits for a frame before it fails (generous: it only bounds a failure).
+const PATIENCE: Duration = Duration::from_secs(30);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
