@@ -65,6 +65,55 @@ async fn chat_events_pass_over_the_official_client() {
     );
 }
 
+/// A socket send refused for its sending rate counts once in `confab_rate_limited_total` (the
+/// send service counts it; the namespace that passes the refusal on does not count it again).
+#[actix_web::test]
+async fn a_rate_limited_socket_send_counts_once() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.send_rate_per_sec = 0.001;
+        settings.limits.send_burst = 1.0;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let conversation = app.dm_id(&alice, &bob).await;
+    let rate_limited = || async {
+        let metrics = app.request("GET", "/metrics", None, None).await;
+        let text = metrics.body.as_str().unwrap_or_default().to_string();
+        text.lines()
+            .find(|line| line.starts_with("confab_rate_limited_total "))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("confab_rate_limited_total missing from\n{text}"))
+    };
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.base.replacen("http", "ws", 1)
+    );
+    let mut ws = crate::common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await; // open
+    ws.text(&format!(r#"40{{"token":"{}"}}"#, alice.token))
+        .await;
+    frame_starting(&mut ws, r#"42["session:ready""#).await;
+    let before = rate_limited().await;
+    for (n, client_id) in ["first", "second"].into_iter().enumerate() {
+        let send = serde_json::json!(["message:send", {
+            "conversationId": conversation,
+            "clientMessageId": client_id,
+            "body": client_id,
+        }]);
+        ws.text(&format!("42{n}{send}")).await;
+        let ack = frame_starting(&mut ws, &format!("43{n}[")).await;
+        let expected = if n == 0 {
+            r#""ok":true"#
+        } else {
+            r#""code":"rate_limited""#
+        };
+        assert!(ack.contains(expected), "send {n}: {ack}");
+    }
+    assert_eq!(rate_limited().await - before, 1.0);
+}
+
 /// The next text frame that starts with `prefix` (other events in between are skipped).
 pub async fn frame_starting(ws: &mut crate::common::Ws, prefix: &str) -> String {
     loop {
