@@ -7,6 +7,7 @@ pub mod client;
 pub mod corpus;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod search;
 pub mod seed;
 pub mod stats;
