@@ -1,8 +1,10 @@
 //! A run: connect every user (ramping up), send at a fixed total rate from random connected
 //! users, wait for the last deliveries, and summarise. Progress is printed once a second.
 
-use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod fleet;
+mod phases;
+mod progress;
+
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,11 +13,16 @@ use rand::Rng;
 use tokio::sync::mpsc;
 
 use crate::cli::Scenario;
-use crate::client::{self, ClientSpec, Command};
-use crate::report::{ChangeCounts, Report, Second};
+use crate::client::{self, Command};
+use crate::report::{ChangeCounts, Report};
 use crate::seed::Seed;
-use crate::stats::{delivery_ratio, Counters, Latencies, Percentiles, Recorder};
-use crate::system::{self, Usage};
+use crate::stats::{delivery_ratio, Counters, Percentiles, Recorder};
+use crate::system;
+use fleet::Fleet;
+use phases::{churn, storm};
+use progress::Progress;
+
+pub use fleet::{polling_first, source_address};
 
 /// How long to wait after the last send for its acks and deliveries.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -232,240 +239,5 @@ fn connect_failure(err: &anyhow::Error) -> String {
         "connect_refused".into()
     } else {
         "connect_failed".into()
-    }
-}
-
-/// Whether client `i` starts on long-polling: `share` of the clients, spread evenly.
-pub fn polling_first(i: usize, share: f64) -> bool {
-    (((i + 1) as f64) * share).floor() > ((i as f64) * share).floor()
-}
-
-/// The source address for client `i`: 127.0.0.1 upwards, for loopback targets only.
-pub fn source_address(target: IpAddr, i: usize, spread: u8) -> Option<IpAddr> {
-    match target {
-        IpAddr::V4(v4) if v4.is_loopback() && spread > 1 => {
-            let last = 1 + (i % usize::from(spread)) as u8;
-            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
-        }
-        _ => None,
-    }
-}
-
-/// What every client of a run is built from.
-struct Fleet<'a> {
-    seed: &'a Seed,
-    targets: Vec<(String, SocketAddr)>,
-    /// Connected members, per group.
-    groups: Vec<Arc<AtomicUsize>>,
-    /// Each user's group.
-    group_of: Vec<Option<usize>>,
-    source_addrs: u8,
-    polling_share: f64,
-    recorder: Arc<Recorder>,
-}
-
-impl Fleet<'_> {
-    /// Starts connecting user `i`, on a task of its own.
-    fn connect(&self, i: usize) -> tokio::task::JoinHandle<anyhow::Result<Connected>> {
-        let (ws_url, addr) = self.targets[i % self.targets.len()].clone();
-        let group = self.group_of[i];
-        let spec = ClientSpec {
-            index: i,
-            url: ws_url.clone(),
-            token: self.seed.users[i].token.clone(),
-            polling_first: polling_first(i, self.polling_share),
-            source: source_address(addr.ip(), i, self.source_addrs),
-            group_connected: group.map(|g| self.groups[g].clone()),
-        };
-        let recorder = self.recorder.clone();
-        let conversation: Option<Arc<str>> = group.map(|g| self.seed.groups[g].id.as_str().into());
-        tokio::spawn(async move {
-            let group_connected = spec.group_connected.clone();
-            let commands = client::connect(spec, ws_url, addr, recorder).await?;
-            anyhow::Ok(Connected {
-                commands,
-                conversation,
-                group_connected,
-            })
-        })
-    }
-}
-
-/// Closes every client and connects them again, `scenario.cycles` times; the servers' RSS
-/// after each reconnection.
-/// The storm: the first sender's message, delivered to everyone, then one reaction to it from
-/// each sender, in random order, at the scenario's rate.
-async fn storm(scenario: &Scenario, clients: &[Connected], senders: &[usize], recorder: &Recorder) {
-    use rand::seq::SliceRandom;
-    let act = |client: &Connected, action| {
-        let (Some(conversation), Some(group)) = (&client.conversation, &client.group_connected)
-        else {
-            return;
-        };
-        let members = group.load(std::sync::atomic::Ordering::Relaxed);
-        let command = Command::Act {
-            conversation: conversation.clone(),
-            action,
-            members,
-        };
-        if client.commands.send(command).is_ok() {
-            Counters::add(&recorder.counters.actions_asked, 1);
-        }
-    };
-    let Some(&first) = senders.first() else {
-        return;
-    };
-    act(&clients[first], crate::cli::Action::Send);
-    let c = &recorder.counters;
-    let until = Instant::now() + DRAIN;
-    while Instant::now() < until
-        && (Counters::get(&c.expected) == 0
-            || Counters::get(&c.delivered) < Counters::get(&c.expected))
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let mut order = senders.to_vec();
-    order.shuffle(&mut rand::rng());
-    let started = Instant::now();
-    for (n, &i) in order.iter().enumerate() {
-        let due = started + Duration::from_secs_f64(n as f64 / scenario.rate);
-        tokio::time::sleep_until(due.into()).await;
-        act(&clients[i], crate::cli::Action::React);
-    }
-}
-
-async fn churn(
-    scenario: &Scenario,
-    options: &RunOptions,
-    fleet: &Fleet<'_>,
-    clients: &mut Vec<Connected>,
-) -> Vec<u64> {
-    let recorder = &fleet.recorder;
-    let mut rss = Vec::new();
-    for _ in 0..scenario.cycles {
-        for client in clients.drain(..) {
-            let _ = client.commands.send(Command::Close);
-        }
-        // Wait until every session is gone on the client side, then on the servers, so that
-        // a cycle's sessions never overlap the previous one's.
-        while Counters::get(&recorder.counters.connected) > 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while system::open_sessions(&scenario.urls)
-            .await
-            .is_some_and(|open| open > 0.0)
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let tasks: Vec<_> = (0..scenario.users).map(|i| fleet.connect(i)).collect();
-        for task in tasks {
-            if let Ok(Ok(client)) = task.await {
-                clients.push(client);
-            } else {
-                Counters::add(&recorder.counters.handshake_failures, 1);
-            }
-        }
-        let usage: Option<Usage> = system::server_usage(&options.server_pids, &scenario.urls).await;
-        rss.push(usage.map_or(0, |u| u.rss_bytes));
-    }
-    rss
-}
-
-/// The once-a-second status line, and the per-second latencies for the timeline plot.
-struct Progress {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<(Latencies, Vec<Second>)>,
-}
-
-impl Progress {
-    fn start(recorder: Arc<Recorder>, plain: bool) -> Progress {
-        let (stop, mut stopped) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            let mut total = Latencies::default();
-            let mut timeline = Vec::new();
-            let mut ticks = tokio::time::interval(Duration::from_secs(1));
-            ticks.tick().await;
-            let c = &recorder.counters;
-            let (mut last_sent, mut last_delivered) = (0, 0);
-            loop {
-                let done = tokio::select! {
-                    _ = ticks.tick() => false,
-                    _ = &mut stopped => true,
-                };
-                let window = recorder.take_windows();
-                total.merge(&window);
-                let (sent, delivered) = (Counters::get(&c.sent), Counters::get(&c.delivered));
-                let second = Second {
-                    at_secs: recorder.started.elapsed().as_secs_f64(),
-                    sent: sent - last_sent,
-                    delivered: delivered - last_delivered,
-                    p50_ms: Percentiles::of(&window.delivery).p50,
-                    p99_ms: Percentiles::of(&window.delivery).p99,
-                };
-                (last_sent, last_delivered) = (sent, delivered);
-                let line = format!(
-                    "{:>6.1}s  conns {:>6}  sent/s {:>6}  delivered/s {:>8}  p99 {:>8.2} ms (so far {:.2})  errors {}",
-                    second.at_secs,
-                    Counters::get(&c.connected),
-                    second.sent,
-                    second.delivered,
-                    second.p99_ms,
-                    Percentiles::of(&total.delivery).p99,
-                    recorder.errors().values().sum::<u64>(),
-                );
-                let mut err = std::io::stderr();
-                if plain {
-                    let _ = writeln!(err, "{line}");
-                } else {
-                    let _ = write!(err, "\r{line}");
-                    let _ = err.flush();
-                }
-                timeline.push(second);
-                if done {
-                    if !plain {
-                        let _ = writeln!(err);
-                    }
-                    return (total, timeline);
-                }
-            }
-        });
-        Progress { stop, task }
-    }
-
-    async fn finish(self) -> (Latencies, Vec<Second>) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap_or_default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_share_of_clients_starts_on_polling() {
-        let count = |share| (0..1000).filter(|&i| polling_first(i, share)).count();
-        assert_eq!(count(0.0), 0);
-        assert_eq!(count(0.1), 100);
-        assert_eq!(count(0.25), 250);
-        assert_eq!(count(1.0), 1000);
-        // Spread out, not the first hundred.
-        assert!(!polling_first(0, 0.1) && polling_first(9, 0.1) && polling_first(19, 0.1));
-    }
-
-    #[test]
-    fn sources_spread_over_loopback_only() {
-        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        assert_eq!(source_address(local, 5, 1), None);
-        assert_eq!(
-            source_address(local, 5, 4),
-            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
-        );
-        assert_eq!(
-            source_address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 5, 4),
-            None
-        );
     }
 }

@@ -1,0 +1,97 @@
+//! The clients of a run: who connects as whom, to which node, from which address, over which
+//! transport first.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use super::Connected;
+use crate::client::{self, ClientSpec};
+use crate::seed::Seed;
+use crate::stats::Recorder;
+
+/// Whether client `i` starts on long-polling: `share` of the clients, spread evenly.
+pub fn polling_first(i: usize, share: f64) -> bool {
+    (((i + 1) as f64) * share).floor() > ((i as f64) * share).floor()
+}
+
+/// The source address for client `i`: 127.0.0.1 upwards, for loopback targets only.
+pub fn source_address(target: IpAddr, i: usize, spread: u8) -> Option<IpAddr> {
+    match target {
+        IpAddr::V4(v4) if v4.is_loopback() && spread > 1 => {
+            let last = 1 + (i % usize::from(spread)) as u8;
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
+        }
+        _ => None,
+    }
+}
+
+/// What every client of a run is built from.
+pub(super) struct Fleet<'a> {
+    pub(super) seed: &'a Seed,
+    pub(super) targets: Vec<(String, SocketAddr)>,
+    /// Connected members, per group.
+    pub(super) groups: Vec<Arc<AtomicUsize>>,
+    /// Each user's group.
+    pub(super) group_of: Vec<Option<usize>>,
+    pub(super) source_addrs: u8,
+    pub(super) polling_share: f64,
+    pub(super) recorder: Arc<Recorder>,
+}
+
+impl Fleet<'_> {
+    /// Starts connecting user `i`, on a task of its own.
+    pub(super) fn connect(&self, i: usize) -> tokio::task::JoinHandle<anyhow::Result<Connected>> {
+        let (ws_url, addr) = self.targets[i % self.targets.len()].clone();
+        let group = self.group_of[i];
+        let spec = ClientSpec {
+            index: i,
+            url: ws_url.clone(),
+            token: self.seed.users[i].token.clone(),
+            polling_first: polling_first(i, self.polling_share),
+            source: source_address(addr.ip(), i, self.source_addrs),
+            group_connected: group.map(|g| self.groups[g].clone()),
+        };
+        let recorder = self.recorder.clone();
+        let conversation: Option<Arc<str>> = group.map(|g| self.seed.groups[g].id.as_str().into());
+        tokio::spawn(async move {
+            let group_connected = spec.group_connected.clone();
+            let commands = client::connect(spec, ws_url, addr, recorder).await?;
+            anyhow::Ok(Connected {
+                commands,
+                conversation,
+                group_connected,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_share_of_clients_starts_on_polling() {
+        let count = |share| (0..1000).filter(|&i| polling_first(i, share)).count();
+        assert_eq!(count(0.0), 0);
+        assert_eq!(count(0.1), 100);
+        assert_eq!(count(0.25), 250);
+        assert_eq!(count(1.0), 1000);
+        // Spread out, not the first hundred.
+        assert!(!polling_first(0, 0.1) && polling_first(9, 0.1) && polling_first(19, 0.1));
+    }
+
+    #[test]
+    fn sources_spread_over_loopback_only() {
+        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(source_address(local, 5, 1), None);
+        assert_eq!(
+            source_address(local, 5, 4),
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        );
+        assert_eq!(
+            source_address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 5, 4),
+            None
+        );
+    }
+}
