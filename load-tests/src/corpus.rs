@@ -5,6 +5,9 @@
 
 use std::io::Write;
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
 /// The most common words, in order; the generated ones follow.
 const COMMON: &[&str] = &[
     "the", "to", "and", "a", "of", "i", "you", "it", "in", "is", "that", "for", "we", "on", "this",
@@ -20,37 +23,29 @@ const SYLLABLES: &[&str] = &[
     "shi", "tor", "ven", "qua", "bel", "dra", "xen", "pol", "mur", "sta", "gri", "han", "lek",
 ];
 
-/// A small, fast, seeded generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// The vocabulary: the common words, then generated words of two to four syllables.
 pub fn vocabulary(size: usize, rng_seed: u64) -> Vec<String> {
-    let mut rng = Rng(rng_seed | 1);
+    let mut rng = generator(rng_seed, 0);
     let mut words: Vec<String> = COMMON.iter().map(|w| w.to_string()).collect();
     let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
     while words.len() < size {
-        let n = 2 + (rng.next() % 3) as usize;
+        let n = rng.random_range(2..=4);
         let word: String = (0..n)
-            .map(|_| SYLLABLES[(rng.next() % SYLLABLES.len() as u64) as usize])
+            .map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())])
             .collect();
         if seen.insert(word.clone()) {
             words.push(word);
         }
     }
     words
+}
+
+/// Stream `stream` of the generator seeded with `seed`: ChaCha8, whose output for a seed is
+/// fixed (rand's `StdRng` may change between releases), so a seed always means one corpus.
+fn generator(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
 }
 
 /// Cumulative Zipf weights (exponent `s`) over `n` ranks.
@@ -74,26 +69,26 @@ pub fn write(
 ) -> std::io::Result<Vocabulary> {
     let words = vocabulary(50_000, seed);
     let weights = zipf(words.len(), 1.07);
-    let mut rng = Rng(seed.wrapping_mul(31) | 1);
+    let mut rng = generator(seed, 1);
     let mut seqs = vec![0u64; conversations];
     for n in 0..messages {
         let conversation = n % conversations;
         seqs[conversation] += 1;
-        let length = 3 + (rng.next() % 25) as usize;
+        let length = rng.random_range(3..28);
         let mut body = Vec::with_capacity(length + 2);
         for _ in 0..length {
-            let u = rng.unit();
+            let u: f64 = rng.random();
             let rank = weights.partition_point(|w| *w < u).min(words.len() - 1);
             body.push(words[rank].as_str());
         }
         // Known rates for the benchmark: a phrase in 1 in 200 messages, forms of "deploy" in
         // 1 in 500.
-        if rng.next().is_multiple_of(200) {
+        if rng.random_ratio(1, 200) {
             body.push("release");
             body.push("notes");
         }
-        if rng.next().is_multiple_of(500) {
-            body.push(["deploy", "deployment", "deployed", "deploying"][(rng.next() % 4) as usize]);
+        if rng.random_ratio(1, 500) {
+            body.push(["deploy", "deployment", "deployed", "deploying"][rng.random_range(0..4)]);
         }
         writeln!(
             out,

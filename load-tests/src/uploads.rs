@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use futures_util::stream::{self, StreamExt};
 use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -103,14 +105,10 @@ pub struct Plan {
 /// A JPEG of noise, about `bytes` long (noise does not compress, so its size follows its area).
 pub fn noise_jpeg(bytes: usize) -> anyhow::Result<Vec<u8>> {
     let encode = |side: u32| -> anyhow::Result<Vec<u8>> {
-        let mut state = 0x2545_F491_u32;
-        let image = image::ImageBuffer::from_fn(side, side, |_, _| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let [r, g, b, _] = state.to_le_bytes();
-            image::Rgb([r, g, b])
-        });
+        // Seeded: the same size asked for is always the same image.
+        let mut pixels = vec![0; side as usize * side as usize * 3];
+        ChaCha8Rng::seed_from_u64(2026).fill(&mut pixels[..]);
+        let image = image::RgbImage::from_raw(side, side, pixels).context("the pixels fit")?;
         let mut out = Cursor::new(Vec::new());
         image.write_to(&mut out, image::ImageFormat::Jpeg)?;
         Ok(out.into_inner())
