@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod client;
 pub mod corpus;
+pub mod http;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
-use crate::uploads::api;
+use crate::http::{self, api};
 
 #[derive(Debug, Serialize)]
 pub struct QueryReport {
@@ -42,6 +43,7 @@ pub async fn run(
     rate: Option<f64>,
 ) -> anyhow::Result<Vec<QueryReport>> {
     let pace = rate.map(|r| Duration::from_secs_f64(1.0 / r.max(0.001)));
+    let http = http::client(None)?;
     let started = Instant::now();
     let mut asked = 0u32;
     let mut reports = Vec::new();
@@ -55,9 +57,12 @@ pub async fn run(
             asked += 1;
             let path = path.replace("{q}", &encode(text));
             let sent = Instant::now();
-            let (status, body) = api(base, "GET", &path, token, None).await?;
+            let (status, body) = api(&http, base, Method::GET, &path, token, None).await?;
             latencies[i].push(sent.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(status == 200, "search {text:?} answered {status}: {body}");
+            anyhow::ensure!(
+                status == StatusCode::OK,
+                "search {text:?} answered {status}: {body}"
+            );
             results[i] = ["results", "channels"]
                 .iter()
                 .find_map(|key| body[key].as_array())

@@ -1,8 +1,9 @@
 //! The machine around a run: the tool's own file limit, and the server's memory and CPU.
 
-use std::time::Duration;
-
+use reqwest::Client;
 use serde::Serialize;
+
+use crate::http;
 
 /// Raises this process's open-file limit to its hard limit; returns the soft limit now in force.
 pub fn raise_file_limit() -> u64 {
@@ -29,7 +30,7 @@ pub struct Usage {
 }
 
 /// Reads the servers' usage: from /proc for `pids`, else from each node's `/metrics`.
-pub async fn server_usage(pids: &[u32], urls: &[String]) -> Option<Usage> {
+pub async fn server_usage(http: &Client, pids: &[u32], urls: &[String]) -> Option<Usage> {
     if !pids.is_empty() {
         let mut total = Usage::default();
         for pid in pids {
@@ -41,7 +42,7 @@ pub async fn server_usage(pids: &[u32], urls: &[String]) -> Option<Usage> {
     }
     let mut total = Usage::default();
     for url in urls {
-        let usage = scrape_usage(url).await?;
+        let usage = scrape_usage(http, url).await?;
         total.rss_bytes += usage.rss_bytes;
         total.cpu_seconds += usage.cpu_seconds;
     }
@@ -82,8 +83,8 @@ fn clock_ticks_per_second() -> f64 {
 }
 
 /// `process_resident_memory_bytes` and `process_cpu_seconds_total` from `/metrics`.
-async fn scrape_usage(base: &str) -> Option<Usage> {
-    let text = http_get(base, "/metrics").await?;
+async fn scrape_usage(http: &Client, base: &str) -> Option<Usage> {
+    let text = http::metrics(http, base).await?;
     Some(Usage {
         rss_bytes: metric(&text, "process_resident_memory_bytes")? as u64,
         cpu_seconds: metric(&text, "process_cpu_seconds_total")?,
@@ -115,33 +116,13 @@ pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
 
 /// Engine.IO sessions still open on the servers, from `/metrics`; `None` when a server does
 /// not report them (the Node.js peer, say).
-pub async fn open_sessions(urls: &[String]) -> Option<f64> {
+pub async fn open_sessions(http: &Client, urls: &[String]) -> Option<f64> {
     let mut total = 0.0;
     for url in urls {
-        let text = http_get(url, "/metrics").await?;
+        let text = http::metrics(http, url).await?;
         total += metric_sum(&text, "confab_engine_sessions")?;
     }
     Some(total)
-}
-
-/// A plain HTTP/1.1 GET (no client library needed for one scrape).
-async fn http_get(base: &str, path: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = base.strip_prefix("http://")?.split('/').next()?.to_string();
-    let request = async {
-        let mut stream = tokio::net::TcpStream::connect(&host).await.ok()?;
-        let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        stream.write_all(head.as_bytes()).await.ok()?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.ok()?;
-        let response = String::from_utf8_lossy(&response).into_owned();
-        let (_, body) = response.split_once("\r\n\r\n")?;
-        Some(body.to_string())
-    };
-    tokio::time::timeout(Duration::from_secs(5), request)
-        .await
-        .ok()
-        .flatten()
 }
 
 #[cfg(test)]

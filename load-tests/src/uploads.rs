@@ -13,11 +13,12 @@ use futures_util::stream::{self, StreamExt};
 use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use reqwest::{Client, Method, StatusCode};
 use serde::Serialize;
-use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use serde_json::json;
 use tokio::sync::Mutex;
 
+use crate::http::{self, api};
 use crate::seed::Seed;
 use crate::system;
 
@@ -118,67 +119,6 @@ pub fn noise_jpeg(bytes: usize) -> anyhow::Result<Vec<u8>> {
     encode(side.clamp(16, 16_000))
 }
 
-/// One HTTP/1.1 exchange on a connection of its own → (status, headers, body).
-pub async fn http(
-    url: &str,
-    method: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> anyhow::Result<(u16, String, Vec<u8>)> {
-    let rest = url.strip_prefix("http://").context("only http:// URLs")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream = tokio::net::TcpStream::connect(host).await?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        if !name.eq_ignore_ascii_case("content-length") {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of the response head")?;
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no status")?;
-    Ok((status, head, response[split + 4..].to_vec()))
-}
-
-pub async fn api(
-    base: &str,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut headers = vec![("Authorization".to_string(), format!("Bearer {token}"))];
-    let body = match body {
-        Some(body) => {
-            headers.push(("Content-Type".into(), "application/json".into()));
-            serde_json::to_vec(&body)?
-        }
-        None => Vec::new(),
-    };
-    let (status, _, bytes) = http(&format!("{base}{path}"), method, &headers, &body).await?;
-    Ok((
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    ))
-}
-
 struct Timings {
     complete: Histogram<u64>,
     thumbnail: Histogram<u64>,
@@ -187,6 +127,7 @@ struct Timings {
 
 /// One user's upload, send and wait for the thumbnail.
 async fn one(
+    http: &Client,
     base: &str,
     token: &str,
     group: Option<&str>,
@@ -194,40 +135,40 @@ async fn one(
     n: usize,
     timings: &Mutex<Timings>,
 ) -> anyhow::Result<()> {
+    let asked = json!({ "contentType": "image/jpeg", "size": image.len(), "name": format!("load-{n}.jpg") });
     let (status, ticket) = api(
+        http,
         base,
-        "POST",
+        Method::POST,
         "/api/uploads",
         token,
-        Some(json!({ "contentType": "image/jpeg", "size": image.len(), "name": format!("load-{n}.jpg") })),
+        Some(&asked),
     )
     .await?;
-    if status != 201 {
+    if status != StatusCode::CREATED {
         bail!("POST /uploads answered {status}: {ticket}");
     }
-    let headers: Vec<(String, String)> = ticket["headers"]
-        .as_object()
-        .context("no headers")?
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-        .collect();
     let url = ticket["uploadUrl"].as_str().context("no uploadUrl")?;
-    let (status, _, _) = http(url, "PUT", &headers, image).await?;
-    if status != 200 {
+    let mut put = http.put(url).body(image.to_vec());
+    // The signed headers; the length is the body's own.
+    for (name, value) in ticket["headers"].as_object().context("no headers")? {
+        if !name.eq_ignore_ascii_case("content-length") {
+            put = put.header(name.as_str(), value.as_str().unwrap_or_default());
+        }
+    }
+    let response = put.send().await?;
+    let status = response.status();
+    // Read to the end, so that the connection goes back to the pool.
+    response.bytes().await?;
+    if status != StatusCode::OK {
         bail!("the upload PUT answered {status}");
     }
     let id = ticket["attachmentId"].as_str().context("no attachmentId")?;
     let started = Instant::now();
-    let (status, ready) = api(
-        base,
-        "POST",
-        &format!("/api/uploads/{id}/complete"),
-        token,
-        None,
-    )
-    .await?;
+    let path = format!("/api/uploads/{id}/complete");
+    let (status, ready) = api(http, base, Method::POST, &path, token, None).await?;
     let complete = started.elapsed();
-    if status != 200 {
+    if status != StatusCode::OK {
         bail!("complete answered {status}: {ready}");
     }
     let ready_at = Instant::now();
@@ -235,8 +176,8 @@ async fn one(
         let body =
             json!({ "clientMessageId": format!("upload-{id}"), "body": "", "attachmentIds": [id] });
         let path = format!("/api/conversations/{group}/messages");
-        let (status, sent) = api(base, "POST", &path, token, Some(body)).await?;
-        if status != 201 {
+        let (status, sent) = api(http, base, Method::POST, &path, token, Some(&body)).await?;
+        if status != StatusCode::CREATED {
             bail!("the send answered {status}: {sent}");
         }
     }
@@ -250,16 +191,10 @@ async fn one(
         return Ok(());
     }
     let deadline = ready_at + Duration::from_secs(60);
+    let path = format!("/api/attachments/{id}?thumbnail=true");
     loop {
-        let (status, _) = api(
-            base,
-            "GET",
-            &format!("/api/attachments/{id}?thumbnail=true"),
-            token,
-            None,
-        )
-        .await?;
-        if status == 302 {
+        let (status, _) = api(http, base, Method::GET, &path, token, None).await?;
+        if status == StatusCode::FOUND {
             break;
         }
         if Instant::now() > deadline {
@@ -283,6 +218,7 @@ pub async fn run(
     pids: &[u32],
 ) -> anyhow::Result<UploadReport> {
     let (concurrency, send) = (plan.concurrency, plan.send);
+    let http = http::client(None)?;
     let image = Arc::new(image);
     let pace = plan
         .rate
@@ -290,13 +226,13 @@ pub async fn run(
     let groups = seed.group_of_users();
     let urls = vec![base.to_string()];
     let rss = |usage: Option<system::Usage>| usage.map(|u| u.rss_bytes as f64 / (1024.0 * 1024.0));
-    let rss_before = rss(system::server_usage(pids, &urls).await);
+    let rss_before = rss(system::server_usage(&http, pids, &urls).await);
     let peak = Arc::new(std::sync::Mutex::new(rss_before.unwrap_or(0.0)));
     let sampling = {
-        let (peak, pids, urls) = (peak.clone(), pids.to_vec(), urls.clone());
+        let (peak, pids, urls, http) = (peak.clone(), pids.to_vec(), urls.clone(), http.clone());
         tokio::spawn(async move {
             loop {
-                if let Some(now) = rss(system::server_usage(&pids, &urls).await) {
+                if let Some(now) = rss(system::server_usage(&http, &pids, &urls).await) {
                     let mut peak = peak.lock().unwrap_or_else(|e| e.into_inner());
                     *peak = peak.max(now);
                 }
@@ -317,13 +253,13 @@ pub async fn run(
     let uploads = jobs.clone().count();
     stream::iter(jobs)
         .for_each_concurrent(concurrency, |(n, user, group)| {
-            let (image, timings) = (image.clone(), &timings);
+            let (image, timings, http) = (image.clone(), &timings, &http);
             async move {
                 if let Some(pace) = pace {
                     tokio::time::sleep_until((started + pace * n as u32).into()).await;
                 }
                 let group = send.then_some(group.as_str());
-                if let Err(err) = one(base, &user.token, group, &image, n, timings).await {
+                if let Err(err) = one(http, base, &user.token, group, &image, n, timings).await {
                     eprintln!("upload {n}: {err:#}");
                     timings.lock().await.failed += 1;
                 }
@@ -332,8 +268,8 @@ pub async fn run(
         .await;
     let seconds = started.elapsed().as_secs_f64();
     sampling.abort();
-    let rss_after = rss(system::server_usage(pids, &urls).await);
-    let text = system_metrics(base).await.unwrap_or_default();
+    let rss_after = rss(system::server_usage(&http, pids, &urls).await);
+    let text = http::metrics(&http, base).await.unwrap_or_default();
     let server_thumbnail_mean_ms = {
         let sum = system::metric(&text, "confab_thumbnail_seconds_sum");
         let count = system::metric(&text, "confab_thumbnail_seconds_count");
@@ -363,13 +299,6 @@ pub async fn run(
         rss_peak_mib: rss_before.map(|_| peak),
         rss_after_mib: rss_after,
     })
-}
-
-async fn system_metrics(base: &str) -> Option<String> {
-    let (status, _, body) = http(&format!("{base}/metrics"), "GET", &[], &[])
-        .await
-        .ok()?;
-    (status == 200).then(|| String::from_utf8_lossy(&body).into_owned())
 }
 
 /// The `q` quantile of the Prometheus histogram `name` in `text`, interpolated linearly within

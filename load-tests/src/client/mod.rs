@@ -53,9 +53,9 @@ pub struct ClientSpec {
     pub index: usize,
     pub url: String,
     pub token: String,
-    /// Start on long-polling (handshake and CONNECT over HTTP), then upgrade to WebSocket, as
-    /// the stock client does with its default transports.
-    pub polling_first: bool,
+    /// Start on long-polling (handshake and CONNECT over HTTP, with this client), then upgrade
+    /// to WebSocket, as the stock client does with its default transports.
+    pub polling: Option<reqwest::Client>,
     pub source: Option<IpAddr>,
     /// Connected members of the client's group (the scheduler's expected deliveries).
     pub group_connected: Option<Arc<AtomicUsize>>,
@@ -88,8 +88,8 @@ pub async fn connect(
 ) -> anyhow::Result<mpsc::UnboundedSender<Command>> {
     let started = Instant::now();
     let handshake = async {
-        let mut ws = if spec.polling_first {
-            let sid = polling_start(addr, spec.source, &spec.token).await?;
+        let mut ws = if let Some(http) = &spec.polling {
+            let sid = polling_start(http, addr, &spec.token).await?;
             let stream = tcp_connect(addr, spec.source).await?;
             let url = format!("{ws_url}&sid={sid}");
             let mut ws = ws_handshake(&url, stream)

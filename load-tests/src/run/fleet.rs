@@ -1,12 +1,14 @@
 //! The clients of a run: who connects as whom, to which node, from which address, over which
 //! transport first.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::Connected;
 use crate::client::{self, ClientSpec};
+use crate::http;
 use crate::seed::Seed;
 use crate::stats::Recorder;
 
@@ -37,25 +39,44 @@ pub(super) struct Fleet<'a> {
     pub(super) source_addrs: u8,
     pub(super) polling_share: f64,
     pub(super) recorder: Arc<Recorder>,
+    /// The HTTP clients of the long-polling starts, one per source address, each made when
+    /// first needed.
+    pub(super) http: Mutex<HashMap<Option<IpAddr>, reqwest::Client>>,
 }
 
 impl Fleet<'_> {
+    /// The HTTP client whose connections leave from `source`.
+    fn http(&self, source: Option<IpAddr>) -> anyhow::Result<reqwest::Client> {
+        let mut clients = self.http.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&source) {
+            return Ok(client.clone());
+        }
+        let client = http::client(source)?;
+        clients.insert(source, client.clone());
+        Ok(client)
+    }
+
     /// Starts connecting user `i`, on a task of its own.
     pub(super) fn connect(&self, i: usize) -> tokio::task::JoinHandle<anyhow::Result<Connected>> {
         let (ws_url, addr) = self.targets[i % self.targets.len()].clone();
         let group = self.group_of[i];
-        let spec = ClientSpec {
-            index: i,
-            url: ws_url.clone(),
-            token: self.seed.users[i].token.clone(),
-            polling_first: polling_first(i, self.polling_share),
-            source: source_address(addr.ip(), i, self.source_addrs),
-            group_connected: group.map(|g| self.groups[g].clone()),
-        };
+        let source = source_address(addr.ip(), i, self.source_addrs);
+        let polling = polling_first(i, self.polling_share)
+            .then(|| self.http(source))
+            .transpose();
+        let token = self.seed.users[i].token.clone();
+        let group_connected = group.map(|g| self.groups[g].clone());
         let recorder = self.recorder.clone();
         let conversation: Option<Arc<str>> = group.map(|g| self.seed.groups[g].id.as_str().into());
         tokio::spawn(async move {
-            let group_connected = spec.group_connected.clone();
+            let spec = ClientSpec {
+                index: i,
+                url: ws_url.clone(),
+                token,
+                polling: polling?,
+                source,
+                group_connected: group_connected.clone(),
+            };
             let commands = client::connect(spec, ws_url, addr, recorder).await?;
             anyhow::Ok(Connected {
                 commands,

@@ -6,7 +6,7 @@ mod phases;
 mod progress;
 
 use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::Scenario;
 use crate::client::{self, Command};
+use crate::http;
 use crate::report::{ChangeCounts, Report};
 use crate::seed::Seed;
 use crate::stats::{delivery_ratio, Counters, Percentiles, Recorder};
@@ -65,6 +66,8 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         .map(|u| client::socket_url(u))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let recorder = Arc::new(Recorder::new());
+    // The `/metrics` scrapes (without --server-pid).
+    let scrapes = http::client(None)?;
     let fleet = Fleet {
         seed,
         targets,
@@ -73,9 +76,10 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         source_addrs: options.source_addrs.max(scenario.source_addrs_needed()),
         polling_share: options.polling_share,
         recorder: recorder.clone(),
+        http: Mutex::default(),
     };
 
-    let usage_before = system::server_usage(&options.server_pids, &scenario.urls).await;
+    let usage_before = system::server_usage(&scrapes, &options.server_pids, &scenario.urls).await;
     let progress = Progress::start(recorder.clone(), options.plain);
 
     // Ramp up: connections start at `ramp` per second, each on its own task.
@@ -98,12 +102,13 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         }
     }
     let connect_elapsed = ramp_started.elapsed();
-    let usage_connected = system::server_usage(&options.server_pids, &scenario.urls).await;
+    let usage_connected =
+        system::server_usage(&scrapes, &options.server_pids, &scenario.urls).await;
 
     // Churn: leave and come back, `cycles` times, reading RSS after each.
     let mut churn_rss = Vec::new();
     if scenario.cycles > 0 {
-        churn_rss = churn(scenario, options, &fleet, &mut clients).await;
+        churn_rss = churn(scenario, options, &fleet, &mut clients, &scrapes).await;
     }
 
     // Send at a fixed rate from random connected members of a group.
@@ -152,7 +157,7 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let usage_after = system::server_usage(&options.server_pids, &scenario.urls).await;
+    let usage_after = system::server_usage(&scrapes, &options.server_pids, &scenario.urls).await;
     for client in &clients {
         let _ = client.commands.send(Command::Close);
     }

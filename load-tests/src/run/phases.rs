@@ -62,6 +62,7 @@ pub(super) async fn churn(
     options: &RunOptions,
     fleet: &Fleet<'_>,
     clients: &mut Vec<Connected>,
+    scrapes: &reqwest::Client,
 ) -> Vec<u64> {
     let recorder = &fleet.recorder;
     let mut rss = Vec::new();
@@ -75,7 +76,7 @@ pub(super) async fn churn(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while system::open_sessions(&scenario.urls)
+        while system::open_sessions(scrapes, &scenario.urls)
             .await
             .is_some_and(|open| open > 0.0)
             && tokio::time::Instant::now() < deadline
@@ -90,7 +91,8 @@ pub(super) async fn churn(
                 Counters::add(&recorder.counters.handshake_failures, 1);
             }
         }
-        let usage: Option<Usage> = system::server_usage(&options.server_pids, &scenario.urls).await;
+        let usage: Option<Usage> =
+            system::server_usage(scrapes, &options.server_pids, &scenario.urls).await;
         rss.push(usage.map_or(0, |u| u.rss_bytes));
     }
     rss
