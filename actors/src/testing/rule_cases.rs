@@ -282,3 +282,87 @@ async fn run<W: RuleWorld>(world: &mut W, case: &RuleCase) -> Expect {
         Err(code) => Refused(code),
     }
 }
+
+/// The table against the in-memory store (its message ids are seqs).
+#[cfg(test)]
+mod in_memory {
+    use super::*;
+    use crate::chat::rules::Role;
+    use crate::chat::{ChangeRequest, ChatStore, Limiter, NewMessage};
+    use crate::testing::MemoryStore;
+    use uuid::Uuid;
+
+    struct World {
+        store: MemoryStore,
+        sent: usize,
+    }
+
+    impl RuleWorld for World {
+        type User = Uuid;
+        type Conversation = Uuid;
+        type Message = String;
+
+        async fn user(&mut self) -> Uuid {
+            self.store.user().0
+        }
+
+        async fn group(&mut self, owner: &Uuid, members: &[&Uuid]) -> Uuid {
+            let all: Vec<Uuid> = std::iter::once(*owner)
+                .chain(members.iter().map(|m| **m))
+                .collect();
+            self.store.conversation(&all)
+        }
+
+        async fn dm(&mut self, a: &Uuid, b: &Uuid) -> Uuid {
+            self.store.dm(*a, *b)
+        }
+
+        async fn make_admin(&mut self, group: Uuid, user: &Uuid) {
+            self.store.set_role(group, *user, Role::Admin);
+        }
+
+        async fn block(&mut self, by: &Uuid, whom: &Uuid) {
+            self.store.block(*by, *whom);
+        }
+
+        async fn send(&mut self, conversation: Uuid, by: &Uuid) -> Result<String, ErrorCode> {
+            self.sent += 1;
+            let message = NewMessage {
+                conversation_id: conversation,
+                sender_id: *by,
+                client_message_id: format!("case-{}", self.sent),
+                body: "hello".into(),
+                attachment_ids: Vec::new(),
+                reply_to_id: None,
+            };
+            let committed = self.store.send(message).await.map_err(|e| e.code)?;
+            Ok(committed.seq.to_string())
+        }
+
+        async fn change(
+            &mut self,
+            conversation: Uuid,
+            message: &String,
+            by: &Uuid,
+            change: Change,
+        ) -> Result<bool, ErrorCode> {
+            let request = ChangeRequest {
+                conversation_id: conversation,
+                actor: *by,
+                message_id: message.clone(),
+                change,
+            };
+            let changed = self.store.change(request).await.map_err(|e| e.code)?;
+            Ok(changed.changed)
+        }
+    }
+
+    #[actix::test]
+    async fn the_rule_table_holds() {
+        let mut world = World {
+            store: MemoryStore::new(Limiter::new(1e6, 1e6)),
+            sent: 0,
+        };
+        check_rules(&mut world).await;
+    }
+}

@@ -1,6 +1,5 @@
 //! An in-memory store with the real store's rules (`chat::rules`).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -9,13 +8,16 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+mod world;
+
 use super::lock;
-use crate::chat::rules::{self, Allowed, Kind, Reactions, Refusal, Role, Standing, Target};
+use crate::chat::rules::{self, Allowed, Kind, Role, Target};
 use crate::chat::{
     Change, ChangeRequest, Changed, Changes, ChatStore, Committed, Credentials, History, Limiter,
     Marked, Membership, NewMessage, SessionStart, StoreError,
 };
 use crate::ErrorCode;
+use world::{apply, reactions_of, refused, Conversation, World, NO_MESSAGE};
 
 /// A store that keeps users, conversations and messages in memory. It applies the rules of
 /// the real send (validation, membership, the sending rate, one message per client id), in
@@ -25,74 +27,6 @@ pub struct MemoryStore {
     world: Arc<Mutex<World>>,
     limiter: Limiter,
     last_seen_reads: Arc<AtomicUsize>,
-}
-
-#[derive(Default)]
-struct World {
-    tokens: HashMap<String, Uuid>,
-    conversations: HashMap<Uuid, Conversation>,
-    by_client_id: HashMap<(Uuid, String), (Uuid, usize)>,
-    last_seen: HashMap<Uuid, String>,
-    /// Users who hide their presence.
-    hidden: std::collections::HashSet<Uuid>,
-    /// (blocker, blocked).
-    blocks: std::collections::HashSet<(Uuid, Uuid)>,
-}
-
-struct Conversation {
-    kind: Kind,
-    members: Vec<Uuid>,
-    /// Roles other than `Member`.
-    roles: HashMap<Uuid, Role>,
-    messages: Vec<Arc<RawValue>>,
-    /// The rev of the latest change.
-    last_rev: i64,
-    /// Each member's (delivered, read) watermarks.
-    marks: HashMap<Uuid, (i64, i64)>,
-}
-
-impl Conversation {
-    fn new(kind: Kind, members: &[Uuid]) -> Conversation {
-        Conversation {
-            kind,
-            members: members.to_vec(),
-            roles: members
-                .first()
-                .map(|owner| (*owner, Role::Owner))
-                .into_iter()
-                .collect(),
-            messages: Vec::new(),
-            last_rev: 0,
-            marks: HashMap::new(),
-        }
-    }
-}
-
-impl World {
-    /// `actor`'s standing in `conversation`, as the rules take it.
-    fn standing(&self, conversation: Uuid, actor: Uuid) -> Option<Standing> {
-        let c = self.conversations.get(&conversation)?;
-        if !c.members.contains(&actor) {
-            return None;
-        }
-        let blocked = |other: &Uuid| {
-            self.blocks.contains(&(actor, *other)) || self.blocks.contains(&(*other, actor))
-        };
-        Some(Standing {
-            kind: c.kind,
-            role: c.roles.get(&actor).copied().unwrap_or(Role::Member),
-            dm_blocked: c.kind == Kind::Dm && c.members.iter().any(|m| *m != actor && blocked(m)),
-        })
-    }
-}
-
-const NO_MESSAGE: Refusal = Refusal {
-    code: ErrorCode::NotFound,
-    message: "message not found",
-};
-
-fn refused(refusal: Refusal) -> StoreError {
-    StoreError::new(refusal.code, refusal.message)
 }
 
 impl MemoryStore {
@@ -207,53 +141,6 @@ fn to_raw(value: &serde_json::Value) -> Result<Arc<RawValue>, StoreError> {
     serde_json::value::to_raw_value(value)
         .map(Arc::from)
         .map_err(|err| StoreError::new(ErrorCode::Internal, err.to_string()))
-}
-
-/// What the rules need to know of `message` (its JSON) for a reaction change of `emoji`.
-fn reactions_of(message: &serde_json::Value, actor: Uuid, emoji: &str) -> Reactions {
-    let list = message["reactions"].as_array().cloned().unwrap_or_default();
-    let entry = list.iter().find(|r| r["emoji"] == json!(emoji));
-    Reactions {
-        mine: entry.is_some_and(|r| {
-            r["userIds"]
-                .as_array()
-                .is_some_and(|ids| ids.contains(&json!(actor)))
-        }),
-        present: entry.is_some(),
-        distinct: list.len(),
-    }
-}
-
-/// Applies `change` by `actor` to `message` (its JSON), which the rules allowed.
-fn apply(message: &mut serde_json::Value, actor: Uuid, change: &Change) {
-    match change {
-        Change::Edit { body } => message["body"] = json!(body.trim()),
-        Change::Delete => {
-            message["deleted"] = json!(true);
-            message["body"] = json!("");
-            message["reactions"] = json!([]);
-        }
-        Change::React { emoji, add } => {
-            let Some(list) = message["reactions"].as_array_mut() else {
-                return;
-            };
-            match list.iter().position(|r| r["emoji"] == json!(emoji)) {
-                Some(i) if *add => {
-                    if let Some(ids) = list[i]["userIds"].as_array_mut() {
-                        ids.push(json!(actor));
-                    }
-                }
-                None if *add => list.push(json!({ "emoji": emoji, "userIds": [actor] })),
-                Some(i) => {
-                    if let Some(ids) = list[i]["userIds"].as_array_mut() {
-                        ids.retain(|id| *id != json!(actor));
-                    }
-                    list.retain(|r| r["userIds"].as_array().is_some_and(|ids| !ids.is_empty()));
-                }
-                None => {}
-            }
-        }
-    }
 }
 
 impl ChatStore for MemoryStore {
@@ -528,87 +415,5 @@ impl ChatStore for MemoryStore {
             messages,
             has_more: after.len() > page.len(),
         })
-    }
-}
-
-/// The rule table against this store (its message ids are seqs).
-#[cfg(test)]
-mod rule_table {
-    use super::*;
-    use crate::chat::rules::Role;
-    use crate::testing::rule_cases::{check_rules, RuleWorld};
-
-    struct World {
-        store: MemoryStore,
-        sent: usize,
-    }
-
-    impl RuleWorld for World {
-        type User = Uuid;
-        type Conversation = Uuid;
-        type Message = String;
-
-        async fn user(&mut self) -> Uuid {
-            self.store.user().0
-        }
-
-        async fn group(&mut self, owner: &Uuid, members: &[&Uuid]) -> Uuid {
-            let all: Vec<Uuid> = std::iter::once(*owner)
-                .chain(members.iter().map(|m| **m))
-                .collect();
-            self.store.conversation(&all)
-        }
-
-        async fn dm(&mut self, a: &Uuid, b: &Uuid) -> Uuid {
-            self.store.dm(*a, *b)
-        }
-
-        async fn make_admin(&mut self, group: Uuid, user: &Uuid) {
-            self.store.set_role(group, *user, Role::Admin);
-        }
-
-        async fn block(&mut self, by: &Uuid, whom: &Uuid) {
-            self.store.block(*by, *whom);
-        }
-
-        async fn send(&mut self, conversation: Uuid, by: &Uuid) -> Result<String, ErrorCode> {
-            self.sent += 1;
-            let message = NewMessage {
-                conversation_id: conversation,
-                sender_id: *by,
-                client_message_id: format!("case-{}", self.sent),
-                body: "hello".into(),
-                attachment_ids: Vec::new(),
-                reply_to_id: None,
-            };
-            let committed = self.store.send(message).await.map_err(|e| e.code)?;
-            Ok(committed.seq.to_string())
-        }
-
-        async fn change(
-            &mut self,
-            conversation: Uuid,
-            message: &String,
-            by: &Uuid,
-            change: Change,
-        ) -> Result<bool, ErrorCode> {
-            let request = ChangeRequest {
-                conversation_id: conversation,
-                actor: *by,
-                message_id: message.clone(),
-                change,
-            };
-            let changed = self.store.change(request).await.map_err(|e| e.code)?;
-            Ok(changed.changed)
-        }
-    }
-
-    #[actix::test]
-    async fn the_rule_table_holds() {
-        let mut world = World {
-            store: MemoryStore::new(Limiter::new(1e6, 1e6)),
-            sent: 0,
-        };
-        check_rules(&mut world).await;
     }
 }
