@@ -28,7 +28,7 @@ use crate::stats::{Counters, Recorder};
 use polling::polling_start;
 use scenario::serve;
 use websocket::{read_packet, send_packet, tcp_connect, ws_handshake};
-use wire::Ready;
+use wire::{Ready, SESSION_READY};
 
 /// Longest wait for the handshake and `session:ready`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,7 +130,7 @@ pub async fn connect(
                     let header = socketio::decode_header(&text, 0)?;
                     match header.kind {
                         PacketType::ConnectError => anyhow::bail!("connect refused: {text}"),
-                        PacketType::Event if event_name(header.data) == Some("session:ready") => {
+                        PacketType::Event if event_name(header.data) == Some(SESSION_READY) => {
                             let ready = serde_json::from_str::<(&str, Ready)>(header.data)
                                 .map(|(_, ready)| ready)
                                 .unwrap_or_default();

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use confab_protocol::engineio::Packet;
-use confab_protocol::events::{
-    MessageEdit, MessageSend, ReactionChange, SyncChanges, MESSAGE_NEW, MESSAGE_UPDATED,
-};
+use confab_protocol::events::{MessageEdit, MessageSend, ReactionChange, SyncChanges};
 use confab_protocol::socketio::{self, PacketType};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -18,7 +16,10 @@ use tokio::sync::mpsc;
 
 use super::order::{Next, Revs, SeqSet};
 use super::websocket::{read_packet, send_packet};
-use super::wire::{Ack, ChangesAck, Delivered, ReactionUpdated, Ready, Sent};
+use super::wire::{
+    Ack, ChangesAck, Message, MessageSent, ReactionUpdated, Ready, MESSAGE_NEW, MESSAGE_SENT,
+    MESSAGE_UPDATED, REACTION_UPDATED,
+};
 use super::{ClientSpec, Command};
 use crate::cli::Action;
 use crate::stats::{Counters, Recorder};
@@ -26,6 +27,14 @@ use crate::stats::{Counters, Recorder};
 /// The emoji a client reacts with, in turn: added one by one, then removed, so that each
 /// reaction is a change and a message never carries more than these.
 const EMOJI: [&str; 10] = ["👍", "🎉", "😂", "❤️", "🔥", "👀", "🙏", "💯", "😮", "🚀"];
+
+/// The events a client sends. The protocol crate lists their names only together
+/// (`ClientEvent::NAMES`, which a test checks these against).
+const MESSAGE_SEND: &str = "message:send";
+const MESSAGE_EDIT: &str = "message:edit";
+const REACTION_ADD: &str = "reaction:add";
+const REACTION_REMOVE: &str = "reaction:remove";
+const SYNC_CHANGES: &str = "sync:changes";
 
 /// What an ack answers.
 enum Awaited {
@@ -83,7 +92,7 @@ impl Client<'_> {
                     };
                     Counters::add(&counters.changes_sent, 1);
                     Counters::add(&counters.changes_expected, members as u64);
-                    return self.request("message:edit", &edit, Awaited::Change);
+                    return self.request(MESSAGE_EDIT, &edit, Awaited::Change);
                 }
             }
             Action::React => {
@@ -105,11 +114,7 @@ impl Client<'_> {
                     };
                     Counters::add(&counters.changes_sent, 1);
                     Counters::add(&counters.changes_expected, members as u64);
-                    let event = if add {
-                        "reaction:add"
-                    } else {
-                        "reaction:remove"
-                    };
+                    let event = if add { REACTION_ADD } else { REACTION_REMOVE };
                     return self.request(event, &reaction, Awaited::Change);
                 }
             }
@@ -125,7 +130,7 @@ impl Client<'_> {
         };
         Counters::add(&counters.sent, 1);
         Counters::add(&counters.expected, members.saturating_sub(1) as u64);
-        self.request("message:send", &request, Awaited::Send(Instant::now()))
+        self.request(MESSAGE_SEND, &request, Awaited::Send(Instant::now()))
     }
 
     /// A live change of `conversation` at `rev`; the `sync:changes` packet a jump asks for.
@@ -149,11 +154,7 @@ impl Client<'_> {
             after_rev: after as i64,
             limit: None,
         };
-        self.request(
-            "sync:changes",
-            &sync,
-            Awaited::Sync(conversation.to_string()),
-        )
+        self.request(SYNC_CHANGES, &sync, Awaited::Sync(conversation.to_string()))
     }
 
     /// Handles one Socket.IO packet; what it asks to send back.
@@ -169,7 +170,7 @@ impl Client<'_> {
                 let (name, data) = serde_json::from_str::<(&str, &RawValue)>(header.data).ok()?;
                 match name {
                     MESSAGE_NEW => {
-                        let Ok(message) = serde_json::from_str::<Delivered>(data.get()) else {
+                        let Ok(message) = serde_json::from_str::<Message>(data.get()) else {
                             recorder.error("bad_message");
                             return None;
                         };
@@ -180,7 +181,7 @@ impl Client<'_> {
                         }
                         match self
                             .seen
-                            .entry(message.conversation_id.clone())
+                            .entry(message.conversation_id.to_string())
                             .or_default()
                             .insert(message.seq)
                         {
@@ -189,21 +190,21 @@ impl Client<'_> {
                             Err(false) => Counters::add(&counters.out_of_order, 1),
                         }
                         self.latest
-                            .insert(message.conversation_id.clone(), message.id.clone());
+                            .insert(message.conversation_id.to_string(), message.id.to_string());
                         self.observe(&message.conversation_id, message.rev)
                     }
-                    "message:sent" => {
-                        let Ok(Sent { message }) = serde_json::from_str::<Sent>(data.get()) else {
+                    MESSAGE_SENT => {
+                        let Ok(MessageSent { message }) = serde_json::from_str(data.get()) else {
                             return None;
                         };
                         self.own_latest
-                            .insert(message.conversation_id.clone(), message.id.clone());
+                            .insert(message.conversation_id.to_string(), message.id.to_string());
                         self.latest
-                            .insert(message.conversation_id.clone(), message.id.clone());
+                            .insert(message.conversation_id.to_string(), message.id.to_string());
                         self.observe(&message.conversation_id, message.rev)
                     }
                     MESSAGE_UPDATED => {
-                        let Ok(message) = serde_json::from_str::<Delivered>(data.get()) else {
+                        let Ok(message) = serde_json::from_str::<Message>(data.get()) else {
                             recorder.error("bad_message");
                             return None;
                         };
@@ -214,7 +215,7 @@ impl Client<'_> {
                         }
                         self.observe(&message.conversation_id, message.rev)
                     }
-                    "reaction:updated" => {
+                    REACTION_UPDATED => {
                         let Ok(reaction) = serde_json::from_str::<ReactionUpdated>(data.get())
                         else {
                             recorder.error("bad_reaction");
@@ -230,9 +231,9 @@ impl Client<'_> {
                                 Some((reaction.rev, reaction.reactions.get().to_string()));
                         }
                         let key = (
-                            reaction.message_id,
-                            reaction.user_id,
-                            reaction.emoji,
+                            reaction.message_id.into_owned(),
+                            reaction.user_id.into_owned(),
+                            reaction.emoji.into_owned(),
                             reaction.added,
                         );
                         if let Some(sent_at) = recorder.reaction_sent_at(&key) {
@@ -253,14 +254,14 @@ impl Client<'_> {
                             recorder.ack(self.spec.index, sent.elapsed());
                         }
                         Ok((Ack { error, .. },)) => {
-                            recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code))
+                            recorder.error(error.as_ref().map_or("unknown", |e| &e.code))
                         }
                         Err(_) => recorder.error("bad_ack"),
                     },
                     Awaited::Change => match serde_json::from_str::<(Ack,)>(header.data) {
                         Ok((Ack { ok: true, .. },)) => Counters::add(&counters.changes_acked, 1),
                         Ok((Ack { error, .. },)) => {
-                            recorder.error(&error.map_or_else(|| "unknown".to_string(), |e| e.code))
+                            recorder.error(error.as_ref().map_or("unknown", |e| &e.code))
                         }
                         Err(_) => recorder.error("bad_ack"),
                     },
@@ -380,6 +381,26 @@ pub(super) async fn serve<S>(
         match awaited {
             Awaited::Sync(_) => recorder.error("no_sync_ack"),
             _ => recorder.error("no_ack"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use confab_protocol::events::ClientEvent;
+
+    use super::*;
+
+    #[test]
+    fn the_events_sent_are_the_protocols() {
+        for name in [
+            MESSAGE_SEND,
+            MESSAGE_EDIT,
+            REACTION_ADD,
+            REACTION_REMOVE,
+            SYNC_CHANGES,
+        ] {
+            assert!(ClientEvent::NAMES.contains(&name), "{name}");
         }
     }
 }
