@@ -1,6 +1,8 @@
 // A plain Node.js socket.io 4.8 + pg server implementing the subset of Confab's contract that
 // the load tool drives (session:ready, message:send with its ack, message:new) on Confab's own
-// tables and tokens: every message is committed before its ack, as in Confab.
+// tables and tokens: every message is committed before its ack, as in Confab. A send takes the
+// conversation's next seq and next rev in the same commit (PROTOCOL.md section 4), as Confab's
+// does, so the rows it stores are rows Confab could have stored.
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/confab PORT=8090 node server.mjs
 //
@@ -38,7 +40,7 @@ io.use((socket, next) => {
 io.on("connection", async (socket) => {
   const userId = socket.data.userId;
   const { rows } = await pool.query(
-    `SELECT m.conversation_id, c.last_seq, m.last_read_seq
+    `SELECT m.conversation_id, c.last_seq, c.last_rev, m.last_read_seq
        FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
       WHERE m.user_id = $1`,
     [userId],
@@ -46,6 +48,7 @@ io.on("connection", async (socket) => {
   const conversations = rows.map((r) => ({
     conversationId: r.conversation_id,
     lastSeq: Number(r.last_seq),
+    lastRev: Number(r.last_rev),
     lastReadSeq: Number(r.last_read_seq),
   }));
   socket.data.conversations = new Set(conversations.map((c) => c.conversationId));
@@ -73,14 +76,18 @@ io.on("connection", async (socket) => {
       if (earlier.rows.length > 0) {
         message = earlier.rows[0];
       } else {
+        // The update locks the conversation's row until the commit: seqs and revs are taken
+        // one send at a time, gapless and in commit order.
         const bumped = await client.query(
-          "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now() WHERE id = $1 RETURNING last_seq",
+          `UPDATE conversations SET last_seq = last_seq + 1, last_rev = last_rev + 1, last_message_at = now()
+            WHERE id = $1 RETURNING last_seq, last_rev`,
           [conversationId],
         );
+        const { last_seq: seq, last_rev: rev } = bumped.rows[0];
         const inserted = await client.query(
-          `INSERT INTO messages (conversation_id, seq, sender_id, client_message_id, body, created_at)
-           VALUES ($1, $2, $3, $4, $5, now()) RETURNING *`,
-          [conversationId, bumped.rows[0].last_seq, userId, clientMessageId, body],
+          `INSERT INTO messages (conversation_id, seq, rev, sender_id, client_message_id, body, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING *`,
+          [conversationId, seq, rev, userId, clientMessageId, body],
         );
         message = inserted.rows[0];
         created = true;
@@ -92,17 +99,22 @@ io.on("connection", async (socket) => {
     } finally {
       client.release();
     }
+    // The Message object of PROTOCOL.md section 4 (this peer stores no replies, attachments or
+    // reactions).
     const json = {
       id: String(message.id),
       conversationId: message.conversation_id,
       seq: Number(message.seq),
+      rev: Number(message.rev),
       senderId: message.sender_id,
       clientMessageId: message.client_message_id,
       body: message.body,
+      replyTo: null,
       attachments: [],
+      reactions: [],
       createdAt: message.created_at.toISOString(),
-      editedAt: null,
-      deletedAt: null,
+      editedAt: message.edited_at?.toISOString() ?? null,
+      deleted: message.deleted_at !== null,
     };
     reply({ ok: true, message: json });
     socket.emit("message:sent", { clientMessageId, message: json });
