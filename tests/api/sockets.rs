@@ -36,15 +36,7 @@ async fn chat_events_pass_over_the_official_client() {
     .await;
 
     // The workload above shows in the metrics.
-    let metrics = app.request("GET", "/metrics", None, None).await;
-    let text = metrics.body.as_str().unwrap_or_default().to_string();
-    let value = |name: &str| -> f64 {
-        text.lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
-    };
+    let text = metrics_text(&app).await;
     for name in [
         "confab_messages_committed_total",
         "confab_send_commit_seconds_count",
@@ -56,7 +48,7 @@ async fn chat_events_pass_over_the_official_client() {
         "confab_engine_sessions_opened_total",
         "confab_engine_upgrades_total",
     ] {
-        assert!(value(name) > 0.0, "{name} is 0");
+        assert!(metric(&text, name) > 0.0, "{name} is 0");
     }
     assert!(text.contains("confab_room_actors "), "{text}");
     assert!(
@@ -77,24 +69,8 @@ async fn a_rate_limited_socket_send_counts_once() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let conversation = app.dm_id(&alice, &bob).await;
-    let rate_limited = || async {
-        let metrics = app.request("GET", "/metrics", None, None).await;
-        let text = metrics.body.as_str().unwrap_or_default().to_string();
-        text.lines()
-            .find(|line| line.starts_with("confab_rate_limited_total "))
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("confab_rate_limited_total missing from\n{text}"))
-    };
-    let ws_url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        app.base.replacen("http", "ws", 1)
-    );
-    let mut ws = crate::common::Ws::connect(&ws_url).await.unwrap();
-    ws.next().await; // open
-    ws.text(&format!(r#"40{{"token":"{}"}}"#, alice.token))
-        .await;
-    frame_starting(&mut ws, r#"42["session:ready""#).await;
+    let rate_limited = || async { metric(&metrics_text(&app).await, "confab_rate_limited_total ") };
+    let mut ws = connected(&app, &alice.token).await;
     let before = rate_limited().await;
     for (n, client_id) in ["first", "second"].into_iter().enumerate() {
         let send = serde_json::json!(["message:send", {
@@ -112,6 +88,34 @@ async fn a_rate_limited_socket_send_counts_once() {
         assert!(ack.contains(expected), "send {n}: {ack}");
     }
     assert_eq!(rate_limited().await - before, 1.0);
+}
+
+/// The node's `/metrics` page.
+async fn metrics_text(app: &TestApp) -> String {
+    let metrics = app.request("GET", "/metrics", None, None).await;
+    metrics.body.as_str().unwrap_or_default().to_string()
+}
+
+/// The value of the first sample of `/metrics` text that starts with `name`.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|line| line.starts_with(name))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+}
+
+/// A WebSocket connected to the chat namespace with `token`, past `session:ready`.
+async fn connected(app: &TestApp, token: &str) -> crate::common::Ws {
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.base.replacen("http", "ws", 1)
+    );
+    let mut ws = crate::common::Ws::connect(&ws_url).await.unwrap();
+    ws.next().await; // open
+    ws.text(&format!(r#"40{{"token":"{token}"}}"#)).await;
+    frame_starting(&mut ws, r#"42["session:ready""#).await;
+    ws
 }
 
 /// The next text frame that starts with `prefix` (other events in between are skipped).
@@ -132,16 +136,7 @@ async fn a_send_without_storage_is_unavailable() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let group = app.group(&alice, "g", &[]).await;
-    let ws_url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        app.base.replacen("http", "ws", 1)
-    );
-    let mut ws = crate::common::Ws::connect(&ws_url).await.unwrap();
-    ws.next().await; // open
-    ws.text(&format!(r#"40{{"token":"{}"}}"#, alice.token))
-        .await;
-    frame_starting(&mut ws, "40{").await;
-    frame_starting(&mut ws, r#"42["session:ready""#).await;
+    let mut ws = connected(&app, &alice.token).await;
 
     let send = |id: u32| {
         format!(
