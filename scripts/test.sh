@@ -45,6 +45,7 @@ scripts/services.sh
 
 step "npm packages (pinned by package-lock.json)"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+(cd load-tests/peers/node-socketio && npm ci --no-audit --no-fund --loglevel=error)
 
 step "schemathesis (scripts/requirements.txt) in target/tools/venv"
 venv=target/tools/venv
