@@ -25,9 +25,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::Action;
 use crate::stats::{Counters, Recorder};
-use polling::polling_start;
 use scenario::serve;
-use websocket::{read_packet, send_packet, tcp_connect, ws_handshake};
+use websocket::{read_packet, send_packet, Socket};
 use wire::{Ready, SESSION_READY};
 
 /// Longest wait for the handshake and `session:ready`.
@@ -88,61 +87,14 @@ pub async fn connect(
 ) -> anyhow::Result<mpsc::UnboundedSender<Command>> {
     let started = Instant::now();
     let handshake = async {
-        let mut ws = if let Some(http) = &spec.polling {
-            let sid = polling_start(http, addr, &spec.token).await?;
-            let stream = tcp_connect(addr, spec.source).await?;
-            let url = format!("{ws_url}&sid={sid}");
-            let mut ws = ws_handshake(&url, stream)
-                .await
-                .context("WebSocket upgrade")?;
-            send_packet(&mut ws, &Packet::Ping("probe".into())).await?;
-            match read_packet(ws.next().await) {
-                Some(Packet::Pong(probe)) if probe == "probe" => {}
-                other => anyhow::bail!("expected 3probe, got {other:?}"),
+        let mut ws = match &spec.polling {
+            Some(http) => {
+                polling::open_and_upgrade(http, &ws_url, addr, spec.source, &spec.token).await?
             }
-            send_packet(&mut ws, &Packet::Upgrade).await?;
-            ws
-        } else {
-            let stream = tcp_connect(addr, spec.source).await?;
-            let mut ws = ws_handshake(&ws_url, stream)
-                .await
-                .context("WebSocket handshake")?;
-            // Engine.IO open, then the Socket.IO CONNECT with the token.
-            match read_packet(ws.next().await) {
-                Some(Packet::Open(_)) => {}
-                other => anyhow::bail!("expected the Engine.IO open packet, got {other:?}"),
-            }
-            send_packet(
-                &mut ws,
-                &Packet::Message(connect_packet(&spec.token)?.into()),
-            )
-            .await?;
-            ws
+            None => websocket::open(&ws_url, addr, spec.source, &spec.token).await?,
         };
-        loop {
-            let frame = ws.next().await;
-            let Some(packet) = read_packet(frame) else {
-                anyhow::bail!("connection ended before session:ready");
-            };
-            match packet {
-                Packet::Ping(data) => send_packet(&mut ws, &Packet::Pong(data)).await?,
-                Packet::Message(text) => {
-                    let header = socketio::decode_header(&text, 0)?;
-                    match header.kind {
-                        PacketType::ConnectError => anyhow::bail!("connect refused: {text}"),
-                        PacketType::Event if event_name(header.data) == Some(SESSION_READY) => {
-                            let ready = serde_json::from_str::<(&str, Ready)>(header.data)
-                                .map(|(_, ready)| ready)
-                                .unwrap_or_default();
-                            return Ok((ws, ready));
-                        }
-                        _ => {}
-                    }
-                }
-                Packet::Close => anyhow::bail!("closed before session:ready"),
-                _ => {}
-            }
-        }
+        let ready = session_ready(&mut ws).await?;
+        anyhow::Ok((ws, ready))
     };
     let (ws, ready) = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
         .await
@@ -155,6 +107,33 @@ pub async fn connect(
     let (commands, inbox) = mpsc::unbounded_channel();
     tokio::spawn(serve(ws, spec, recorder, inbox, ready));
     Ok(commands)
+}
+
+/// Waits for `session:ready` on a session just opened, answering pings meanwhile.
+async fn session_ready(ws: &mut Socket) -> anyhow::Result<Ready> {
+    loop {
+        let Some(packet) = read_packet(ws.next().await) else {
+            anyhow::bail!("connection ended before session:ready");
+        };
+        match packet {
+            Packet::Ping(data) => send_packet(ws, &Packet::Pong(data)).await?,
+            Packet::Message(text) => {
+                let header = socketio::decode_header(&text, 0)?;
+                match header.kind {
+                    PacketType::ConnectError => anyhow::bail!("connect refused: {text}"),
+                    PacketType::Event if event_name(header.data) == Some(SESSION_READY) => {
+                        let ready = serde_json::from_str::<(&str, Ready)>(header.data)
+                            .map(|(_, ready)| ready)
+                            .unwrap_or_default();
+                        return Ok(ready);
+                    }
+                    _ => {}
+                }
+            }
+            Packet::Close => anyhow::bail!("closed before session:ready"),
+            _ => {}
+        }
+    }
 }
 
 /// The Socket.IO CONNECT to the main namespace with `token` in its auth payload.

@@ -9,11 +9,11 @@ use crate::stats::Counters;
 #[derive(Debug, Default)]
 pub(super) struct Revs {
     /// Every rev up to this one is applied.
-    pub(super) applied: u64,
+    applied: u64,
     /// A `sync:changes` is on its way.
-    pub(super) repairing: bool,
+    repairing: bool,
     /// Revs that arrived during a repair, or ahead of the one expected next.
-    pub(super) waiting: BTreeSet<u64>,
+    waiting: BTreeSet<u64>,
 }
 
 /// What a rev tracker asks of its client.
@@ -25,6 +25,14 @@ pub(super) enum Next {
 }
 
 impl Revs {
+    /// A conversation whose changes up to `applied` the client has.
+    pub(super) fn at(applied: u64) -> Revs {
+        Revs {
+            applied,
+            ..Revs::default()
+        }
+    }
+
     /// A live event of `rev`.
     pub(super) fn live(&mut self, rev: u64, counters: &Counters) -> Next {
         if rev <= self.applied {
@@ -124,10 +132,7 @@ mod tests {
     #[test]
     fn revs_apply_in_order_and_a_jump_is_repaired() {
         let counters = Counters::default();
-        let mut revs = Revs {
-            applied: 4,
-            ..Revs::default()
-        };
+        let mut revs = Revs::at(4);
         assert_eq!(revs.live(5, &counters), Next::Nothing);
         assert_eq!(
             revs.live(5, &counters),

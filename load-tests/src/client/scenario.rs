@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::order::{Next, Revs, SeqSet};
-use super::websocket::{read_packet, send_packet};
+use super::websocket::{read_packet, send_packet, Socket};
 use super::wire::{
     Ack, ChangesAck, Message, MessageSent, ReactionUpdated, Ready, MESSAGE_NEW, MESSAGE_SENT,
     MESSAGE_UPDATED, REACTION_UPDATED,
@@ -63,7 +63,30 @@ struct Client<'a> {
     sent: u64,
 }
 
-impl Client<'_> {
+impl<'a> Client<'a> {
+    /// A client that `session:ready` told who it is and the rev each conversation is at.
+    fn new(spec: &'a ClientSpec, recorder: &'a Recorder, ready: Ready) -> Client<'a> {
+        let revs = ready
+            .conversations
+            .into_iter()
+            .map(|c| (c.conversation_id, Revs::at(c.last_rev)))
+            .collect();
+        Client {
+            spec,
+            recorder,
+            user_id: ready.user_id,
+            next_ack: 0,
+            pending: HashMap::new(),
+            seen: HashMap::new(),
+            revs,
+            own_latest: HashMap::new(),
+            latest: HashMap::new(),
+            reactions: HashMap::new(),
+            last_reactions: None,
+            sent: 0,
+        }
+    }
+
     /// The event packet of `event` with a new ack id, waiting for `awaited`.
     fn request<T: Serialize>(
         &mut self,
@@ -159,177 +182,184 @@ impl Client<'_> {
 
     /// Handles one Socket.IO packet; what it asks to send back.
     fn handle(&mut self, packet: &str) -> Option<String> {
-        let recorder = self.recorder;
-        let counters = &recorder.counters;
         let Ok(header) = socketio::decode_header(packet, 0) else {
-            recorder.error("bad_packet");
+            self.recorder.error("bad_packet");
             return None;
         };
         match header.kind {
             PacketType::Event => {
                 let (name, data) = serde_json::from_str::<(&str, &RawValue)>(header.data).ok()?;
-                match name {
-                    MESSAGE_NEW => {
-                        let Ok(message) = serde_json::from_str::<Message>(data.get()) else {
-                            recorder.error("bad_message");
-                            return None;
-                        };
-                        Counters::add(&counters.delivered, 1);
-                        if let Ok(sent_at) = message.body.parse::<u64>() {
-                            let latency = recorder.now_micros().saturating_sub(sent_at);
-                            recorder.delivery(self.spec.index, Duration::from_micros(latency));
-                        }
-                        match self
-                            .seen
-                            .entry(message.conversation_id.to_string())
-                            .or_default()
-                            .insert(message.seq)
-                        {
-                            Ok(()) => {}
-                            Err(true) => Counters::add(&counters.duplicates, 1),
-                            Err(false) => Counters::add(&counters.out_of_order, 1),
-                        }
-                        self.latest
-                            .insert(message.conversation_id.to_string(), message.id.to_string());
-                        self.observe(&message.conversation_id, message.rev)
-                    }
-                    MESSAGE_SENT => {
-                        let Ok(MessageSent { message }) = serde_json::from_str(data.get()) else {
-                            return None;
-                        };
-                        self.own_latest
-                            .insert(message.conversation_id.to_string(), message.id.to_string());
-                        self.latest
-                            .insert(message.conversation_id.to_string(), message.id.to_string());
-                        self.observe(&message.conversation_id, message.rev)
-                    }
-                    MESSAGE_UPDATED => {
-                        let Ok(message) = serde_json::from_str::<Message>(data.get()) else {
-                            recorder.error("bad_message");
-                            return None;
-                        };
-                        Counters::add(&counters.changes_delivered, 1);
-                        if let Ok(sent_at) = message.body.parse::<u64>() {
-                            let latency = recorder.now_micros().saturating_sub(sent_at);
-                            recorder.change(self.spec.index, Duration::from_micros(latency));
-                        }
-                        self.observe(&message.conversation_id, message.rev)
-                    }
-                    REACTION_UPDATED => {
-                        let Ok(reaction) = serde_json::from_str::<ReactionUpdated>(data.get())
-                        else {
-                            recorder.error("bad_reaction");
-                            return None;
-                        };
-                        Counters::add(&counters.changes_delivered, 1);
-                        if self
-                            .last_reactions
-                            .as_ref()
-                            .is_none_or(|(rev, _)| *rev < reaction.rev)
-                        {
-                            self.last_reactions =
-                                Some((reaction.rev, reaction.reactions.get().to_string()));
-                        }
-                        let key = (
-                            reaction.message_id.into_owned(),
-                            reaction.user_id.into_owned(),
-                            reaction.emoji.into_owned(),
-                            reaction.added,
-                        );
-                        if let Some(sent_at) = recorder.reaction_sent_at(&key) {
-                            let latency = recorder.now_micros().saturating_sub(sent_at);
-                            recorder.change(self.spec.index, Duration::from_micros(latency));
-                        }
-                        self.observe(&reaction.conversation_id, reaction.rev)
-                    }
-                    _ => None,
-                }
+                self.event(name, data.get())
             }
             PacketType::Ack => {
                 let awaited = header.id.and_then(|id| self.pending.remove(&id))?;
-                match awaited {
-                    Awaited::Send(sent) => match serde_json::from_str::<(Ack,)>(header.data) {
-                        Ok((Ack { ok: true, .. },)) => {
-                            Counters::add(&counters.acked, 1);
-                            recorder.ack(self.spec.index, sent.elapsed());
-                        }
-                        Ok((Ack { error, .. },)) => {
-                            recorder.error(error.as_ref().map_or("unknown", |e| &e.code))
-                        }
-                        Err(_) => recorder.error("bad_ack"),
-                    },
-                    Awaited::Change => match serde_json::from_str::<(Ack,)>(header.data) {
-                        Ok((Ack { ok: true, .. },)) => Counters::add(&counters.changes_acked, 1),
-                        Ok((Ack { error, .. },)) => {
-                            recorder.error(error.as_ref().map_or("unknown", |e| &e.code))
-                        }
-                        Err(_) => recorder.error("bad_ack"),
-                    },
-                    Awaited::Sync(conversation) => {
-                        let Ok((page,)) = serde_json::from_str::<(ChangesAck,)>(header.data) else {
-                            recorder.error("bad_sync_ack");
-                            return None;
-                        };
-                        if !page.ok {
-                            recorder.error("sync_refused");
-                            return None;
-                        }
-                        let top = page
-                            .messages
-                            .iter()
-                            .map(|m| m.rev)
-                            .max()
-                            .unwrap_or(0)
-                            .max(if page.has_more { 0 } else { page.last_rev });
-                        let next = self.revs.entry(conversation.clone()).or_default().repaired(
-                            top,
-                            page.has_more,
-                            counters,
-                        );
-                        return self.next(&conversation, next);
-                    }
-                }
-                None
+                self.ack(awaited, header.data)
             }
             _ => None,
         }
     }
+
+    /// An event the client reads; the others are ignored.
+    fn event(&mut self, name: &str, data: &str) -> Option<String> {
+        let error = match name {
+            MESSAGE_NEW => match serde_json::from_str(data) {
+                Ok(message) => return self.message_new(message),
+                Err(_) => "bad_message",
+            },
+            MESSAGE_SENT => match serde_json::from_str::<MessageSent>(data) {
+                Ok(sent) => return self.message_sent(sent.message),
+                Err(_) => return None,
+            },
+            MESSAGE_UPDATED => match serde_json::from_str(data) {
+                Ok(message) => return self.message_updated(message),
+                Err(_) => "bad_message",
+            },
+            REACTION_UPDATED => match serde_json::from_str(data) {
+                Ok(reaction) => return self.reaction_updated(reaction),
+                Err(_) => "bad_reaction",
+            },
+            _ => return None,
+        };
+        self.recorder.error(error);
+        None
+    }
+
+    /// Another member's message: a delivery, timed by the send time in its body.
+    fn message_new(&mut self, message: Message) -> Option<String> {
+        let recorder = self.recorder;
+        let counters = &recorder.counters;
+        Counters::add(&counters.delivered, 1);
+        if let Some(latency) = self.since(&message.body) {
+            recorder.delivery(self.spec.index, latency);
+        }
+        let conversation = &message.conversation_id;
+        let seqs = match self.seen.get_mut(conversation.as_ref()) {
+            Some(seqs) => seqs,
+            None => self.seen.entry(conversation.to_string()).or_default(),
+        };
+        match seqs.insert(message.seq) {
+            Ok(()) => {}
+            Err(true) => Counters::add(&counters.duplicates, 1),
+            Err(false) => Counters::add(&counters.out_of_order, 1),
+        }
+        self.latest
+            .insert(conversation.to_string(), message.id.to_string());
+        self.observe(conversation, message.rev)
+    }
+
+    /// The client's own message, stored: the one it edits next.
+    fn message_sent(&mut self, message: Message) -> Option<String> {
+        let conversation = &message.conversation_id;
+        self.own_latest
+            .insert(conversation.to_string(), message.id.to_string());
+        self.latest
+            .insert(conversation.to_string(), message.id.to_string());
+        self.observe(conversation, message.rev)
+    }
+
+    /// An edit: a change delivered, timed by the edit time in its new body.
+    fn message_updated(&mut self, message: Message) -> Option<String> {
+        Counters::add(&self.recorder.counters.changes_delivered, 1);
+        if let Some(latency) = self.since(&message.body) {
+            self.recorder.change(self.spec.index, latency);
+        }
+        self.observe(&message.conversation_id, message.rev)
+    }
+
+    /// A reaction: a change delivered, timed by the time the run recorded it was asked for.
+    fn reaction_updated(&mut self, reaction: ReactionUpdated) -> Option<String> {
+        let recorder = self.recorder;
+        Counters::add(&recorder.counters.changes_delivered, 1);
+        if self
+            .last_reactions
+            .as_ref()
+            .is_none_or(|(rev, _)| *rev < reaction.rev)
+        {
+            self.last_reactions = Some((reaction.rev, reaction.reactions.get().to_string()));
+        }
+        let key = (
+            reaction.message_id.into_owned(),
+            reaction.user_id.into_owned(),
+            reaction.emoji.into_owned(),
+            reaction.added,
+        );
+        if let Some(sent_at) = recorder.reaction_sent_at(&key) {
+            let latency = recorder.now_micros().saturating_sub(sent_at);
+            recorder.change(self.spec.index, Duration::from_micros(latency));
+        }
+        self.observe(&reaction.conversation_id, reaction.rev)
+    }
+
+    /// The time since `body`, a send or edit time in microseconds of the run's clock.
+    fn since(&self, body: &str) -> Option<Duration> {
+        let sent_at = body.parse::<u64>().ok()?;
+        let now = self.recorder.now_micros();
+        Some(Duration::from_micros(now.saturating_sub(sent_at)))
+    }
+
+    /// The ack of a request (`data` is its arguments array).
+    fn ack(&mut self, awaited: Awaited, data: &str) -> Option<String> {
+        let recorder = self.recorder;
+        let counters = &recorder.counters;
+        let answered = match awaited {
+            Awaited::Sync(conversation) => return self.sync_page(conversation, data),
+            Awaited::Send(sent) => Some(sent),
+            Awaited::Change => None,
+        };
+        match serde_json::from_str::<(Ack,)>(data) {
+            Ok((Ack { ok: true, .. },)) => match answered {
+                Some(sent) => {
+                    Counters::add(&counters.acked, 1);
+                    recorder.ack(self.spec.index, sent.elapsed());
+                }
+                None => Counters::add(&counters.changes_acked, 1),
+            },
+            Ok((Ack { error, .. },)) => {
+                recorder.error(error.as_ref().map_or("unknown", |e| &e.code))
+            }
+            Err(_) => recorder.error("bad_ack"),
+        }
+        None
+    }
+
+    /// A page of `sync:changes` for `conversation`; the next request, while more follow.
+    fn sync_page(&mut self, conversation: String, data: &str) -> Option<String> {
+        let recorder = self.recorder;
+        let Ok((page,)) = serde_json::from_str::<(ChangesAck,)>(data) else {
+            recorder.error("bad_sync_ack");
+            return None;
+        };
+        if !page.ok {
+            recorder.error("sync_refused");
+            return None;
+        }
+        let top = page
+            .messages
+            .iter()
+            .map(|m| m.rev)
+            .max()
+            .unwrap_or(0)
+            .max(if page.has_more { 0 } else { page.last_rev });
+        let next = self.revs.entry(conversation.clone()).or_default().repaired(
+            top,
+            page.has_more,
+            &recorder.counters,
+        );
+        self.next(&conversation, next)
+    }
 }
 
-pub(super) async fn serve<S>(
-    mut ws: tokio_tungstenite::WebSocketStream<S>,
+/// Serves a connected client until the scheduler or the server closes it: the scheduler's
+/// commands become requests, the server's packets are handled, its pings answered.
+pub(super) async fn serve(
+    mut ws: Socket,
     spec: ClientSpec,
     recorder: Arc<Recorder>,
     mut inbox: mpsc::UnboundedReceiver<Command>,
     ready: Ready,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+) {
     let counters = &recorder.counters;
-    let mut client = Client {
-        spec: &spec,
-        recorder: &recorder,
-        user_id: ready.user_id,
-        next_ack: 0,
-        pending: HashMap::new(),
-        seen: HashMap::new(),
-        revs: ready
-            .conversations
-            .into_iter()
-            .map(|c| {
-                let revs = Revs {
-                    applied: c.last_rev,
-                    ..Revs::default()
-                };
-                (c.conversation_id, revs)
-            })
-            .collect(),
-        own_latest: HashMap::new(),
-        latest: HashMap::new(),
-        reactions: HashMap::new(),
-        last_reactions: None,
-        sent: 0,
-    };
+    let mut client = Client::new(&spec, &recorder, ready);
     let closed_by_us = loop {
         let outgoing = tokio::select! {
             command = inbox.recv() => match command {
