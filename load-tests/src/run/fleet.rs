@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::Connected;
 use crate::client::{self, ClientSpec};
 use crate::http;
 use crate::seed::Seed;
-use crate::stats::Recorder;
+use crate::stats::{Counters, Recorder};
 
 /// Whether client `i` starts on long-polling: `share` of the clients, spread evenly.
 pub fn polling_first(i: usize, share: f64) -> bool {
@@ -45,6 +46,30 @@ pub(super) struct Fleet<'a> {
 }
 
 impl Fleet<'_> {
+    /// Connects users `0..users`, starting `ramp` a second, each on a task of its own; the
+    /// clients that connected (the others are counted as handshake failures, by cause).
+    pub(super) async fn ramp_up(&self, users: usize, ramp: f64) -> Vec<Connected> {
+        let started = Instant::now();
+        let mut connecting = Vec::with_capacity(users);
+        for i in 0..users {
+            let due = started + Duration::from_secs_f64(i as f64 / ramp);
+            tokio::time::sleep_until(due.into()).await;
+            connecting.push(self.connect(i));
+        }
+        let mut clients = Vec::with_capacity(users);
+        for task in connecting {
+            match task.await {
+                Ok(Ok(client)) => clients.push(client),
+                Ok(Err(err)) => {
+                    Counters::add(&self.recorder.counters.handshake_failures, 1);
+                    self.recorder.error(&connect_failure(&err));
+                }
+                Err(_) => Counters::add(&self.recorder.counters.handshake_failures, 1),
+            }
+        }
+        clients
+    }
+
     /// The HTTP client whose connections leave from `source`.
     fn http(&self, source: Option<IpAddr>) -> anyhow::Result<reqwest::Client> {
         let mut clients = self.http.lock().unwrap_or_else(|e| e.into_inner());
@@ -84,6 +109,20 @@ impl Fleet<'_> {
                 group_connected,
             })
         })
+    }
+}
+
+/// The error code of a failed connection, by its cause.
+fn connect_failure(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    if text.contains("Too many open files") {
+        "connect_no_files".into()
+    } else if text.contains("Cannot assign requested address") {
+        "connect_no_ports".into()
+    } else if text.contains("refused") {
+        "connect_refused".into()
+    } else {
+        "connect_failed".into()
     }
 }
 

@@ -9,7 +9,6 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use tokio::sync::mpsc;
 
 use crate::cli::Scenario;
@@ -20,7 +19,7 @@ use crate::seed::Seed;
 use crate::stats::{delivery_ratio, Counters, Percentiles, Recorder};
 use crate::system;
 use fleet::Fleet;
-use phases::{churn, storm};
+use phases::{churn, drain, steady, storm};
 use progress::Progress;
 
 pub use fleet::{polling_first, source_address};
@@ -82,25 +81,8 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
     let usage_before = system::server_usage(&scrapes, &options.server_pids, &scenario.urls).await;
     let progress = Progress::start(recorder.clone(), options.plain);
 
-    // Ramp up: connections start at `ramp` per second, each on its own task.
     let ramp_started = Instant::now();
-    let mut connecting = Vec::with_capacity(scenario.users);
-    for i in 0..scenario.users {
-        let due = ramp_started + Duration::from_secs_f64(i as f64 / scenario.ramp);
-        tokio::time::sleep_until(due.into()).await;
-        connecting.push(fleet.connect(i));
-    }
-    let mut clients = Vec::with_capacity(connecting.len());
-    for task in connecting {
-        match task.await {
-            Ok(Ok(client)) => clients.push(client),
-            Ok(Err(err)) => {
-                Counters::add(&recorder.counters.handshake_failures, 1);
-                recorder.error(&connect_failure(&err));
-            }
-            Err(_) => Counters::add(&recorder.counters.handshake_failures, 1),
-        }
-    }
+    let mut clients = fleet.ramp_up(scenario.users, scenario.ramp).await;
     let connect_elapsed = ramp_started.elapsed();
     let usage_connected =
         system::server_usage(&scrapes, &options.server_pids, &scenario.urls).await;
@@ -111,52 +93,19 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         churn_rss = churn(scenario, options, &fleet, &mut clients, &scrapes).await;
     }
 
-    // Send at a fixed rate from random connected members of a group.
+    // The senders: connected members of a group.
     let senders: Vec<usize> = (0..clients.len())
         .filter(|&i| clients[i].conversation.is_some())
         .collect();
     let send_started = Instant::now();
     if scenario.storm {
         storm(scenario, &clients, &senders, &recorder).await;
-    } else if scenario.rate > 0.0 && !senders.is_empty() && !scenario.duration.is_zero() {
-        let total = (scenario.rate * scenario.duration.as_secs_f64()).round() as u64;
-        let mut rng = rand::rng();
-        for n in 0..total {
-            let due = send_started + Duration::from_secs_f64(n as f64 / scenario.rate);
-            tokio::time::sleep_until(due.into()).await;
-            let client = &clients[senders[rng.random_range(0..senders.len())]];
-            let (Some(conversation), Some(group)) = (&client.conversation, &client.group_connected)
-            else {
-                continue;
-            };
-            let members = group.load(std::sync::atomic::Ordering::Relaxed);
-            let action = scenario.mix.pick(rng.random_range(0..scenario.mix.total()));
-            // The client counts what it sends, and what it expects the others to receive.
-            let act = Command::Act {
-                conversation: conversation.clone(),
-                action,
-                members,
-            };
-            if client.commands.send(act).is_ok() {
-                Counters::add(&recorder.counters.actions_asked, 1);
-            }
-        }
+    } else {
+        steady(scenario, &clients, &senders, &recorder).await;
     }
     let send_elapsed = send_started.elapsed();
-
-    // Drain: until everything sent was acked and delivered, or DRAIN passes.
-    let drain_until = Instant::now() + DRAIN;
+    drain(&recorder).await;
     let c = &recorder.counters;
-    while Instant::now() < drain_until
-        && (Counters::get(&c.actions_taken) < Counters::get(&c.actions_asked)
-            || Counters::get(&c.acked) + Counters::get(&c.changes_acked) + error_total(&recorder)
-                < Counters::get(&c.sent) + Counters::get(&c.changes_sent)
-            || Counters::get(&c.delivered) < Counters::get(&c.expected)
-            || Counters::get(&c.changes_delivered) < Counters::get(&c.changes_expected)
-            || Counters::get(&c.gaps_repaired) < Counters::get(&c.gaps_seen))
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let usage_after = system::server_usage(&scrapes, &options.server_pids, &scenario.urls).await;
     for client in &clients {
         let _ = client.commands.send(Command::Close);
@@ -228,21 +177,4 @@ pub async fn run(scenario: &Scenario, seed: &Seed, options: &RunOptions) -> anyh
         timeline,
         delivery_histogram: latencies.delivery,
     })
-}
-
-fn error_total(recorder: &Recorder) -> u64 {
-    recorder.errors().values().sum()
-}
-
-fn connect_failure(err: &anyhow::Error) -> String {
-    let text = format!("{err:#}");
-    if text.contains("Too many open files") {
-        "connect_no_files".into()
-    } else if text.contains("Cannot assign requested address") {
-        "connect_no_ports".into()
-    } else if text.contains("refused") {
-        "connect_refused".into()
-    } else {
-        "connect_failed".into()
-    }
 }
