@@ -44,7 +44,8 @@ impl Outcome {
 pub struct Invites {
     pub codes: InviteCodes,
     by_user: Limiter,
-    by_address: Limiter<String>,
+    /// By the client's address; addresses that are not IP addresses share one bucket.
+    by_address: Limiter<std::net::IpAddr>,
     lookups: IntCounterVec,
     bursts: Mutex<HashMap<String, Instant>>,
 }
@@ -77,10 +78,12 @@ impl Invites {
 
     /// Spends one look-up of `user` at `address`; `rate_limited` past either rate.
     pub fn spend(&self, user: Uuid, address: &str) -> Result<(), ApiError> {
-        let limited = self
-            .by_user
-            .check(user)
-            .and_then(|()| self.by_address.check(address.to_string()));
+        let limited = self.by_user.check(user).and_then(|()| {
+            let ip = address
+                .parse()
+                .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+            self.by_address.check(ip)
+        });
         match limited {
             Ok(()) => Ok(()),
             Err(wait) => {
