@@ -2,11 +2,17 @@
 //! together by the next one, so that PostgreSQL runs one statement and one commit for many
 //! messages. Sends are spread over `lanes` by conversation: the sends of one conversation
 //! keep their order, and two lanes never lock the same conversation.
+//!
+//! A lane tells the publisher the revs it committed before it answers their sends, so that
+//! the conversation's room waits for them (without a timer) before handing out any change
+//! committed after them: every socket sees the changes in rev order.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
+use confab_actors::chat::Publisher;
 use diesel::result::Error as DieselError;
 use diesel::QueryResult;
 use tokio::sync::{mpsc, oneshot};
@@ -34,7 +40,11 @@ struct Job {
 pub struct MessageWriter {
     lanes: Vec<mpsc::Sender<Job>>,
     hasher: std::collections::hash_map::RandomState,
+    announcer: Announcer,
 }
+
+/// Where the lanes announce the revs they committed, once the publisher exists.
+type Announcer = Arc<OnceLock<Publisher>>;
 
 impl MessageWriter {
     /// Starts `lanes` writers on the current runtime, each storing up to `max_batch` messages
@@ -45,14 +55,18 @@ impl MessageWriter {
         max_batch: usize,
         batch_sizes: prometheus::Histogram,
     ) -> MessageWriter {
+        let announcer = Announcer::default();
         let lanes = (0..lanes.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
                 tokio::spawn(run_lane(
-                    pool.clone(),
+                    Lane {
+                        pool: pool.clone(),
+                        max_batch: max_batch.max(1),
+                        batch_sizes: batch_sizes.clone(),
+                        announcer: announcer.clone(),
+                    },
                     rx,
-                    max_batch.max(1),
-                    batch_sizes.clone(),
                 ));
                 tx
             })
@@ -60,7 +74,13 @@ impl MessageWriter {
         MessageWriter {
             lanes,
             hasher: Default::default(),
+            announcer,
         }
+    }
+
+    /// From now on, the lanes tell `publisher` the revs they commit before answering.
+    pub fn announce_to(&self, publisher: Publisher) {
+        let _ = self.announcer.set(publisher);
     }
 
     /// What `message::insert_if_allowed` does, batched with the sends around it.
@@ -87,21 +107,41 @@ impl MessageWriter {
     }
 }
 
-async fn run_lane(
+/// What one lane works with.
+struct Lane {
     pool: DbPool,
-    mut jobs: mpsc::Receiver<Job>,
     max_batch: usize,
     batch_sizes: prometheus::Histogram,
-) {
-    let mut batch = Vec::with_capacity(max_batch);
-    while jobs.recv_many(&mut batch, max_batch).await > 0 {
-        batch_sizes.observe(batch.len() as f64);
-        store(&pool, std::mem::take(&mut batch)).await;
+    announcer: Announcer,
+}
+
+impl Lane {
+    /// Tells the publisher what was just stored, conversation by conversation, in rev order.
+    fn announce<'a>(&self, stored: impl IntoIterator<Item = &'a Message>) {
+        let Some(publisher) = self.announcer.get() else {
+            return;
+        };
+        let mut revs: Vec<(Uuid, i64)> = stored
+            .into_iter()
+            .map(|m| (m.conversation_id, m.rev))
+            .collect();
+        revs.sort_unstable();
+        for group in revs.chunk_by(|a, b| a.0 == b.0) {
+            publisher.committed(group[0].0, group.iter().map(|(_, rev)| *rev).collect());
+        }
     }
 }
 
-/// Stores `jobs` and answers each.
-async fn store(pool: &DbPool, jobs: Vec<Job>) {
+async fn run_lane(lane: Lane, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(lane.max_batch);
+    while jobs.recv_many(&mut batch, lane.max_batch).await > 0 {
+        lane.batch_sizes.observe(batch.len() as f64);
+        store(&lane, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Stores `jobs`, announces their revs and answers each.
+async fn store(lane: &Lane, jobs: Vec<Job>) {
     let mut batch = UnsequencedBatch::default();
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -113,7 +153,7 @@ async fn store(pool: &DbPool, jobs: Vec<Job>) {
         batch.reply_to_ids.push(job.reply_to_id);
         replies.push(job.reply);
     }
-    let mut conn = match pool.get().await {
+    let mut conn = match lane.pool.get().await {
         Ok(conn) => conn,
         Err(err) => {
             log::debug!(cause:% = err; "no database connection for a batch of sends");
@@ -126,6 +166,7 @@ async fn store(pool: &DbPool, jobs: Vec<Job>) {
     if batch.len() > 1 {
         match message::insert_batch_if_allowed(&mut conn, &batch).await {
             Ok(stored) => {
+                lane.announce(&stored);
                 let mut stored: HashMap<(Uuid, String), Message> = stored
                     .into_iter()
                     .map(|m| ((m.sender_id, m.client_message_id.clone()), m))
@@ -144,6 +185,10 @@ async fn store(pool: &DbPool, jobs: Vec<Job>) {
         }
     }
     for (i, reply) in replies.into_iter().enumerate() {
-        let _ = reply.send(message::insert_if_allowed(&mut conn, batch.get(i)).await);
+        let stored = message::insert_if_allowed(&mut conn, batch.get(i)).await;
+        if let Ok(Some(message)) = &stored {
+            lane.announce([message]);
+        }
+        let _ = reply.send(stored);
     }
 }

@@ -156,6 +156,7 @@ pub(super) fn realtime(
         publisher: publisher.clone(),
         signer,
     });
+    storage.writer.announce_to(publisher.clone());
     let send_metrics = metrics.send.clone();
     let on_acked: AckObserver = Box::new(move |elapsed| send_metrics.acked(elapsed));
     let chat = ChatNamespace::new(ChatParts {

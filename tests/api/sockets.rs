@@ -9,6 +9,14 @@ async fn the_client_library_renews_a_live_socket() {
     crate::common::run_node_tests(&["client/renew.test.mjs"], &[("CONFAB_URL", &app.base)]).await;
 }
 
+/// A busy conversation's changes reach every socket in rev order, acks included
+/// (tests/js/chat/order.test.mjs).
+#[actix_web::test]
+async fn changes_reach_every_socket_in_rev_order() {
+    let app = TestApp::spawn().await;
+    crate::common::run_node_tests(&["chat/order.test.mjs"], &[("CONFAB_URL", &app.base)]).await;
+}
+
 /// The chat contract over the stock `socket.io-client` (tests/js/chat), against the real
 /// server and PostgreSQL.
 #[actix_web::test]

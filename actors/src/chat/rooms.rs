@@ -2,17 +2,27 @@
 //! its sockets and hands each the same pre-encoded frame.
 //!
 //! `message:new`, `message:updated` and `reaction:updated` frames carry their rev, and a room
-//! hands them out in rev order: the changes of one conversation commit in rev order but
-//! publish afterwards, from different threads or nodes, so a later change can reach the room
-//! first (and a client would see a gap it must repair). Such a frame waits until its
-//! predecessor has been handed out, for at most `HOLD`; then the room hands out what it holds,
-//! in order.
+//! hands them out in rev order, the sender's own ack and `message:sent` included (they go to
+//! the sender in place of its `message:new`). Changes commit in rev order but are published
+//! afterwards, from different threads or nodes, so a later change can reach the room first:
+//! it waits until its predecessor has been handed out.
+//!
+//! How long it waits depends on what the room knows of the missing revs. The group commit
+//! tells the room the revs it just committed ([`Rooms::expect`]) before anyone can publish a
+//! later one: a change waits for an expected predecessor without a timer (at most
+//! `EXPECT_HOLD`, should its publisher fail). Only a rev the room knows nothing of (a change
+//! committed on another node, or by a path that does not announce its revs) is a true race,
+//! waited for at most `HOLD`.
+//!
+//! A change published on this node goes to the other nodes from the room, once it is handed
+//! out: in rev order, so the bridge keeps each conversation's order across nodes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::socket_state::SocketState;
@@ -20,28 +30,63 @@ use super::ChatStats;
 use crate::engine::Socket;
 use crate::protocol::engineio::Frame;
 
-/// How long a change that arrived ahead of its predecessor waits for it.
+/// How long a change waits for a predecessor the room knows nothing of.
 pub const HOLD: Duration = Duration::from_millis(100);
+
+/// How long a change waits for a predecessor committed on this node but not yet published
+/// (its publisher failed or is slow beyond any deadline).
+pub const EXPECT_HOLD: Duration = Duration::from_secs(5);
+
+/// Expected revs a room keeps at most (a room far behind forgets the oldest).
+const MAX_EXPECTED: usize = 65_536;
+
+/// What the sender of a change gets in place of its frame: the ack and `message:sent`,
+/// handed out in the change's turn, so that the sender too sees every change in rev order.
+pub struct SenderFrames {
+    /// The sending socket (whether or not it is subscribed here).
+    pub socket: Socket,
+    /// Its frames, sent together.
+    pub frames: Vec<Frame>,
+}
+
+/// One change waiting for its turn.
+struct Change {
+    frame: Frame,
+    sender: Option<SenderFrames>,
+    /// Published on this node: goes on to the other nodes once handed out.
+    forward: bool,
+}
 
 /// The sockets subscribed to one conversation on this node.
 pub struct RoomActor {
+    conversation: Uuid,
     sockets: HashMap<String, Socket>,
     stats: Arc<ChatStats>,
+    bridge: Option<Arc<dyn RoomBridge>>,
     /// The rev the next change should carry, once known.
     next_rev: Option<i64>,
     /// Changes that arrived ahead of their predecessor, by rev.
-    held: BTreeMap<i64, (Frame, Option<String>)>,
+    held: BTreeMap<i64, Change>,
+    /// Revs committed on this node and not yet published, with how long they are waited for.
+    expected: BTreeMap<i64, Instant>,
     /// Hands out what is held when the wait is over.
     hold_timer: Option<SpawnHandle>,
 }
 
 impl RoomActor {
-    fn new(stats: Arc<ChatStats>) -> RoomActor {
+    fn new(
+        conversation: Uuid,
+        stats: Arc<ChatStats>,
+        bridge: Option<Arc<dyn RoomBridge>>,
+    ) -> RoomActor {
         RoomActor {
+            conversation,
             sockets: HashMap::new(),
             stats,
+            bridge,
             next_rev: None,
             held: BTreeMap::new(),
+            expected: BTreeMap::new(),
             hold_timer: None,
         }
     }
@@ -73,25 +118,90 @@ impl RoomActor {
         self.stats.delivered(delivered);
     }
 
-    /// Hands out the change with `rev`, then any held ones that now follow in order.
-    fn deliver_change(&mut self, rev: i64, frame: Frame, except: Option<String>) {
-        self.deliver(&frame, except.as_deref());
-        let mut next = rev + 1;
-        while let Some((frame, except)) = self.held.remove(&next) {
-            self.deliver(&frame, except.as_deref());
-            next += 1;
+    /// Hands out the change with `rev`: to the other nodes, to its sender, to every other
+    /// socket.
+    fn hand_out(&mut self, rev: i64, change: Change) {
+        self.expected.remove(&rev);
+        if change.forward {
+            if let Some(bridge) = &self.bridge {
+                bridge.publish(self.conversation, &change.frame, Some(rev));
+            }
         }
-        self.next_rev = Some(next);
+        let except = change.sender.map(|sender| {
+            sender.socket.session().send(sender.frames);
+            sender.socket.id().to_string()
+        });
+        self.deliver(&change.frame, except.as_deref());
     }
 
-    /// The wait is over: hands out everything held, in rev order.
-    fn release_held(&mut self) {
-        self.hold_timer = None;
-        let held = std::mem::take(&mut self.held);
-        for (rev, (frame, except)) in held {
-            self.deliver(&frame, except.as_deref());
-            self.next_rev = Some(rev + 1);
+    /// Hands out the change with `rev` in its turn, then the held ones that now follow.
+    fn take_turn(&mut self, rev: i64, change: Change) {
+        self.hand_out(rev, change);
+        self.next_rev = Some(rev + 1);
+        self.drain();
+    }
+
+    /// Hands out the held changes that follow in order.
+    fn drain(&mut self) {
+        while let Some(next) = self.next_rev {
+            let Some(change) = self.held.remove(&next) else {
+                break;
+            };
+            self.hand_out(next, change);
+            self.next_rev = Some(next + 1);
         }
+    }
+
+    /// Whether a rev before `rev` (from the next one on) is committed here and still awaited.
+    fn awaits_before(&self, rev: i64) -> bool {
+        let next = self.next_rev.unwrap_or(rev);
+        self.expected.range(next..rev).next().is_some()
+    }
+
+    /// Whether every missing rev before `rev` is one this node committed.
+    fn all_expected_before(&self, rev: i64) -> bool {
+        let next = self.next_rev.unwrap_or(rev);
+        let missing = usize::try_from(rev.saturating_sub(next)).unwrap_or(0);
+        missing <= self.expected.len()
+            && (next..rev).all(|missing| self.expected.contains_key(&missing))
+    }
+
+    /// Sets the timer for what is held now: `HOLD` while a rev nobody announced is missing,
+    /// else until the first expected rev's wait is over.
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.hold_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let Some(&first) = self.held.keys().next() else {
+            return;
+        };
+        let wait = if self.all_expected_before(first) {
+            let next = self.next_rev.unwrap_or(first);
+            let until = self.expected.range(next..first).map(|(_, at)| *at).min();
+            until.map_or(Duration::ZERO, |at| {
+                at.saturating_duration_since(Instant::now())
+            })
+        } else {
+            HOLD
+        };
+        self.hold_timer = Some(ctx.run_later(wait, |room, ctx| room.release_held(ctx)));
+    }
+
+    /// The wait is over: forgets expected revs whose publisher is overdue, then hands out
+    /// what is held, in rev order, up to a predecessor still expected.
+    fn release_held(&mut self, ctx: &mut Context<Self>) {
+        self.hold_timer = None;
+        let now = Instant::now();
+        self.expected.retain(|_, until| *until > now);
+        while let Some(rev) = self.held.keys().next().copied() {
+            if self.awaits_before(rev) {
+                break;
+            }
+            if let Some(change) = self.held.remove(&rev) {
+                self.take_turn(rev, change);
+            }
+        }
+        self.schedule(ctx);
     }
 }
 
@@ -118,7 +228,7 @@ pub struct Leave {
     pub socket_id: String,
 }
 
-/// Rooms → room: send `frame` to every socket but `except`; a change gives its `rev`.
+/// Rooms → room: send `frame` to every socket but `except` (not a change).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Publish {
@@ -126,10 +236,23 @@ pub struct Publish {
     pub frame: Frame,
     /// The socket not to send it to.
     pub except: Option<String>,
-    /// The rev of a change, delivered in rev order.
-    pub rev: Option<i64>,
     /// The user a presence frame is about: not delivered to users they blocked.
     pub about: Option<Uuid>,
+}
+
+/// Rooms → room: the change with `rev`, handed out in rev order.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct PublishChange {
+    rev: i64,
+    change: Change,
+}
+
+/// Rooms → room: these revs were just committed on this node and will be published.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Expect {
+    revs: Vec<i64>,
 }
 
 /// Rooms → room: the last subscriber left; stop.
@@ -159,29 +282,50 @@ impl Handler<Leave> for RoomActor {
 impl Handler<Publish> for RoomActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
-        let Some(rev) = msg.rev else {
-            self.deliver_about(&msg.frame, msg.except.as_deref(), msg.about);
-            return;
-        };
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        self.deliver_about(&msg.frame, msg.except.as_deref(), msg.about);
+    }
+}
+
+impl Handler<PublishChange> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PublishChange, ctx: &mut Context<Self>) {
+        let PublishChange { rev, change } = msg;
         match self.next_rev {
-            // Ahead of its predecessor: wait for it, for at most HOLD.
+            // Ahead of its predecessor: wait for it.
             Some(next) if rev > next => {
-                self.held.insert(rev, (msg.frame, msg.except));
-                if self.hold_timer.is_none() {
-                    self.hold_timer = Some(ctx.run_later(HOLD, |room, _| room.release_held()));
-                }
+                self.expected.remove(&rev);
+                self.held.insert(rev, change);
+                self.schedule(ctx);
             }
             // Behind (its turn passed while it was late): hand it out now.
-            Some(next) if rev < next => self.deliver(&msg.frame, msg.except.as_deref()),
+            Some(next) if rev < next => self.hand_out(rev, change),
             _ => {
-                self.deliver_change(rev, msg.frame, msg.except);
-                if self.held.is_empty() {
-                    if let Some(timer) = self.hold_timer.take() {
-                        ctx.cancel_future(timer);
-                    }
-                }
+                self.take_turn(rev, change);
+                self.schedule(ctx);
             }
+        }
+    }
+}
+
+impl Handler<Expect> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Expect, ctx: &mut Context<Self>) {
+        let until = Instant::now() + EXPECT_HOLD;
+        let next = self.next_rev.unwrap_or(i64::MIN);
+        for rev in msg.revs.into_iter().filter(|rev| *rev >= next) {
+            if !self.held.contains_key(&rev) {
+                self.expected.insert(rev, until);
+            }
+        }
+        while self.expected.len() > MAX_EXPECTED {
+            self.expected.pop_first();
+        }
+        if !self.held.is_empty() {
+            // A change held for an unknown predecessor may now know it is coming.
+            self.schedule(ctx);
         }
     }
 }
@@ -190,6 +334,10 @@ impl Handler<Close> for RoomActor {
     type Result = ();
 
     fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        // What waits for a turn still goes out (to the other nodes, and to senders).
+        for (rev, change) in std::mem::take(&mut self.held) {
+            self.hand_out(rev, change);
+        }
         ctx.stop();
     }
 }
@@ -250,7 +398,7 @@ impl Rooms {
             }
         }
         let entry = rooms.entry(conversation).or_insert_with(|| Entry {
-            room: RoomActor::new(self.stats.clone()).start(),
+            room: RoomActor::new(conversation, self.stats.clone(), self.bridge.clone()).start(),
             members: 0,
         });
         entry.members += 1;
@@ -280,37 +428,72 @@ impl Rooms {
     /// Sends `frame` to every subscriber of `conversation` but the socket `except`: the local
     /// ones here, those of other nodes through the bridge.
     pub fn publish(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
-        self.publish_ordered(conversation, frame, except, None);
+        if let Some(bridge) = &self.bridge {
+            bridge.publish(conversation, &frame, None);
+        }
+        self.deliver_local(conversation, frame, except);
     }
 
     /// Publishes the frame of the change with `rev` (`message:new`, `message:updated`,
-    /// `reaction:updated`); rooms hand these out in rev order.
-    pub fn publish_change(&self, conversation: Uuid, rev: i64, frame: Frame, except: Option<&str>) {
-        self.publish_ordered(conversation, frame, except, Some(rev));
-    }
-
-    fn publish_ordered(
+    /// `reaction:updated`) here and on the other nodes, in rev order; `sender` gets its own
+    /// frames in its place, in the same turn.
+    pub fn publish_change(
         &self,
         conversation: Uuid,
+        rev: i64,
         frame: Frame,
-        except: Option<&str>,
-        rev: Option<i64>,
+        sender: Option<SenderFrames>,
     ) {
-        if let Some(bridge) = &self.bridge {
-            bridge.publish(conversation, &frame, rev);
+        self.change(conversation, rev, frame, sender, true);
+    }
+
+    /// Announces revs of `conversation` just committed on this node, in commit order: the
+    /// room waits for them, without a timer, before handing out any later change.
+    pub fn expect(&self, conversation: Uuid, revs: Vec<i64>) {
+        if revs.is_empty() {
+            return;
         }
-        self.deliver_local(conversation, frame, except, rev);
+        if let Some(entry) = self.lock().get(&conversation) {
+            entry.room.do_send(Expect { revs });
+        }
     }
 
-    /// Sends `frame` to the local subscribers of `conversation` only (what the bridge received).
-    pub fn deliver_local(
+    /// Sends `frame` to the local subscribers of `conversation` only (not a change).
+    pub fn deliver_local(&self, conversation: Uuid, frame: Frame, except: Option<&str>) {
+        self.deliver_local_about(conversation, frame, except, None);
+    }
+
+    /// A change another node published, for the local subscribers, in rev order.
+    pub fn deliver_change_here(&self, conversation: Uuid, rev: i64, frame: Frame) {
+        self.change(conversation, rev, frame, None, false);
+    }
+
+    fn change(
         &self,
         conversation: Uuid,
+        rev: i64,
         frame: Frame,
-        except: Option<&str>,
-        rev: Option<i64>,
+        sender: Option<SenderFrames>,
+        forward: bool,
     ) {
-        self.deliver_local_about(conversation, frame, except, rev, None);
+        let change = Change {
+            frame,
+            sender,
+            forward: forward && self.bridge.is_some(),
+        };
+        if let Some(entry) = self.lock().get(&conversation) {
+            entry.room.do_send(PublishChange { rev, change });
+            return;
+        }
+        // No local subscriber: nothing to order here.
+        if change.forward {
+            if let Some(bridge) = &self.bridge {
+                bridge.publish(conversation, &change.frame, Some(rev));
+            }
+        }
+        if let Some(sender) = change.sender {
+            sender.socket.session().send(sender.frames);
+        }
     }
 
     /// Publishes a presence frame about user `about`: every subscriber but `except` and the
@@ -325,7 +508,7 @@ impl Rooms {
         if let Some(bridge) = &self.bridge {
             bridge.publish_about(conversation, &frame, about);
         }
-        self.deliver_local_about(conversation, frame, except, None, Some(about));
+        self.deliver_local_about(conversation, frame, except, Some(about));
     }
 
     /// [`Rooms::deliver_local`] of a frame about user `about`, when it is about one.
@@ -334,14 +517,12 @@ impl Rooms {
         conversation: Uuid,
         frame: Frame,
         except: Option<&str>,
-        rev: Option<i64>,
         about: Option<Uuid>,
     ) {
         if let Some(entry) = self.lock().get(&conversation) {
             entry.room.do_send(Publish {
                 frame,
                 except: except.map(str::to_string),
-                rev,
                 about,
             });
         }
@@ -411,6 +592,72 @@ mod tests {
 
     fn text(s: &str) -> Frame {
         Frame::Text(s.into())
+    }
+
+    /// Lets the actors run, `by` apart on the (paused) clock.
+    async fn settle(by: Duration) {
+        for _ in 0..10 {
+            actix::clock::sleep(by / 10).await;
+        }
+    }
+
+    /// A bridge that records what it is asked to publish.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<(Option<i64>, String)>>);
+
+    impl RoomBridge for Recorded {
+        fn subscribe(&self, _: Uuid) {}
+        fn unsubscribe(&self, _: Uuid) {}
+        fn publish(&self, _: Uuid, frame: &Frame, rev: Option<i64>) {
+            if let Frame::Text(text) = frame {
+                self.0.lock().unwrap().push((rev, text.to_string()));
+            }
+        }
+    }
+
+    #[actix::test]
+    async fn a_change_waits_for_an_expected_predecessor_past_the_hold_and_in_order() {
+        tokio::time::pause();
+        let engine = Engine::socket_io(EngineConfig::default(), Vec::new());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(seen.clone()).start().recipient();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let sender = engine.detached_socket("/", Sink(sent.clone()).start().recipient());
+        let bridge = Arc::new(Recorded::default());
+        let rooms = Rooms::with_bridge(bridge.clone());
+        let conversation = Uuid::new_v4();
+        rooms.join(conversation, engine.detached_socket("/", sink), Some(4));
+        rooms.join(conversation, sender.clone(), Some(4));
+
+        // 5 and 6 were committed here; 6 is published first and waits for 5, well past HOLD.
+        rooms.expect(conversation, vec![5, 6]);
+        rooms.publish_change(conversation, 6, text("m6"), None);
+        settle(HOLD * 10).await;
+        assert_eq!(frames(&seen, 0).await, Vec::<String>::new());
+        assert!(bridge.0.lock().unwrap().is_empty());
+
+        // 5 comes, from its sender: the sender gets its own frames in 5's turn.
+        let own = SenderFrames {
+            socket: sender,
+            frames: vec![text("ack5"), text("sent5")],
+        };
+        rooms.publish_change(conversation, 5, text("m5"), Some(own));
+        assert_eq!(frames(&seen, 2).await, ["m5", "m6"]);
+        assert_eq!(frames(&sent, 3).await, ["ack5", "sent5", "m6"]);
+        // The other nodes get them in rev order too.
+        let forwarded = bridge.0.lock().unwrap().clone();
+        assert_eq!(
+            forwarded,
+            [(Some(5), "m5".to_string()), (Some(6), "m6".to_string())]
+        );
+
+        // An expected rev whose publisher never comes is given up after EXPECT_HOLD.
+        rooms.expect(conversation, vec![7]);
+        rooms.publish_change(conversation, 8, text("m8"), None);
+        settle(HOLD * 10).await;
+        assert_eq!(frames(&seen, 2).await.len(), 2);
+        settle(EXPECT_HOLD).await;
+        assert_eq!(frames(&seen, 3).await[2], "m8");
     }
 
     #[actix::test]

@@ -1,9 +1,11 @@
 //! `message:send`: the store validates, applies the sending rate and commits; then, in the
 //! contract's order, the ack, `message:sent` to the sending socket, and `message:new` to every
-//! other subscribed socket (not again for a retry).
+//! other subscribed socket (not again for a retry), in the message's turn among the
+//! conversation's changes.
 
 use super::{conversation_id, frame, internal};
 use crate::chat::namespace::Inner;
+use crate::chat::rooms::SenderFrames;
 use crate::chat::socket_state::SocketState;
 use crate::chat::store::{ChatStore, NewMessage, StoreError};
 use crate::engine::{Ack, Socket};
@@ -40,17 +42,15 @@ pub(super) async fn handle<S: ChatStore>(
         message: &committed.message,
     };
     frames.push(frame(socket.namespace(), &sent)?);
-    // The ack and `message:sent` are queued before anyone else hears of the message: the
-    // contract's order holds whatever the scheduler does.
-    socket.session().send(frames);
-    if committed.created {
-        // Latency, not order: one yield lets the sender's session hand both frames to its
-        // connection before the room's fan-out takes this thread; queued behind a room's worth
-        // of deliveries, the ack waited for all of them (docs/BENCHMARKS.md, "The ack's tail").
-        // Publishing from the session once it had handed them over was measured: the floor's
-        // ack p90 went from ~3 to ~5.5 ms.
-        tokio::task::yield_now().await;
-        inner.publisher.message_new(&committed, Some(socket.id()));
-    }
+    // The ack and `message:sent` go out in the message's turn among the conversation's
+    // changes (before its `message:new` reaches anyone else): the sender sees every change in
+    // rev order, its own included.
+    inner.publisher.message_new(
+        &committed,
+        Some(SenderFrames {
+            socket: socket.clone(),
+            frames,
+        }),
+    );
     Ok(())
 }

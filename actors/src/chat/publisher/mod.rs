@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::events::frame;
 use super::presence::PresenceActor;
-use super::rooms::{RoomBridge, Rooms};
+use super::rooms::{RoomBridge, Rooms, SenderFrames};
 use super::store::{Change, ChangeRequest, Changed, Committed, StoreError};
 use super::ChatStats;
 use crate::protocol::engineio::Frame;
@@ -58,11 +58,15 @@ impl Publisher {
         (publisher, PresenceMailbox(mailbox))
     }
 
-    /// `message:new` of a committed message to every subscribed socket but `except` (the
-    /// sending socket, for a socket send). A retry that found its message stored publishes
-    /// nothing.
-    pub fn message_new(&self, committed: &Committed, except: Option<&str>) {
+    /// `message:new` of a committed message to every subscribed socket; a sending socket
+    /// gets its `sender` frames (the ack and `message:sent`) instead, in the message's turn.
+    /// A retry that found its message stored publishes nothing: its sender gets its frames
+    /// at once.
+    pub fn message_new(&self, committed: &Committed, sender: Option<SenderFrames>) {
         if !committed.created {
+            if let Some(sender) = sender {
+                sender.socket.session().send(sender.frames);
+            }
             return;
         }
         let text = socketio::encode_event_json("/", MESSAGE_NEW, committed.message.get());
@@ -70,8 +74,14 @@ impl Publisher {
             committed.conversation_id,
             committed.rev,
             Frame::message(&text),
-            except,
+            sender,
         );
+    }
+
+    /// Revs of `conversation` this node just committed, in commit order: its rooms wait for
+    /// their publication before handing out any later change (see [`Rooms::expect`]).
+    pub fn committed(&self, conversation: Uuid, revs: Vec<i64>) {
+        self.rooms.expect(conversation, revs);
     }
 
     /// `message:updated` or `reaction:updated` of a committed change, to every subscribed
@@ -135,7 +145,7 @@ impl Publisher {
     pub fn conversation_updated_here(&self, update: &ConversationUpdated) {
         if let Ok(frame) = frame("/", update) {
             self.rooms
-                .deliver_local(update.conversation_id, frame, None, None);
+                .deliver_local(update.conversation_id, frame, None);
         }
     }
 
@@ -165,8 +175,13 @@ impl Publisher {
         rev: Option<i64>,
         about: Option<Uuid>,
     ) {
-        self.rooms
-            .deliver_local_about(conversation, Frame::Text(text.into()), None, rev, about);
+        let frame = Frame::Text(text.into());
+        match rev {
+            Some(rev) => self.rooms.deliver_change_here(conversation, rev, frame),
+            None => self
+                .rooms
+                .deliver_local_about(conversation, frame, None, about),
+        }
     }
 
     /// The conversations with subscribers on this node (what a reconnected bridge

@@ -20,7 +20,9 @@ async fn a_send_is_acked_then_sent_to_its_socket_then_fanned_out() {
     let ack = position(&frames, a.index, |f| is_ack(f, id)).unwrap();
     let sent = position(&frames, a.index, |f| is_event(f, "message:sent")).unwrap();
     let new = position(&frames, b.index, |f| is_event(f, "message:new")).unwrap();
-    assert!(ack < sent && sent < new, "{frames:#?}");
+    // The sender's frames are queued first, in the message's turn; which of two sessions
+    // writes first is the scheduler's choice.
+    assert!(ack < sent, "{frames:#?}");
     let acked = first_arg(&frames[ack].1);
     assert_eq!(acked["ok"], true);
     assert_eq!(acked["message"]["seq"], 1);
