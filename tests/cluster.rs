@@ -492,6 +492,41 @@ async fn sends_survive_a_postgres_outage() {
     drop((a, b));
 }
 
+/// PostgreSQL frozen (every process of a private instance stopped) under a stream of sends:
+/// each is answered `ok` or `unavailable` within the commit deadline and a second, events
+/// queued behind it are `unavailable` too, and every acknowledged send is stored once after
+/// the thaw.
+#[actix_web::test]
+async fn sends_are_answered_within_the_deadline_while_postgres_stalls() {
+    let pg = PrivatePostgres::start();
+    let url = format!("postgres://postgres@127.0.0.1:{}/confab_stall", pg.port);
+    let deadline_ms = "2000";
+    let env = [
+        ("CONFAB_STORAGE__COMMIT_DEADLINE_MS", deadline_ms),
+        ("CONFAB_DATABASE__POOL_TIMEOUT_MS", "1000"),
+    ];
+    let a = Node::start(&url, &env).await;
+    let signal = |name: &str| {
+        let pid_file = pg.dir.join("data/postmaster.pid");
+        let script = format!(
+            "pid=$(head -n 1 {}); kill -{name} $pid $(pgrep -P $pid)",
+            pid_file.to_string_lossy()
+        );
+        serde_json::to_string(&["sh", "-c", &script]).unwrap()
+    };
+    common::run_node_tests(
+        &["cluster/postgres-stall.test.mjs"],
+        &[
+            ("CONFAB_URL", &a.base),
+            ("CONFAB_PG_FREEZE", &signal("STOP")),
+            ("CONFAB_PG_THAW", &signal("CONT")),
+            ("CONFAB_COMMIT_DEADLINE_MS", deadline_ms),
+        ],
+    )
+    .await;
+    drop(a);
+}
+
 /// A PostgreSQL server of the test's own, in a temporary directory, on a free port. As root,
 /// it runs as the `postgres` user (PostgreSQL refuses root). Removed at the end.
 struct PrivatePostgres {

@@ -110,9 +110,17 @@ pub struct StorageSettings {
     pub thumbnail_queue: usize,
     /// The longer side of a thumbnail.
     pub thumbnail_px: u32,
+    /// A send, edit, delete, reaction or receipt not committed within this is answered
+    /// `unavailable` (it may or may not have been stored).
+    pub commit_deadline_ms: u64,
 }
 
 impl StorageSettings {
+    /// How long a change may wait for its commit.
+    pub fn commit_deadline(&self) -> Duration {
+        Duration::from_millis(self.commit_deadline_ms)
+    }
+
     /// Whether attachments go to S3 (a bucket is configured) rather than the local store.
     pub fn uses_s3(&self) -> bool {
         !self.s3_bucket.is_empty()
@@ -155,6 +163,7 @@ impl ChatSettings {
             waiting: self.max_events_waiting,
             per_user_rate: self.events_per_sec,
             per_user_burst: self.events_burst,
+            ..Default::default()
         }
     }
 
@@ -396,6 +405,9 @@ impl Settings {
             || !(60..=302_400).contains(&storage.download_url_ttl_secs)
         {
             bail!("storage.upload_url_ttl_secs must be 1..=604800 and download_url_ttl_secs 60..=302400 (signed URLs last at most 7 days)");
+        }
+        if !(100..=60_000).contains(&storage.commit_deadline_ms) {
+            bail!("storage.commit_deadline_ms must be 100..=60000");
         }
         if storage.thumbnail_workers == 0 || storage.thumbnail_px == 0 || storage.cleanup_batch < 1
         {

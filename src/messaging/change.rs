@@ -12,8 +12,22 @@ use super::{validate, Messaging, SendError};
 use crate::models::change::{self, Outcome};
 
 impl Messaging {
-    /// Validates and commits `request` under the contract's rules (PROTOCOL.md §5).
+    /// Validates and commits `request` under the contract's rules (PROTOCOL.md §5). Past the
+    /// commit deadline, `Overdue`; a change that commits after that is published all the same.
     pub async fn change(&self, request: ChangeRequest) -> Result<Changed, SendError> {
+        let this = self.clone();
+        let publisher = self.inner.publisher.clone();
+        let published = request.clone();
+        self.within_deadline(
+            async move { this.change_now(request).await },
+            move |changed| {
+                let _ = publisher.message_changed(&published, &changed);
+            },
+        )
+        .await
+    }
+
+    async fn change_now(&self, request: ChangeRequest) -> Result<Changed, SendError> {
         let inner = &*self.inner;
         let message_id = validate::message_id(&request.message_id)?;
         let validated = match &request.change {

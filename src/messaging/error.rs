@@ -9,6 +9,9 @@ use diesel::result::Error as DieselError;
 
 use crate::error::ApiError;
 
+/// How long a client is asked to wait after a commit missed its deadline.
+const OVERDUE_RETRY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// A field is missing, malformed or out of range.
@@ -38,6 +41,10 @@ pub enum SendError {
     /// Storage could not commit; nothing was stored.
     #[error("storage is unavailable; nothing was stored, retry later")]
     Unavailable,
+    /// Storage did not answer within the commit deadline: the change may or may not have been
+    /// stored (and published); a send retried with the same client id is safe.
+    #[error("storage did not answer in time; it may or may not have been stored, and a retry with the same clientMessageId is safe")]
+    Overdue,
     /// An unexpected fault, logged once where it was met.
     #[error("internal server error")]
     Internal,
@@ -54,7 +61,7 @@ impl SendError {
             SendError::Conflict(_) => ErrorCode::Conflict,
             SendError::ClientIdTaken => ErrorCode::Conflict,
             SendError::RateLimited(_) => ErrorCode::RateLimited,
-            SendError::Unavailable => ErrorCode::Unavailable,
+            SendError::Unavailable | SendError::Overdue => ErrorCode::Unavailable,
             SendError::Internal => ErrorCode::Internal,
         }
     }
@@ -73,6 +80,7 @@ impl SendError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             SendError::RateLimited(wait) => Some(*wait),
+            SendError::Overdue => Some(OVERDUE_RETRY),
             _ => None,
         }
     }

@@ -11,9 +11,10 @@ mod thumbnail;
 pub mod validate;
 pub mod view;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use confab_actors::chat::{Committed, Limiter, NewMessage, Publisher};
 use serde_json::value::RawValue;
@@ -42,6 +43,8 @@ struct Inner {
     metrics: SendMetrics,
     publisher: Publisher,
     signer: Signer,
+    /// A send or change not committed within this is answered `unavailable` (overdue).
+    deadline: Duration,
     /// Sends between their request and their commit (a draining node waits for them).
     in_flight: AtomicUsize,
 }
@@ -57,6 +60,8 @@ pub struct MessagingParts {
     pub publisher: Publisher,
     /// Signs the URLs of the attachments messages show.
     pub signer: Signer,
+    /// How long a send or change may wait for its commit (`storage.commit_deadline_ms`).
+    pub deadline: Duration,
 }
 
 impl Messaging {
@@ -70,6 +75,7 @@ impl Messaging {
                 metrics: parts.metrics,
                 publisher: parts.publisher,
                 signer: parts.signer,
+                deadline: parts.deadline,
                 in_flight: AtomicUsize::new(0),
             }),
         }
@@ -77,7 +83,47 @@ impl Messaging {
 
     /// Validates `message`, takes one token of its sender's sending rate, and commits it (or
     /// finds the message a retry with the same client id stored). Invalid sends spend nothing.
+    ///
+    /// Past the commit deadline the answer is `Overdue`; the send goes on by itself, and if it
+    /// commits, `message:new` reaches every member's sockets (the sender's too) all the same.
     pub async fn send(&self, message: NewMessage) -> Result<Committed, SendError> {
+        let this = self.clone();
+        let publisher = self.inner.publisher.clone();
+        self.within_deadline(
+            async move { this.send_now(message).await },
+            move |committed| publisher.message_new(&committed, None),
+        )
+        .await
+    }
+
+    /// Runs `work` to its end on a task of its own, and waits for it until the commit
+    /// deadline; past it, `Overdue`. What `work` commits after its caller stopped waiting
+    /// goes to `abandoned`, to be published all the same.
+    async fn within_deadline<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, SendError>> + Send + 'static,
+        abandoned: impl FnOnce(T) + Send + 'static,
+    ) -> Result<T, SendError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            if let Err(Ok(done)) = answer.send(work.await) {
+                abandoned(done);
+            }
+        });
+        match tokio::time::timeout(self.inner.deadline, answered).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(SendError::internal(
+                "a commit's task ended without an answer",
+            )),
+            Err(_) => {
+                self.inner.metrics.unavailable();
+                log::warn!(deadline_ms = self.inner.deadline.as_millis() as u64; "a commit missed its deadline");
+                Err(SendError::Overdue)
+            }
+        }
+    }
+
+    async fn send_now(&self, message: NewMessage) -> Result<Committed, SendError> {
         let inner = &*self.inner;
         let attachment_ids = validate::attachment_ids(&message.attachment_ids, &inner.limits)?;
         let request = SendRequest {

@@ -14,7 +14,8 @@ use actix_web::{web, App};
 use anyhow::Context;
 
 use confab_actors::chat::{
-    AckObserver, ChatNamespace, ChatParts, Limiter, PresenceDirectory, Publisher, RoomBridge,
+    AckObserver, ChatNamespace, ChatParts, EventBounds, Limiter, PresenceDirectory, Publisher,
+    RoomBridge,
 };
 use confab_actors::engine::{Engine, NamespaceHandler};
 use confab_actors::protocol::events::ConversationUpdated;

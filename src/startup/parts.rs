@@ -155,6 +155,7 @@ pub(super) fn realtime(
         metrics: metrics.send.clone(),
         publisher: publisher.clone(),
         signer,
+        deadline: settings.storage.commit_deadline(),
     });
     storage.writer.announce_to(publisher.clone());
     let send_metrics = metrics.send.clone();
@@ -169,7 +170,10 @@ pub(super) fn realtime(
         presence,
         directory: cluster.map(|c| c.presence.clone() as Arc<dyn PresenceDirectory>),
         timers: settings.chat.timers(),
-        events: settings.chat.event_bounds(),
+        events: EventBounds {
+            deadline: settings.storage.commit_deadline(),
+            ..settings.chat.event_bounds()
+        },
         on_acked: Some(on_acked),
     });
     if let Some(cluster) = cluster {

@@ -88,6 +88,9 @@ pub(super) struct Inner<S> {
     pub(super) events: EventBounds,
     /// Every user's budget for all events.
     pub(super) event_budget: Limiter,
+    /// Whether storage missed the commit deadline (or was unavailable) since it last
+    /// answered in time.
+    pub(super) stalled: std::sync::atomic::AtomicBool,
 }
 
 /// Bounds on one socket's events, and on all of a user's.
@@ -101,6 +104,9 @@ pub struct EventBounds {
     pub per_user_rate: f64,
     /// The burst of those.
     pub per_user_burst: f64,
+    /// An event not answered within this of its arrival (waiting for its turn included) is
+    /// answered `unavailable`: storage is stalled.
+    pub deadline: Duration,
 }
 
 impl Default for EventBounds {
@@ -110,6 +116,7 @@ impl Default for EventBounds {
             waiting: 64,
             per_user_rate: 50.0,
             per_user_burst: 100.0,
+            deadline: Duration::from_secs(5),
         }
     }
 }
@@ -146,6 +153,7 @@ impl<S: ChatStore> ChatNamespace<S> {
                 on_acked: parts.on_acked,
                 events: parts.events,
                 event_budget: Limiter::new(parts.events.per_user_rate, parts.events.per_user_burst),
+                stalled: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }

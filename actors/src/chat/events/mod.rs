@@ -10,6 +10,7 @@ mod send;
 mod sync;
 mod typing;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -27,6 +28,21 @@ use crate::ErrorCode;
 
 /// How long a socket with too many events waiting is asked to wait.
 const BUSY_RETRY_MS: u64 = 100;
+
+/// How long a client is asked to wait when storage is unavailable or missed the deadline.
+const STALLED_RETRY_MS: u64 = 1000;
+
+/// The answer to an event that storage could not serve within the deadline: it may or may
+/// not have been stored, and a send retried with the same client id is safe.
+fn overdue() -> StoreError {
+    StoreError {
+        retry_after_ms: Some(STALLED_RETRY_MS),
+        ..StoreError::new(
+            ErrorCode::Unavailable,
+            "storage did not answer in time; it may or may not have been stored, and a retry with the same clientMessageId is safe",
+        )
+    }
+}
 
 /// What a handler answers: the ack's JSON, or why the request failed. A handler that acked
 /// on its own (a send, in its order with `message:sent`) answers `None`.
@@ -52,22 +68,67 @@ pub(super) async fn handle<S: ChatStore>(inner: Arc<Inner<S>>, socket: Socket, e
         };
         return respond(&socket, &name, ack, Err(over));
     }
-    let Some(_handling) = state.handle(inner.events.waiting).await else {
-        inner.publisher.stats().rate_limited();
-        let busy = StoreError {
-            retry_after_ms: Some(BUSY_RETRY_MS),
-            ..StoreError::new(
-                ErrorCode::RateLimited,
-                "too many requests at once; retry later",
-            )
+    // The commit deadline counts from the event's arrival: waiting for its turn behind a
+    // stalled database is part of it.
+    let deadline = tokio::time::Instant::from_std(received) + inner.events.deadline;
+    let _handling =
+        match tokio::time::timeout_at(deadline, state.handle(inner.events.waiting)).await {
+            Ok(Some(permit)) => permit,
+            // Too many waiting behind a stalled database: that is the database, not the client.
+            Ok(None) if inner.stalled.load(Ordering::Acquire) => {
+                return respond(&socket, &name, ack, Err(overdue()));
+            }
+            Ok(None) => {
+                inner.publisher.stats().rate_limited();
+                let busy = StoreError {
+                    retry_after_ms: Some(BUSY_RETRY_MS),
+                    ..StoreError::new(
+                        ErrorCode::RateLimited,
+                        "too many requests at once; retry later",
+                    )
+                };
+                return respond(&socket, &name, ack, Err(busy));
+            }
+            Err(_) => {
+                inner.stalled.store(true, Ordering::Release);
+                return respond(&socket, &name, ack, Err(overdue()));
+            }
         };
-        return respond(&socket, &name, ack, Err(busy));
-    };
     let reply = match ClientEvent::decode(&name, payload.args.first()) {
-        Ok(event) => dispatch(&inner, &socket, &state, event, &mut ack, received).await,
+        Ok(event) => {
+            let stored = touches_storage(&event);
+            // Cancelling a handler is safe: each awaits only its store call, and the store
+            // finishes (and publishes) a commit whose caller stopped waiting.
+            let handled = dispatch(&inner, &socket, &state, event, &mut ack, received);
+            match tokio::time::timeout_at(deadline, handled).await {
+                Ok(Err(mut err)) if err.code == ErrorCode::Unavailable => {
+                    inner.stalled.store(true, Ordering::Release);
+                    err.retry_after_ms.get_or_insert(STALLED_RETRY_MS);
+                    Err(err)
+                }
+                Ok(reply) => {
+                    if stored && reply.is_ok() {
+                        inner.stalled.store(false, Ordering::Release);
+                    }
+                    reply
+                }
+                Err(_) => {
+                    inner.stalled.store(true, Ordering::Release);
+                    Err(overdue())
+                }
+            }
+        }
         Err(err) => Err(StoreError::new(ErrorCode::Invalid, err.to_string())),
     };
     respond(&socket, &name, ack, reply);
+}
+
+/// Whether handling `event` waits for storage (typing never does).
+fn touches_storage(event: &ClientEvent) -> bool {
+    !matches!(
+        event,
+        ClientEvent::TypingStart(_) | ClientEvent::TypingStop(_)
+    )
 }
 
 async fn dispatch<S: ChatStore>(
