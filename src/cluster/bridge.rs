@@ -41,8 +41,10 @@ impl Channels {
 }
 /// Publications waiting for Redis beyond this are dropped (clients repair gaps by seq and rev).
 const PUBLISH_QUEUE: usize = 65_536;
+/// Reconnection attempts: cheap against a Redis that refuses at once, and frequent enough that
+/// sockets hear of what they missed soon after Redis is back.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const BACKOFF_MAX: Duration = Duration::from_millis(500);
 
 /// The bridge's metrics, registered in the node's registry.
 #[derive(Clone)]
@@ -111,9 +113,22 @@ pub struct RedisBridge {
     pending: std::sync::Mutex<Option<Pending>>,
 }
 
-/// Called after the subscriber reconnected, with the conversations that have local
-/// subscribers: what was published meanwhile may have been missed there.
-pub type ReconnectHandler = Box<dyn Fn(Vec<Uuid>) + Send + Sync>;
+/// Conversations whose traffic a node may have missed, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missed {
+    /// The subscriber reconnected: what was published meanwhile may not have reached these
+    /// conversations' sockets here.
+    Here(Vec<Uuid>),
+    /// Publications of these conversations failed: the other nodes' sockets may lack them.
+    Elsewhere(Vec<Uuid>),
+}
+
+/// Told of the traffic that may have been missed, to send repair hints.
+pub type ReconnectHandler = Arc<dyn Fn(Missed) + Send + Sync>;
+
+/// Conversations remembered as having lost publications, at most (beyond, the oldest failures
+/// are not repaired by a hint; the clients' next change shows them the gap).
+const MAX_FAILED: usize = 10_000;
 
 struct Pending {
     client: redis::Client,
@@ -173,6 +188,11 @@ impl RedisBridge {
             pending.pool,
             pending.publications,
             self.metrics.clone(),
+            Failed {
+                channels: self.channels.clone(),
+                conversations: Default::default(),
+                repair: reconnected.clone(),
+            },
         ));
         actix_web::rt::spawn(subscriber(
             pending.client,
@@ -218,6 +238,15 @@ impl RoomBridge for RedisBridge {
     fn publish_user(&self, user: Uuid, event: String) {
         self.send(format!("{}{user}", self.channels.user_prefix), &event, None);
     }
+
+    fn publish_behind(&self, conversation: Uuid, frame: &Frame, last_rev: i64) {
+        let Frame::Text(text) = frame else { return };
+        self.send(
+            self.channels.room(conversation),
+            text,
+            Some(Mark::Behind(last_rev)),
+        );
+    }
 }
 
 /// What a room publication carries beside its frame: a change's rev, or the user a presence
@@ -226,18 +255,22 @@ impl RoomBridge for RedisBridge {
 enum Mark {
     Rev(i64),
     About(Uuid),
+    /// A repair hint: the conversation is at this rev.
+    Behind(i64),
 }
 
 impl RedisBridge {
-    /// Queues `body` for `channel` as "<node>\n<published at, ms>[:<rev>|@<user>]\n<body>":
-    /// receivers skip their own publications, time the trip, keep changes in rev order and
-    /// keep a user's presence from those they blocked.
+    /// Queues `body` for `channel` as "<node>\n<published at, ms>[:<rev>|@<user>|!<rev>]\n<body>":
+    /// receivers skip their own publications, time the trip, keep changes in rev order, keep
+    /// a user's presence from those they blocked, and pass a repair hint (`!`) only to rooms
+    /// that are behind.
     fn send(&self, channel: String, body: &str, mark: Option<Mark>) {
         let payload = match mark {
             Some(Mark::Rev(rev)) => format!("{}\n{}:{}\n{}", self.node_id, now_ms(), rev, body),
             Some(Mark::About(user)) => {
                 format!("{}\n{}@{}\n{}", self.node_id, now_ms(), user, body)
             }
+            Some(Mark::Behind(rev)) => format!("{}\n{}!{}\n{}", self.node_id, now_ms(), rev, body),
             None => format!("{}\n{}\n{}", self.node_id, now_ms(), body),
         };
         if self.publications.try_send((channel, payload)).is_err() {
@@ -255,11 +288,41 @@ struct Inbound {
     metrics: BridgeMetrics,
 }
 
-/// Publishes in order on one pooled connection, taking a new one after a failure.
+/// The conversations whose publications failed, until one publication succeeds again.
+struct Failed {
+    channels: Arc<Channels>,
+    conversations: std::collections::HashSet<Uuid>,
+    repair: ReconnectHandler,
+}
+
+impl Failed {
+    fn record(&mut self, channel: &str) {
+        let conversation = channel
+            .strip_prefix(self.channels.room_prefix.as_str())
+            .and_then(|id| Uuid::parse_str(id).ok());
+        if let Some(conversation) = conversation {
+            if self.conversations.len() < MAX_FAILED {
+                self.conversations.insert(conversation);
+            }
+        }
+    }
+
+    /// Publishing works again: the other nodes hear where they may be behind.
+    fn recovered(&mut self) {
+        if !self.conversations.is_empty() {
+            let missed = self.conversations.drain().collect();
+            (self.repair)(Missed::Elsewhere(missed));
+        }
+    }
+}
+
+/// Publishes in order on one pooled connection, taking a new one after a failure; once
+/// publishing works again, asks for repair hints for what failed meanwhile.
 async fn publisher(
     pool: deadpool_redis::Pool,
     mut queue: mpsc::Receiver<(String, String)>,
     metrics: BridgeMetrics,
+    mut failed: Failed,
 ) {
     let mut conn = None;
     while let Some((channel, payload)) = queue.recv().await {
@@ -268,6 +331,7 @@ async fn publisher(
         }
         let Some(c) = conn.as_mut() else {
             metrics.publish_failures.inc();
+            failed.record(&channel);
             continue;
         };
         let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
@@ -276,10 +340,14 @@ async fn publisher(
             .query_async(c)
             .await;
         match sent {
-            Ok(_) => metrics.published.inc(),
+            Ok(_) => {
+                metrics.published.inc();
+                failed.recovered();
+            }
             Err(err) => {
                 log::warn!(cause:% = err; "bridge publish failed");
                 metrics.publish_failures.inc();
+                failed.record(&channel);
                 conn = None;
             }
         }
@@ -320,7 +388,7 @@ async fn subscriber(
                         .is_ok();
                 }
                 if healthy && metrics.reconnects.get() > 0 {
-                    (inbound.reconnected)(conversations);
+                    (inbound.reconnected)(Missed::Here(conversations));
                 }
                 while healthy {
                     tokio::select! {
@@ -364,12 +432,14 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
         return;
     }
     inbound.metrics.received.inc();
-    let (sent_at, rev, about) = if let Some((at, rev)) = sent_at.split_once(':') {
-        (at, rev.parse::<i64>().ok(), None)
+    let (sent_at, mark) = if let Some((at, rev)) = sent_at.split_once(':') {
+        (at, rev.parse().ok().map(Mark::Rev))
     } else if let Some((at, user)) = sent_at.split_once('@') {
-        (at, None, Uuid::parse_str(user).ok())
+        (at, Uuid::parse_str(user).ok().map(Mark::About))
+    } else if let Some((at, rev)) = sent_at.split_once('!') {
+        (at, rev.parse().ok().map(Mark::Behind))
     } else {
-        (sent_at, None, None)
+        (sent_at, None)
     };
     if let Ok(sent_at) = sent_at.parse::<u128>() {
         inbound
@@ -382,9 +452,19 @@ fn deliver(inbound: &Inbound, message: redis::Msg) {
         .strip_prefix(inbound.channels.room_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())
     {
-        inbound
-            .publisher
-            .deliver_from_bridge(conversation, body, rev, about);
+        let publisher = &inbound.publisher;
+        match mark {
+            Some(Mark::Behind(last_rev)) => {
+                publisher.behind_from_bridge(conversation, body, last_rev)
+            }
+            Some(Mark::Rev(rev)) => {
+                publisher.deliver_from_bridge(conversation, body, Some(rev), None)
+            }
+            Some(Mark::About(user)) => {
+                publisher.deliver_from_bridge(conversation, body, None, Some(user))
+            }
+            None => publisher.deliver_from_bridge(conversation, body, None, None),
+        }
     } else if let Some(user) = channel
         .strip_prefix(inbound.channels.user_prefix.as_str())
         .and_then(|id| Uuid::parse_str(id).ok())

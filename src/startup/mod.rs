@@ -26,7 +26,7 @@ use crate::attachments::thumbnails::Thumbnails;
 use crate::attachments::{AttachmentParts, Attachments};
 use crate::auth::{password, refresh, JwtKeys};
 use crate::chat_store::DbChatStore;
-use crate::cluster::bridge::{BridgeMetrics, RedisBridge};
+use crate::cluster::bridge::{BridgeMetrics, Missed, RedisBridge};
 use crate::cluster::presence::RedisPresence;
 use crate::config::Settings;
 use crate::db::{self, DbPool};

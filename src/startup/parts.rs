@@ -201,12 +201,8 @@ fn start_cluster(
     let (pool, seqs_for) = (pool.clone(), publisher.clone());
     cluster.bridge.start(
         publisher.clone(),
-        Box::new(move |conversations| {
-            actix_web::rt::spawn(announce_latest_seqs(
-                pool.clone(),
-                seqs_for.clone(),
-                conversations,
-            ));
+        Arc::new(move |missed| {
+            actix_web::rt::spawn(announce_latest_seqs(pool.clone(), seqs_for.clone(), missed));
         }),
     );
     let chat = chat.clone();
@@ -257,22 +253,30 @@ fn redis_pool(url: &str) -> anyhow::Result<deadpool_redis::Pool> {
         .context("building the Redis pool")
 }
 
-/// After the bridge missed traffic, tells the local sessions of each conversation its latest
-/// seq and rev (`conversation:updated`), so clients repair gaps with `sync:request` and
-/// `sync:changes`.
-async fn announce_latest_seqs(pool: DbPool, publisher: Publisher, conversations: Vec<uuid::Uuid>) {
+/// After the bridge missed traffic, tells the sessions of each conversation that may lack some
+/// of it (here, or on the other nodes) its latest seq and rev (`conversation:updated`), so
+/// clients repair gaps with `sync:request` and `sync:changes`. Rooms that have handed out the
+/// latest rev already hear nothing.
+async fn announce_latest_seqs(pool: DbPool, publisher: Publisher, missed: Missed) {
+    let conversations = match &missed {
+        Missed::Here(ids) | Missed::Elsewhere(ids) => ids,
+    };
     let latest = match pool.get().await {
-        Ok(mut conn) => crate::models::conversation::latest(&mut conn, &conversations).await,
+        Ok(mut conn) => crate::models::conversation::latest(&mut conn, conversations).await,
         Err(err) => {
             log::warn!(cause:% = err; "cannot read latest seqs after a bridge reconnect");
             return;
         }
     };
     for (id, last_seq, last_rev) in latest.unwrap_or_default() {
-        publisher.conversation_updated_here(&ConversationUpdated {
+        let update = ConversationUpdated {
             conversation_id: id,
             last_seq,
             last_rev,
-        });
+        };
+        match missed {
+            Missed::Here(_) => publisher.conversation_updated_here(&update),
+            Missed::Elsewhere(_) => publisher.conversation_updated_elsewhere(&update),
+        }
     }
 }

@@ -255,6 +255,16 @@ struct Expect {
     revs: Vec<i64>,
 }
 
+/// Rooms → room: the conversation is at `last_rev`, and this node may have missed changes
+/// (the bridge was down): if the room has not handed out `last_rev`, its sockets get
+/// `frame` (`conversation:updated`) to repair from, after whatever it holds.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Behind {
+    last_rev: i64,
+    frame: Frame,
+}
+
 /// Rooms → room: the last subscriber left; stop.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -330,6 +340,24 @@ impl Handler<Expect> for RoomActor {
     }
 }
 
+impl Handler<Behind> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Behind, ctx: &mut Context<Self>) {
+        if self.next_rev.is_some_and(|next| msg.last_rev < next) {
+            return;
+        }
+        // The sockets will repair what is missing: nothing is worth waiting for any more.
+        for (rev, change) in std::mem::take(&mut self.held) {
+            self.hand_out(rev, change);
+        }
+        self.expected.retain(|rev, _| *rev > msg.last_rev);
+        self.next_rev = Some(msg.last_rev + 1);
+        self.schedule(ctx);
+        self.deliver(&msg.frame, None);
+    }
+}
+
 impl Handler<Close> for RoomActor {
     type Result = ();
 
@@ -365,6 +393,12 @@ pub trait RoomBridge: Send + Sync + 'static {
     }
     /// An event for `user`'s sockets on the other nodes (membership changes), as JSON.
     fn publish_user(&self, _user: Uuid, _event: String) {}
+    /// A repair hint (`conversation:updated` at `last_rev`) for the other nodes' rooms of
+    /// `conversation` that have not handed `last_rev` out.
+    fn publish_behind(&self, conversation: Uuid, frame: &Frame, last_rev: i64) {
+        let _ = last_rev;
+        self.publish(conversation, frame, None);
+    }
 }
 
 /// The rooms of this node. Membership counts are kept here, under one lock, so a room is
@@ -455,6 +489,14 @@ impl Rooms {
         }
         if let Some(entry) = self.lock().get(&conversation) {
             entry.room.do_send(Expect { revs });
+        }
+    }
+
+    /// Tells the local subscribers of `conversation` that it is at `last_rev` (`frame`, a
+    /// `conversation:updated`), unless its room here has already handed that rev out.
+    pub fn behind(&self, conversation: Uuid, last_rev: i64, frame: Frame) {
+        if let Some(entry) = self.lock().get(&conversation) {
+            entry.room.do_send(Behind { last_rev, frame });
         }
     }
 

@@ -40,16 +40,20 @@ async function readiness(node) {
 const send = (socket, conversationId, n) =>
   socket.emitWithAck("message:send", { conversationId, clientMessageId: `r-${n}`, body: `m${n}` });
 
-it("keeps committing while Redis is down and repairs the gap when it returns", async () => {
+it("keeps committing while Redis is down and repairs the gap within 2 s of its return", async () => {
   const [alice, bob] = [await user("alice"), await user("bob")];
   const conversation = await group(alice, [bob]);
+  // A second conversation with no traffic during the outage: its sockets have nothing to repair.
+  const quiet = await group(alice, [bob]);
   const a = await on(A, alice);
   const b = await on(B, bob);
   const news = collect(b, "message:new");
   assert.equal((await send(a, conversation, 1)).ok, true);
-  await news.waitFor(1, "m1 across nodes");
+  assert.equal((await send(a, quiet, "q1")).ok, true);
+  await news.waitFor(2, "m1 across nodes, in both conversations");
 
   stopRedis();
+  const stopped = Date.now();
   let ready = await fetch(`${A}/ready`);
   for (let i = 0; i < 50 && ready.status !== 503; i++) ready = await fetch(`${A}/ready`);
   assert.equal(ready.status, 503);
@@ -64,11 +68,17 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
   assert.equal(edit.ok, true, JSON.stringify(edit));
   assert.equal(edit.message.rev, 4);
 
+  const hints = collect(b, "conversation:updated");
   const updated = new Promise((resolve) =>
-    b.on("conversation:updated", (u) => u.conversationId === conversation && u.lastSeq === 3 && resolve(u)),
+    b.on("conversation:updated", (u) => u.conversationId === conversation && u.lastSeq === 3 && resolve(Date.now())),
   );
+  // An outage of 8 s: long enough for a reconnect backoff to have grown.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 8000 - (Date.now() - stopped))));
   startRedis();
-  assert.deepEqual(await within(15000, updated, "conversation:updated after the bridge reconnects"), {
+  const started = Date.now();
+  const heard = await within(15000, updated, "conversation:updated after the bridge reconnects");
+  assert.ok(heard - started <= 2000, `conversation:updated came ${heard - started} ms after Redis was back`);
+  assert.deepEqual(hints.find((u) => u.conversationId === conversation), {
     conversationId: conversation,
     lastSeq: 3,
     lastRev: 4,
@@ -86,6 +96,8 @@ it("keeps committing while Redis is down and repairs the gap when it returns", a
   await later.waitFor(1, "m4 across nodes after the restart");
   assert.deepEqual(later.find((m) => m.seq === 4), ack.message);
   assert.equal((await fetch(`${A}/ready`)).status, 200);
+  // The conversation without traffic during the outage had nothing to repair.
+  assert.deepEqual(hints.filter((u) => u.conversationId === quiet), []);
 });
 
 it("loses and repeats nothing when Redis restarts mid-stream", { timeout: 120000 }, async () => {

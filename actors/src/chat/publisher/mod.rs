@@ -140,13 +140,29 @@ impl Publisher {
         self.publish(update.conversation_id, update, None);
     }
 
-    /// `conversation:updated` to this node's sockets only: the bridge missed traffic, and these
-    /// sockets should repair from the latest seq and rev.
+    /// `conversation:updated` to this node's sockets only, for a conversation whose room
+    /// here has not handed out its latest rev: the bridge missed traffic, and these sockets
+    /// should repair from the latest seq and rev. Nothing for a room that is up to date.
     pub fn conversation_updated_here(&self, update: &ConversationUpdated) {
         if let Ok(frame) = frame("/", update) {
             self.rooms
-                .deliver_local(update.conversation_id, frame, None);
+                .behind(update.conversation_id, update.last_rev, frame);
         }
+    }
+
+    /// `conversation:updated` for the other nodes' sockets of the conversation, where their
+    /// room is behind it: this node's publications of its changes were lost on the way.
+    pub fn conversation_updated_elsewhere(&self, update: &ConversationUpdated) {
+        if let (Some(bridge), Ok(frame)) = (self.rooms.bridge(), frame("/", update)) {
+            bridge.publish_behind(update.conversation_id, &frame, update.last_rev);
+        }
+    }
+
+    /// A repair hint another node published for `conversation` (see
+    /// [`Publisher::conversation_updated_elsewhere`]).
+    pub fn behind_from_bridge(&self, conversation: Uuid, text: &str, last_rev: i64) {
+        self.rooms
+            .behind(conversation, last_rev, Frame::Text(text.into()));
     }
 
     /// `presence:update` about `update.user_id` to every subscribed socket of `conversations`
