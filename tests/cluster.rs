@@ -367,11 +367,16 @@ async fn sigterm_closes_sessions_and_exits() {
     let started = std::time::Instant::now();
     let exit = node.terminate(std::time::Duration::from_secs(30));
     let closed = async {
-        // The server says close (Engine.IO `1`), then closes the socket.
+        // Closed as a lost connection, so that every client reconnects: no Engine.IO close
+        // packet (`1`) and no Socket.IO DISCONNECT (`41`) first.
         loop {
             match ws.next().await {
                 common::In::Closed(_) => return,
-                _ => continue,
+                common::In::Text(frame) => assert!(
+                    frame != "1" && !frame.starts_with("41"),
+                    "a deliberate disconnect: {frame}"
+                ),
+                common::In::Binary(_) => {}
             }
         }
     };

@@ -236,11 +236,15 @@ async fn websocket_heartbeat_pings_and_takes_pongs() {
     ws.close().await;
 }
 
+/// The unanswered ping is followed by the close itself: no Engine.IO close packet (`1`), which
+/// clients such as python-socketio take as the server ending the session for good.
 #[actix_web::test]
 async fn websocket_closes_on_ping_timeout() {
     let server = Server::suite();
     let mut ws = server.ws(&format!("{EIO}{WS}")).await;
-    ws.closed().await;
+    assert!(matches!(ws.next().await, In::Text(open) if open.starts_with('0')));
+    assert_eq!(ws.next().await, text("2"));
+    assert!(matches!(ws.next().await, In::Closed(_)));
 }
 
 // ---- Engine.IO: close ----
@@ -441,14 +445,25 @@ async fn a_session_without_connect_is_closed_after_the_connect_timeout() {
     let code = loop {
         match ws.next().await {
             In::Text(ping) if ping == "2" => ws.text("3").await,
-            // The server says why it closes (an Engine.IO close packet) before closing.
-            In::Text(close) if close == "1" => {}
+            // Closed without an Engine.IO close packet, as the official server does.
             In::Closed(code) => break code,
             other => panic!("unexpected {other:?}"),
         }
     };
     let _ = code;
     assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+/// A drain (what SIGTERM does) closes a connected WebSocket as a lost connection: neither an
+/// Engine.IO close packet (`1`) nor a Socket.IO DISCONNECT (`41`) comes first, either of which
+/// python-socketio and rust_socketio take as the server ending the session for good.
+#[actix_web::test]
+async fn a_drain_closes_websockets_without_a_close_packet() {
+    let (server, mut ws) = connected().await;
+    server
+        .io
+        .close_all(confab_actors::engine::DisconnectReason::ServerShuttingDown);
+    assert_eq!(ws.data().await, In::Closed(Some(1000)));
 }
 
 #[actix_web::test]
@@ -827,7 +842,6 @@ async fn an_incomplete_binary_packet_expires() {
     loop {
         match ws.next().await {
             In::Text(ping) if ping == "2" => ws.text("3").await,
-            In::Text(close) if close == "1" => {}
             In::Closed(code) => {
                 assert_eq!(code, Some(1002));
                 break;

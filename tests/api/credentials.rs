@@ -16,13 +16,20 @@ fn ack_of(frame: &str, prefix: &str) -> Value {
     ack[0].clone()
 }
 
-/// Waits for the server to close the socket, answering pings meanwhile.
+/// Waits for the server to close the socket, answering pings meanwhile. The close looks like
+/// a lost connection, so that every client reconnects by itself (with a fresh token): neither
+/// an Engine.IO close packet (`1`) nor a Socket.IO DISCONNECT (`41`) comes first, either of
+/// which python-socketio and rust_socketio take as the server ending the session for good.
 async fn disconnected(ws: &mut crate::common::Ws) {
     loop {
         match ws.next().await {
             In::Closed(_) => return,
             In::Text(ping) if ping == "2" => ws.text("3").await,
-            _ => {}
+            In::Text(frame) => assert!(
+                frame != "1" && !frame.starts_with("41"),
+                "a deliberate disconnect: {frame}"
+            ),
+            In::Binary(_) => {}
         }
     }
 }

@@ -217,10 +217,10 @@ impl SessionActor {
             });
         }
         let code = (reason == DisconnectReason::ParseError).then_some(1002);
+        // A WebSocket is closed without a close packet, as the official server does: clients
+        // such as python-socketio and rust_socketio read `1` as the server ending the session
+        // for good and never reconnect, while a closed socket is a lost connection to them.
         if let Transport::WebSocket { ws, .. } = &self.transport {
-            if reason != DisconnectReason::TransportClose {
-                ws.do_send(WsOut::Frames(vec![Frame::Text("1".into())]));
-            }
             ws.do_send(WsOut::Close(code));
         }
         if let Some(probe) = self.probe.take() {
@@ -301,10 +301,12 @@ enum Incoming {
     Binary(bytes::Bytes),
 }
 
-/// What a pending poll is answered with when the session closes.
+/// What a pending poll is answered with when the session closes (a WebSocket is closed
+/// with no packet either way).
 #[derive(Clone, Copy)]
 enum Farewell {
-    /// `1`: the server closed the session.
+    /// `1`: the server closed the session. Only a pending poll gets it: a long poll must be
+    /// answered, and the official server answers it so.
     Close,
     /// `6`: the client closed it, nothing more to say.
     Noop,
