@@ -302,6 +302,34 @@ async fn upgrade_from_polling_to_websocket() {
     ws.close().await;
 }
 
+/// `2probe` and `5` sent together, then a GET: the GET is refused, and `3probe` has arrived
+/// before that refusal. The public suite reads the WebSocket only once the GET is answered, so
+/// a `3probe` arriving later is taken for the echo it waits for next. Replayed, since the
+/// answer could be overtaken only now and then.
+#[actix_web::test]
+async fn the_probe_is_answered_before_a_poll_behind_the_upgrade_is_refused() {
+    let server = Server::suite();
+    // Upgrades side by side keep the server's threads busy, as a loaded machine would.
+    let replays = (0..8).map(|lane| {
+        let server = &server;
+        async move {
+            for replay in 0..50 {
+                let sid = server.open_polling(EIO).await;
+                let mut ws = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
+                ws.text("2probe").await;
+                ws.text("5").await;
+                assert_eq!(server.poll(EIO, &sid).await.0, 400);
+                let answer = ws.arrived();
+                assert_eq!(answer, Some(text("3probe")), "lane {lane}, replay {replay}");
+                ws.text("4hello").await;
+                assert_eq!(ws.data().await, text("4hello"));
+                ws.close().await;
+            }
+        }
+    });
+    futures_util::future::join_all(replays).await;
+}
+
 #[actix_web::test]
 async fn after_an_upgrade_http_requests_are_refused() {
     let server = Server::suite();

@@ -195,6 +195,20 @@ impl Ws {
         }
     }
 
+    /// The next frame if it has already arrived, without waiting for one.
+    pub fn arrived(&mut self) -> Option<In> {
+        use futures_util::FutureExt as _;
+        match self.framed.next().now_or_never()? {
+            Some(Ok(Frame::Text(text))) => {
+                Some(In::Text(String::from_utf8(text.to_vec()).unwrap()))
+            }
+            Some(Ok(Frame::Binary(data))) => Some(In::Binary(data.to_vec())),
+            Some(Ok(Frame::Close(reason))) => Some(In::Closed(reason.map(|r| u16::from(r.code)))),
+            Some(Ok(_)) => self.arrived(),
+            Some(Err(_)) | None => Some(In::Closed(None)),
+        }
+    }
+
     /// The next frame that is not a server ping.
     pub async fn data(&mut self) -> In {
         loop {

@@ -29,7 +29,7 @@ use futures_util::Stream;
 use tokio::io::AsyncWriteExt as _;
 
 use super::handshake;
-use super::session::{CloseSession, SessionActor, WsAttach, WsGone, WsIn, WsOut};
+use super::session::{Attached, CloseSession, SessionActor, WsAttach, WsGone, WsIn, WsOut};
 use super::{DisconnectReason, EngineConfig, Shared};
 use crate::protocol::engineio::{Frame, Packet};
 
@@ -209,6 +209,8 @@ struct WsTransport {
     fragments: Option<(bool, BytesMut)>,
     /// What the session is told when this WebSocket ends.
     gone: DisconnectReason,
+    /// An upgrade probe whose `2probe` has not come yet.
+    awaiting_probe: bool,
 }
 
 impl WsTransport {
@@ -219,6 +221,7 @@ impl WsTransport {
             max_payload: shared.config.max_payload,
             fragments: None,
             gone: DisconnectReason::TransportClose,
+            awaiting_probe: false,
         }
     }
 
@@ -231,10 +234,27 @@ impl WsTransport {
         } else {
             Packet::Binary(data)
         };
+        let probe = matches!(&packet, Packet::Ping(data) if &**data == "probe");
+        if probe && self.awaiting_probe {
+            self.awaiting_probe = false;
+            self.answer_probe(ctx);
+        }
         self.session.do_send(WsIn {
             id: self.id,
             packet,
         });
+    }
+
+    /// Answers an upgrade's `2probe`, then reads nothing more until the answer has been
+    /// handed to the connection. The official server writes `3probe` as it reads `2probe`;
+    /// answered through the session instead, `3probe` could still be on its way while the
+    /// `5` behind it moved the session, and a GET sent after that `5` be refused first.
+    fn answer_probe(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.text("3probe");
+        // A waiting future holds back the frames read behind `2probe`: it is ready only on
+        // the next poll of this context, and the relay writes what a poll produced (here
+        // `3probe`, the only frame a probe is sent) before it polls again.
+        ctx.wait(actix::fut::wrap_future(tokio::task::yield_now()));
     }
 
     fn fail(
@@ -261,8 +281,10 @@ impl Actor for WsTransport {
         self.session
             .send(attach)
             .into_actor(self)
-            .map(|accepted, _, ctx| {
-                if !matches!(accepted, Ok(Ok(()))) {
+            .map(|accepted, act, ctx| match accepted {
+                Ok(Ok(Attached::Transport)) => {}
+                Ok(Ok(Attached::Probe)) => act.awaiting_probe = true,
+                _ => {
                     ctx.close(Some(ws::CloseCode::Policy.into()));
                     ctx.stop();
                 }

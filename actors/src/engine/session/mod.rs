@@ -15,7 +15,7 @@ mod polling;
 mod websocket;
 
 pub use polling::{Poll, PollAborted, PollRefused, Posted};
-pub use websocket::{WsAttach, WsGone, WsIn};
+pub use websocket::{Attached, WsAttach, WsGone, WsIn};
 
 use super::{Role, Shared, TransportKind};
 use crate::protocol::engineio::{self, Frame, Packet};

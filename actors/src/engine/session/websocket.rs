@@ -24,14 +24,25 @@ impl Probe {
 /// WebSocket transport → session: a WebSocket opened for this session, either as its
 /// transport (the WebSocket handshake) or as an upgrade probe.
 #[derive(Message)]
-#[rtype(result = "Result<(), ()>")]
+#[rtype(result = "Result<Attached, ()>")]
 pub struct WsAttach {
     pub id: u64,
     pub ws: Recipient<WsOut>,
 }
 
+/// What an attached WebSocket is to its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// The session's transport.
+    Transport,
+    /// An upgrade probe. The WebSocket answers its `2probe` with `3probe` itself, and writes
+    /// that answer before it reads on: the client can never see the answer of a GET sent
+    /// after its `5` (refused once the session has moved) before `3probe`.
+    Probe,
+}
+
 impl Handler<WsAttach> for SessionActor {
-    type Result = Result<(), ()>;
+    type Result = Result<Attached, ()>;
 
     fn handle(&mut self, msg: WsAttach, ctx: &mut Context<Self>) -> Self::Result {
         match self.transport {
@@ -43,7 +54,7 @@ impl Handler<WsAttach> for SessionActor {
                 let frames: Vec<Frame> = self.outbox.drain(..).collect();
                 self.outbox_bytes = 0;
                 self.send(ctx, frames);
-                Ok(())
+                Ok(Attached::Transport)
             }
             Transport::Polling if self.probe.is_none() && !self.closed => {
                 let timer = ctx.run_later(self.shared.config.upgrade_timeout(), |act, ctx| {
@@ -62,7 +73,7 @@ impl Handler<WsAttach> for SessionActor {
                     timer,
                     noop: None,
                 });
-                Ok(())
+                Ok(Attached::Probe)
             }
             _ => Err(()),
         }
@@ -104,11 +115,9 @@ impl SessionActor {
             return;
         };
         match packet {
+            // The probe's WebSocket has answered `3probe` already (`Attached::Probe`).
             Packet::Ping(data) if &*data == "probe" && !probe.probed => {
                 probe.probed = true;
-                probe
-                    .ws
-                    .do_send(WsOut::Frames(vec![Frame::Text("3probe".into())]));
                 // Polls end with a noop while the upgrade completes, the first one 100 ms from
                 // now: a GET sent together with `5` is refused once the upgrade is done.
                 let noop = ctx.run_interval(UPGRADE_NOOP_EVERY, |act, _| {
