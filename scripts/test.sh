@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on a fresh machine: installs what is missing (Debian
-# packages, the npm packages, schemathesis in a virtual environment), starts PostgreSQL and Redis
-# if they are down, then runs the Prometheus rule tests, the Rust tests (which include the Node
-# and browser tests) and the API fuzzing.
+# packages, the npm packages, schemathesis and python-socketio in a virtual environment), starts
+# PostgreSQL and Redis if they are down, then runs the Prometheus rule tests, the Rust tests (which
+# include the Node, Python and browser tests) and the API fuzzing.
 #
 # Set-up failures stop the run (nothing after them could run). The test stages all run, whatever
 # one of them does, and a summary at the end names those that failed; the exit status is non-zero
@@ -47,9 +47,11 @@ step "npm packages (pinned by package-lock.json)"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 (cd load-tests/peers/node-socketio && npm ci --no-audit --no-fund --loglevel=error)
 
-step "schemathesis (scripts/requirements.txt) in target/tools/venv"
+step "Python tools: schemathesis, python-socketio (scripts/requirements.txt) in target/tools/venv"
 venv=target/tools/venv
-if ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f <(grep -v '^#' scripts/requirements.txt); then
+# Installs unless every pinned line is already what pip freeze says.
+if grep -v '^#' scripts/requirements.txt |
+  grep -vxF -f <("$venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null || true) | grep -q .; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
 fi

@@ -258,6 +258,44 @@ pub fn npm_install(dir: &Path) {
     }
 }
 
+/// The Python of the test suite's virtual environment (target/tools/venv, as scripts/test.sh
+/// makes it), made or brought up to scripts/requirements.txt first when it is not.
+pub fn python() -> std::path::PathBuf {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/tools/venv");
+    let requirements = root.join("scripts/requirements.txt");
+    let pinned = std::fs::read_to_string(&requirements).expect("scripts/requirements.txt");
+    let frozen = Command::new(venv.join("bin/pip"))
+        .args(["freeze", "--disable-pip-version-check"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default();
+    let installed = pinned
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .all(|line| frozen.lines().any(|have| have == line.trim()));
+    if !installed {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 runs (a prerequisite)");
+        assert!(made.success(), "python3 -m venv {}", venv.display());
+        let status = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "-r"])
+            .arg(&requirements)
+            .status()
+            .expect("pip runs");
+        assert!(
+            status.success(),
+            "pip install -r scripts/requirements.txt failed"
+        );
+    }
+    venv.join("bin/python")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -275,7 +313,11 @@ pub struct Node {
 impl Node {
     /// Starts the `confab` binary on a free port against `database_url`, with `env` added.
     pub async fn start(database_url: &str, env: &[(&str, &str)]) -> Node {
-        let port = free_port();
+        Node::start_on(database_url, free_port(), env).await
+    }
+
+    /// Starts the `confab` binary on `port` (a node restarted where its clients left it).
+    pub async fn start_on(database_url: &str, port: u16, env: &[(&str, &str)]) -> Node {
         let child = Command::new(env!("CARGO_BIN_EXE_confab"))
             .env("CONFAB_ENV", "test")
             .env(
