@@ -90,7 +90,7 @@ impl Cleanup {
             let store = self.store.clone();
             let (taken, removed) = conn
                 .transaction::<_, anyhow::Error, _>(async move |conn| {
-                    let keys = attachment::garbage(conn, batch).await?;
+                    let keys = attachment::garbage(conn, now, batch).await?;
                     let mut removed = Vec::with_capacity(keys.len());
                     for key in &keys {
                         match store.delete(key).await {

@@ -21,7 +21,7 @@ use crate::config::StorageSettings;
 use crate::db::DbPool;
 use crate::error::{ApiError, ApiResult};
 use crate::messaging::view::AttachmentView;
-use crate::models::attachment::{self, Attachment, NewUpload};
+use crate::models::attachment::{self, Attachment, NewUpload, ReadyError, Sealed};
 use crate::storage::{LocalStorage, Signer, StorageError, IMAGE_TYPES};
 use inspect::{Bounds, Rejection};
 use metrics::UploadMetrics;
@@ -33,6 +33,10 @@ pub const NAME_MAX_CHARS: usize = 255;
 /// How long after its URL expired a pending upload may still be completed (a PUT that
 /// started in time may end later); the cleanup job waits as long before removing it.
 pub const COMPLETE_GRACE: Duration = Duration::from_secs(600);
+
+/// How long a `complete` may take from queuing its copy for removal to recording it: a copy
+/// that a stopped node left is removed after this.
+const SEAL_PATIENCE: Duration = Duration::from_secs(600);
 
 /// The upload service. Cloning shares it.
 #[derive(Clone)]
@@ -232,6 +236,10 @@ impl Attachments {
     /// Checks the object stored for upload `id` of `uploader` and makes the upload ready; an
     /// object that is not what was declared is deleted with its upload (`invalid`). Completing
     /// a ready upload again answers the same.
+    ///
+    /// What is checked is a copy under a key of its own (`ObjectStore::seal`), which no upload
+    /// URL can write and which becomes the one every reader reads: a PUT that is still under
+    /// way, or a signed URL replayed later, cannot change a checked image.
     pub async fn complete(&self, uploader: Uuid, id: Uuid) -> ApiResult<AttachmentView> {
         let inner = &*self.inner;
         let mut conn = inner.pool.get().await?;
@@ -243,30 +251,38 @@ impl Attachments {
             return Ok(AttachmentView::signed(&found, &inner.signer).await);
         }
         let grace = chrono::Duration::from_std(COMPLETE_GRACE).unwrap_or_default();
-        if Utc::now() > found.upload_expires_at + grace {
+        let url_dead_at = found.upload_expires_at + grace;
+        if Utc::now() > url_dead_at {
             return Err(ApiError::not_found("upload not found (its URL expired)"));
         }
+        // The copy is queued for removal before it exists, so that a node stopping halfway
+        // leaves nothing behind; `mark_ready` takes the entry back.
+        let sealed = Uuid::new_v4().to_string();
+        let patience = chrono::Duration::from_std(SEAL_PATIENCE).unwrap_or_default();
+        attachment::queue_garbage(&mut conn, &sealed, Utc::now() + patience).await?;
         drop(conn);
         let store = &inner.signer.store;
-        let size = match store.size(&found.storage_key).await {
-            Ok(size) => size,
+        match store.seal(&found.storage_key, &sealed).await {
+            Ok(()) => {}
             Err(StorageError::NotFound) => {
+                self.drop_copy(&sealed).await?;
                 inner.metrics.rejected("missing");
                 return Err(ApiError::invalid(
                     "nothing was uploaded yet: PUT the bytes first",
                 ));
             }
             Err(err) => return Err(storage_error(err)),
-        };
+        }
+        let size = store.size(&sealed).await.map_err(storage_error)?;
         if size != found.size_bytes as u64 {
             let message = format!(
                 "{size} bytes were stored, {} were declared",
                 found.size_bytes
             );
-            return self.reject(&found, "size_mismatch", message).await;
+            return self.reject(&found, &sealed, "size_mismatch", message).await;
         }
         let prefix = store
-            .read_prefix(&found.storage_key, inspect::PREFIX_BYTES)
+            .read_prefix(&sealed, inspect::PREFIX_BYTES)
             .await
             .map_err(storage_error)?;
         let dimensions = match inspect::check(&prefix, &found.content_type, self.bounds()) {
@@ -278,45 +294,73 @@ impl Attachments {
                 } else {
                     reason
                 };
-                return self.reject(&found, reason, rejection.to_string()).await;
+                return self
+                    .reject(&found, &sealed, reason, rejection.to_string())
+                    .await;
             }
         };
+        let checked = Sealed {
+            key: &sealed,
+            upload_key: &found.storage_key,
+            url_dead_at,
+        };
         let mut conn = inner.pool.get().await?;
-        let ready = match attachment::mark_ready(&mut conn, id, dimensions).await? {
-            Some(ready) => {
+        let ready = match attachment::mark_ready(&mut conn, id, dimensions, checked).await {
+            Ok(Some(ready)) => {
                 inner.metrics.completed.inc();
                 inner.metrics.bytes_stored.inc_by(size);
                 inner.thumbnails.completed(id);
                 ready
             }
-            // A concurrent complete made it ready first.
-            None => attachment::find(&mut conn, id)
-                .await?
-                .filter(Attachment::is_ready)
-                .ok_or_else(|| ApiError::not_found("upload not found"))?,
+            // A concurrent complete made it ready first, with a copy of its own.
+            Ok(None) => {
+                drop(conn);
+                self.drop_copy(&sealed).await?;
+                let mut conn = inner.pool.get().await?;
+                attachment::find(&mut conn, id)
+                    .await?
+                    .filter(Attachment::is_ready)
+                    .ok_or_else(|| ApiError::not_found("upload not found"))?
+            }
+            Err(ReadyError::CopyGone) => {
+                log::warn!(attachment:% = id; "an upload's checked copy was removed before it was recorded");
+                return Err(ApiError::unavailable());
+            }
+            Err(ReadyError::Database(err)) => return Err(err.into()),
         };
         Ok(AttachmentView::signed(&ready, &inner.signer).await)
     }
 
-    /// Deletes a pending upload whose object is not what was declared, and says why.
+    /// Removes a copy that `complete` made (or meant to make) and no row names, now.
+    async fn drop_copy(&self, key: &str) -> ApiResult<()> {
+        let inner = &*self.inner;
+        if let Err(err) = inner.signer.store.delete(key).await {
+            log::warn!(cause:% = err; "could not delete a copy now; the cleanup job will");
+            return Ok(());
+        }
+        let mut conn = inner.pool.get().await?;
+        attachment::remove_garbage(&mut conn, &[key.to_string()]).await?;
+        Ok(())
+    }
+
+    /// Deletes a pending upload whose object is not what was declared (its checked copy
+    /// `sealed` and what its URL wrote), and says why. The key its URL writes stays queued
+    /// for removal until the URL is dead, in case it is written again.
     async fn reject(
         &self,
         upload: &Attachment,
+        sealed: &str,
         reason: &'static str,
         message: String,
     ) -> ApiResult<AttachmentView> {
         let inner = &*self.inner;
         inner.metrics.rejected(reason);
         let mut conn = inner.pool.get().await?;
-        // The row's trigger queues the object for the cleanup job, which has nothing left to
-        // do once it is deleted here.
-        attachment::discard(&mut conn, upload.id).await?;
-        match inner.signer.store.delete(&upload.storage_key).await {
-            Ok(()) => {
-                attachment::remove_garbage(&mut conn, std::slice::from_ref(&upload.storage_key))
-                    .await?;
-            }
-            Err(err) => {
+        let discarded = attachment::discard(&mut conn, upload.id).await?;
+        drop(conn);
+        self.drop_copy(sealed).await?;
+        if discarded > 0 {
+            if let Err(err) = inner.signer.store.delete(&upload.storage_key).await {
                 log::warn!(cause:% = err; "could not delete a rejected upload now; the cleanup job will");
             }
         }

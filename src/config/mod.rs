@@ -91,6 +91,9 @@ pub struct StorageSettings {
     pub s3_region: String,
     pub s3_access_key: Secret,
     pub s3_secret_key: Secret,
+    /// Whether S3 upload URLs sign `If-None-Match: *`, so that the bucket stores an upload's
+    /// bytes once and refuses any PUT after (off only for a service that rejects the header).
+    pub s3_if_none_match: bool,
     pub max_upload_bytes: u64,
     /// Uploads of a user not yet part of a message.
     pub max_unclaimed_per_user: i64,

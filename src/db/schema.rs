@@ -173,6 +173,7 @@ diesel::table! {
     storage_garbage (key) {
         key -> Text,
         queued_at -> Timestamptz,
+        due_at -> Timestamptz,
     }
 }
 

@@ -99,27 +99,78 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// Marks a pending upload ready with the dimensions read from it. `None` when it is not
-/// pending (any more).
+/// Why a pending upload could not be made ready.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadyError {
+    /// The checked copy was taken for removal (its `complete` outlived its patience).
+    #[error("the checked copy of the upload is gone")]
+    CopyGone,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// The checked copy of a pending upload (see `ObjectStore::seal`).
+pub struct Sealed<'a> {
+    /// The copy's key, no upload URL's.
+    pub key: &'a str,
+    /// The key the upload URL writes (the pending row's `storage_key`).
+    pub upload_key: &'a str,
+    /// When nothing can write `upload_key` any more.
+    pub url_dead_at: DateTime<Utc>,
+}
+
+/// Marks a pending upload ready with the dimensions read from its checked copy, which becomes
+/// its `storage_key`; the copy's garbage entry is taken back, and the key its upload URL
+/// wrote is queued for removal once the URL is dead. `None` when it is not pending (any
+/// more): the copy is then the caller's to remove.
 pub async fn mark_ready(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     (width, height): (u32, u32),
-) -> QueryResult<Option<Attachment>> {
-    diesel::update(
-        attachments::table
-            .find(id)
-            .filter(attachments::completed_at.is_null()),
-    )
-    .set((
-        attachments::completed_at.eq(diesel::dsl::now),
-        attachments::width.eq(width as i32),
-        attachments::height.eq(height as i32),
-    ))
-    .returning(Attachment::as_returning())
-    .get_result(conn)
+    sealed: Sealed<'_>,
+) -> Result<Option<Attachment>, ReadyError> {
+    conn.transaction(async move |conn| {
+        let ready = diesel::update(
+            attachments::table
+                .find(id)
+                .filter(attachments::completed_at.is_null()),
+        )
+        .set((
+            attachments::completed_at.eq(diesel::dsl::now),
+            attachments::width.eq(width as i32),
+            attachments::height.eq(height as i32),
+            attachments::storage_key.eq(sealed.key),
+        ))
+        .returning(Attachment::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        let Some(ready) = ready else {
+            return Ok(None);
+        };
+        if remove_garbage(conn, &[sealed.key.to_string()]).await? != 1 {
+            return Err(ReadyError::CopyGone);
+        }
+        queue_garbage(conn, sealed.upload_key, sealed.url_dead_at).await?;
+        Ok(Some(ready))
+    })
     .await
-    .optional()
+}
+
+/// Queues `key` for removal from storage at `due` (or later, if it is queued already).
+pub async fn queue_garbage(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    due: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO storage_garbage (key, due_at) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET due_at = greatest(storage_garbage.due_at, EXCLUDED.due_at)",
+    )
+    .bind::<Text, _>(key)
+    .bind::<diesel::sql_types::Timestamptz, _>(due)
+    .execute(conn)
+    .await
 }
 
 /// Removes a pending upload (its object is queued for removal by the row's trigger).
@@ -254,11 +305,21 @@ pub async fn reap(
     .await
 }
 
-/// Takes at most `batch` keys of objects to remove, holding them (from other nodes' runs)
-/// until `remove_garbage` or the end of the transaction.
-pub async fn garbage(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<Vec<String>> {
+/// Takes at most `batch` keys of objects due for removal at `now` (or by the database's
+/// clock), holding them (from other nodes' runs) until `remove_garbage` or the end of the
+/// transaction.
+pub async fn garbage(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    batch: i64,
+) -> QueryResult<Vec<String>> {
     storage_garbage::table
-        .order(storage_garbage::queued_at)
+        .filter(
+            storage_garbage::due_at
+                .le(now)
+                .or(storage_garbage::due_at.le(diesel::dsl::now)),
+        )
+        .order(storage_garbage::due_at)
         .limit(batch)
         .select(storage_garbage::key)
         .for_update()

@@ -104,6 +104,12 @@ impl LocalStorage {
         })
     }
 
+    /// Whether an upload to `key` is under way.
+    pub fn is_receiving(&self, key: &str) -> bool {
+        let receiving = self.receiving.lock().unwrap_or_else(|e| e.into_inner());
+        receiving.contains(key)
+    }
+
     /// The file of `key` (a valid key: see `storage::is_valid_key`), in one of 256 folders.
     pub fn path(&self, key: &str) -> PathBuf {
         self.dir.join(&key[..2]).join(key)
@@ -298,6 +304,18 @@ impl ObjectStore for LocalStorage {
             Err(err) => Err(StorageError::failed(err)),
         }
     }
+
+    /// A rename: uploads are renamed over their key whole (`commit`), so the file moved is one
+    /// upload's bytes, and an upload that ends later makes a new file at `from`.
+    async fn seal(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        let path = self.path(to);
+        if let Some(folder) = path.parent() {
+            tokio::fs::create_dir_all(folder).await.map_err(io_error)?;
+        }
+        tokio::fs::rename(self.path(from), path)
+            .await
+            .map_err(io_error)
+    }
 }
 
 #[cfg(test)]
@@ -423,5 +441,28 @@ mod tests {
             store.size(&key).await,
             Err(StorageError::NotFound)
         ));
+    }
+
+    #[actix_web::test]
+    async fn a_sealed_object_stays_as_it_was_sealed() {
+        let store = store();
+        let (key, sealed) = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        assert!(matches!(
+            store.seal(&key, &sealed).await,
+            Err(StorageError::NotFound)
+        ));
+        store
+            .write(&key, b"checked".to_vec(), "image/png")
+            .await
+            .unwrap();
+        store.seal(&key, &sealed).await.unwrap();
+        store
+            .write(&key, b"replaced".to_vec(), "image/png")
+            .await
+            .unwrap();
+        assert_eq!(store.read(&sealed, 100).await.unwrap(), b"checked");
     }
 }

@@ -120,6 +120,12 @@ pub trait ObjectStore: Send + Sync + 'static {
 
     /// Removes `key`; a missing object is no error.
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
+
+    /// Makes `to`, a key no one else writes, a copy of `from` as it is now (`NotFound` when
+    /// there is nothing). `complete` checks the copy and readers read it, so whatever a signed
+    /// upload URL writes to `from` later changes nothing anyone gets. `from` may be left as it
+    /// was (the cleanup job removes it once its URL has expired).
+    async fn seal(&self, from: &str, to: &str) -> Result<(), StorageError>;
 }
 
 /// Signs the download URLs of attachments, for a while from now.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, IF_NONE_MATCH};
 use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
@@ -25,6 +25,8 @@ pub struct S3Storage {
     bucket: Box<Bucket>,
     /// What signed URLs name.
     public: Box<Bucket>,
+    /// Whether upload URLs sign `If-None-Match: *` (store once, refuse every later PUT).
+    create_only: bool,
 }
 
 fn bucket(settings: &StorageSettings, endpoint: &str) -> Result<Box<Bucket>, StorageError> {
@@ -63,6 +65,7 @@ impl S3Storage {
         Ok(S3Storage {
             bucket: bucket(settings, &settings.s3_endpoint)?,
             public: bucket(settings, public_endpoint)?,
+            create_only: settings.s3_if_none_match,
         })
     }
 }
@@ -110,12 +113,19 @@ impl ObjectStore for S3Storage {
         let mut signed = HeaderMap::new();
         signed.insert(CONTENT_TYPE, header(content_type)?);
         signed.insert(CONTENT_LENGTH, HeaderValue::from(size));
+        if self.create_only {
+            signed.insert(IF_NONE_MATCH, HeaderValue::from_static("*"));
+        }
         let url = self
             .public
             .presign_put(key, expiry_secs(expires_at), Some(signed), None)
             .await
             .map_err(s3_error)?;
-        Ok(SignedUpload::new(url, content_type, size))
+        let mut upload = SignedUpload::new(url, content_type, size);
+        if self.create_only {
+            upload.headers.push(("If-None-Match", "*".to_string()));
+        }
+        Ok(upload)
     }
 
     async fn download_url(
@@ -180,6 +190,15 @@ impl ObjectStore for S3Storage {
             Err(err) => Err(StorageError::failed(err)),
         }
     }
+
+    /// A server-side copy, which reads one whole version of `from`.
+    async fn seal(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        self.bucket
+            .copy_object_internal(from, to)
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -242,9 +261,9 @@ mod tests {
             upload.url
         );
         assert!(
-            upload
-                .url
-                .contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"),
+            upload.url.contains(
+                "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bif-none-match"
+            ),
             "{}",
             upload.url
         );
@@ -253,6 +272,7 @@ mod tests {
             .unwrap();
         assert!((890..=900).contains(&seconds), "{}", upload.url);
         assert_eq!(upload.headers[1], ("Content-Length", "1234".to_string()));
+        assert_eq!(upload.headers[2], ("If-None-Match", "*".to_string()));
         let presentation = Presentation {
             content_type: "image/png",
             disposition: "inline; filename=\"a.png\"",

@@ -301,12 +301,15 @@ async fn images_go_up_and_out_and_down_through_the_local_store() {
     );
     assert_eq!(fetch("GET", &expired, &[], Vec::new()).await.status, 403);
     let signed_for_a_while = app.state.attachments.local().unwrap();
-    let key = ids[0];
+    let key = key_of(url);
     let past_query: confab::storage::local::SignedQuery =
         serde_urlencoded::from_str(expired.split_once('?').unwrap().1).unwrap();
     assert!(signed_for_a_while
         .verify("GET", key, &past_query, Utc::now())
         .is_err());
+    assert!(signed_for_a_while
+        .verify("GET", key, &query_of(url), Utc::now())
+        .is_ok());
 
     // Catch-up by rev sees the thumbnails too.
     let changes = app
@@ -321,6 +324,16 @@ async fn images_go_up_and_out_and_down_through_the_local_store() {
         latest["attachments"][1]["thumbnailUrl"].is_string(),
         "{latest}"
     );
+}
+
+/// The storage key a signed URL names.
+fn key_of(url: &str) -> &str {
+    let path = url.split_once('?').unwrap().0;
+    path.rsplit('/').next().unwrap()
+}
+
+fn query_of(url: &str) -> confab::storage::local::SignedQuery {
+    serde_urlencoded::from_str(url.split_once('?').unwrap().1).unwrap()
 }
 
 /// The thumbnail URLs of a Message's attachments, by attachment id.
@@ -665,9 +678,11 @@ async fn cleanup_removes_what_nobody_claims_and_what_was_deleted() {
         200
     );
     let before = local_objects(&app);
-    let doomed_id = doomed["id"].as_str().unwrap();
+    // The checked images are under keys of their own, with their thumbnails beside them.
+    let doomed_key = key_of(doomed["url"].as_str().unwrap());
+    assert_ne!(doomed_key, doomed["id"].as_str().unwrap());
     assert_eq!(
-        before.iter().filter(|k| k.starts_with(doomed_id)).count(),
+        before.iter().filter(|k| k.starts_with(doomed_key)).count(),
         2,
         "{before:?}"
     );
@@ -676,17 +691,20 @@ async fn cleanup_removes_what_nobody_claims_and_what_was_deleted() {
     let cleanup = app.state.attachments.cleanup();
     let swept = cleanup.run(Utc::now()).await.unwrap();
     assert_eq!((swept.rows, swept.objects), (1, 2), "{swept:?}");
-    assert!(!local_objects(&app).iter().any(|k| k.starts_with(doomed_id)));
-    // A day later: the abandoned, the uncompleted and the unsent uploads go too.
+    assert!(!local_objects(&app)
+        .iter()
+        .any(|k| k.starts_with(doomed_key)));
+    // A day later: the abandoned, the uncompleted and the unsent uploads go too, and what
+    // the completed uploads' URLs wrote (by then, no URL can write it again).
     let swept = cleanup
         .run(Utc::now() + chrono::Duration::hours(25))
         .await
         .unwrap();
     assert_eq!(swept.rows, 3, "{swept:?}");
     let left = local_objects(&app);
-    let kept_id = kept["id"].as_str().unwrap();
+    let kept_key = key_of(kept["url"].as_str().unwrap());
     assert_eq!(left.len(), 2, "{left:?}");
-    assert!(left.iter().all(|k| k.starts_with(kept_id)), "{left:?}");
+    assert!(left.iter().all(|k| k.starts_with(kept_key)), "{left:?}");
     assert_error(
         &complete(&app, &alice, unsent["id"].as_str().unwrap()).await,
         404,
@@ -699,8 +717,10 @@ async fn cleanup_removes_what_nobody_claims_and_what_was_deleted() {
     );
     let metrics = app.request("GET", "/metrics", None, None).await;
     let text = metrics.body.as_str().unwrap();
+    // 2 of the deleted message; the abandoned, the uncompleted, and the unsent upload with
+    // its thumbnail; the keys the URLs of the three completed uploads wrote.
     assert!(
-        text.contains("confab_storage_objects_reaped_total 6"),
+        text.contains("confab_storage_objects_reaped_total 9"),
         "{text}"
     );
     assert!(
@@ -817,14 +837,222 @@ async fn images_go_through_s3_with_presigned_urls() {
         &alice.token,
     )
     .await;
-    assert_eq!(s3.keys().len(), 2, "{:?}", s3.keys());
-    let swept = app
-        .state
-        .attachments
-        .cleanup()
-        .run(Utc::now())
+    // The checked copy, its thumbnail, and what the upload URL wrote.
+    assert_eq!(s3.keys().len(), 3, "{:?}", s3.keys());
+    let cleanup = app.state.attachments.cleanup();
+    let swept = cleanup.run(Utc::now()).await.unwrap();
+    assert_eq!(swept.objects, 2, "{swept:?}");
+    assert_eq!(s3.keys(), [id.to_string()], "kept while its URL works");
+    cleanup
+        .run(Utc::now() + chrono::Duration::minutes(26))
         .await
         .unwrap();
-    assert_eq!(swept.objects, 2, "{swept:?}");
     assert!(s3.keys().is_empty(), "{:?}", s3.keys());
+}
+
+/// A PUT sent over a connection of its own in two parts, so that it can be held open: the
+/// request and the first bytes of its body go at once, the rest with `finish`.
+struct OpenPut {
+    stream: tokio::net::TcpStream,
+    rest: Vec<u8>,
+}
+
+impl OpenPut {
+    /// Starts a PUT of `body` to `url` with `headers` (those of a ticket), sending all but its
+    /// last `held` bytes.
+    async fn start(url: &str, headers: &[(&str, String)], body: Vec<u8>, held: usize) -> OpenPut {
+        use tokio::io::AsyncWriteExt;
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, target) = rest.split_at(rest.find('/').unwrap());
+        let mut head = format!(
+            "PUT {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            if !name.eq_ignore_ascii_case("content-length") {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        head.push_str("\r\n");
+        let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+        let (now, later) = body.split_at(body.len() - held);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(now).await.unwrap();
+        stream.flush().await.unwrap();
+        OpenPut {
+            stream,
+            rest: later.to_vec(),
+        }
+    }
+
+    /// Sends the rest of the body → the response's status.
+    async fn finish(mut self) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(&self.rest).await.unwrap();
+        let mut response = Vec::new();
+        tokio::time::timeout(
+            crate::common::PATIENCE,
+            self.stream.read_to_end(&mut response),
+        )
+        .await
+        .expect("storage answers")
+        .unwrap();
+        let text = String::from_utf8_lossy(&response);
+        text.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+}
+
+/// A ticket's headers, as sent.
+fn ticket_headers(ticket: &Value) -> Vec<(&str, String)> {
+    ticket["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// A page of HTML exactly `len` bytes long: what an attacker would swap in for an image.
+fn html_of(len: usize) -> Vec<u8> {
+    let mut page = b"<html><script>alert(document.domain)</script>".to_vec();
+    page.resize(len, b' ');
+    page
+}
+
+/// What a member gets for attachment `id`, through the API's redirect to a signed URL.
+async fn downloaded(app: &TestApp, user: &TestUser, id: &str) -> Vec<u8> {
+    let located = fetch_with_token(app, &format!("/api/attachments/{id}"), &user.token).await;
+    assert_eq!(located.status, 302);
+    let location = located.headers.get("location").unwrap().to_str().unwrap();
+    let got = fetch("GET", location, &[], Vec::new()).await;
+    assert_eq!(got.status, 200);
+    got.bytes
+}
+
+/// A checked image cannot be changed through its upload URL on the local store: a second
+/// PUT held open while `complete` checks the first one's bytes, then finished, changes
+/// nothing any reader gets (and is refused), and a PUT after `complete` is refused.
+#[actix_web::test]
+async fn a_checked_upload_stays_as_checked_on_the_local_store() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let group = app.group(&alice, "g", &[&bob]).await;
+    let image = png(48, 48);
+    let ticket = start(&app, &alice, "image/png", image.len(), "cat.png").await;
+    assert_eq!(put(&ticket.body, image.clone()).await.status, 200);
+    let id = ticket.body["attachmentId"].as_str().unwrap();
+    let url = ticket.body["uploadUrl"].as_str().unwrap();
+    let headers = ticket_headers(&ticket.body);
+
+    let second = OpenPut::start(url, &headers, html_of(image.len()), 10).await;
+    let store = app.state.attachments.local().unwrap().clone();
+    let deadline = std::time::Instant::now() + crate::common::PATIENCE;
+    while !store.is_receiving(id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second PUT never began"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let ready = complete(&app, &alice, id).await;
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    let late = second.finish().await;
+
+    let sent = app
+        .post(
+            &format!("/api/conversations/{group}/messages"),
+            &alice.token,
+            send_with(&group, "c", &[id]),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    assert_eq!(
+        downloaded(&app, &bob, id).await,
+        image,
+        "readers get what complete checked"
+    );
+    let shown = fetch(
+        "GET",
+        sent.body["attachments"][0]["url"].as_str().unwrap(),
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(shown.bytes, image);
+    assert_eq!(late, 403, "a PUT that ends after complete is refused");
+
+    let after = put(&ticket.body, html_of(image.len())).await;
+    assert_eq!(after.status, 403);
+    let error: Value = serde_json::from_slice(&after.bytes).unwrap();
+    assert_eq!(error["error"]["code"], "forbidden", "{error}");
+    assert_eq!(downloaded(&app, &bob, id).await, image);
+    // The thumbnail is made of the checked image too.
+    thumbnail_made(&app, &alice, id).await;
+}
+
+/// The same on S3: the upload URL stores once (`If-None-Match: *`), so a replay after
+/// `complete` is refused by the bucket; a PUT that was under way during `complete` and ends
+/// after it changes nothing readers get, since they read the checked copy; the upload URL's
+/// object goes only once the URL is dead.
+#[actix_web::test]
+async fn a_checked_upload_stays_as_checked_on_s3() {
+    let s3 = S3Server::start();
+    let app = TestApp::spawn_with(|settings| s3.configure(&mut settings.storage)).await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let group = app.group(&alice, "g", &[&bob]).await;
+    let image = png(48, 48);
+    let ticket = start(&app, &alice, "image/png", image.len(), "cat.png").await;
+    let id = ticket.body["attachmentId"].as_str().unwrap();
+    let url = ticket.body["uploadUrl"].as_str().unwrap();
+    let headers = ticket_headers(&ticket.body);
+    assert!(
+        headers.contains(&("If-None-Match", "*".to_string())),
+        "{headers:?}"
+    );
+
+    // A PUT of HTML begins first and is held open; the image's PUT passes it.
+    let racing = OpenPut::start(url, &headers, html_of(image.len()), 10).await;
+    assert_eq!(put(&ticket.body, image.clone()).await.status, 200);
+    let ready = complete(&app, &alice, id).await;
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    // Whatever the held PUT did to the upload URL's object (this server checks the
+    // condition when a PUT begins, S3 when it ends), readers get the checked image.
+    let racing = racing.finish().await;
+    assert!(matches!(racing, 200 | 412), "{racing}");
+    let sent = app
+        .post(
+            &format!("/api/conversations/{group}/messages"),
+            &alice.token,
+            send_with(&group, "c", &[id]),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    assert_eq!(downloaded(&app, &bob, id).await, image);
+    let shown = fetch(
+        "GET",
+        sent.body["attachments"][0]["url"].as_str().unwrap(),
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(shown.bytes, image);
+    let replayed = put(&ticket.body, html_of(image.len())).await;
+    assert_eq!(
+        replayed.status,
+        412,
+        "{}",
+        String::from_utf8_lossy(&replayed.bytes)
+    );
+    assert_eq!(downloaded(&app, &bob, id).await, image);
+
+    // The upload URL's object stays (refusing replays) until the URL is dead, then goes.
+    let cleanup = app.state.attachments.cleanup();
+    cleanup.run(Utc::now()).await.unwrap();
+    assert!(s3.keys().contains(&id.to_string()), "{:?}", s3.keys());
+    cleanup
+        .run(Utc::now() + chrono::Duration::minutes(26))
+        .await
+        .unwrap();
+    assert!(!s3.keys().contains(&id.to_string()), "{:?}", s3.keys());
+    assert_eq!(downloaded(&app, &bob, id).await, image);
 }

@@ -52,14 +52,7 @@ pub async fn put(
     // Only the original of a pending upload can be written (not a thumbnail, nor an image
     // that `complete` has checked already).
     let id = uuid::Uuid::parse_str(&key).map_err(|_| ApiError::forbidden("not an upload"))?;
-    let mut conn = state.pool.get().await?;
-    let pending = attachment::find(&mut conn, id)
-        .await?
-        .is_some_and(|a| !a.is_ready());
-    drop(conn);
-    if !pending {
-        return Err(ApiError::forbidden("this upload is complete or gone"));
-    }
+    refuse_unless_pending(&state, id).await?;
     let Some(_receiving) = store.receive(&key) else {
         return Err(ApiError::conflict(
             "another upload to this URL is under way",
@@ -71,19 +64,37 @@ pub async fn put(
             - Utc::now())
         .to_std()
         .unwrap_or_default();
-    let written = tokio::time::timeout_at(deadline, receive(&mut payload, &incoming, size)).await;
-    let outcome = match written {
-        Ok(Ok(())) => store
+    let written = tokio::time::timeout_at(deadline, receive(&mut payload, &incoming, size))
+        .await
+        .unwrap_or_else(|_| Err(ApiError::forbidden("the URL expired during the upload")));
+    let outcome = async {
+        written?;
+        // `complete` may have checked the upload meanwhile. What it checked is a copy that
+        // this could not change anyway (`ObjectStore::seal`), but the upload is over.
+        refuse_unless_pending(&state, id).await?;
+        store
             .commit(&key, &incoming)
             .await
-            .map_err(|err| ApiError::internal(format!("storing an upload: {err}"))),
-        Ok(Err(err)) => Err(err),
-        Err(_) => Err(ApiError::forbidden("the URL expired during the upload")),
-    };
+            .map_err(|err| ApiError::internal(format!("storing an upload: {err}")))
+    }
+    .await;
     if outcome.is_err() {
         let _ = tokio::fs::remove_file(&incoming).await;
     }
     outcome.map(|()| HttpResponse::Ok().finish())
+}
+
+/// 403 unless upload `id` is pending.
+async fn refuse_unless_pending(state: &AppState, id: uuid::Uuid) -> ApiResult<()> {
+    let mut conn = state.pool.get().await?;
+    let pending = attachment::find(&mut conn, id)
+        .await?
+        .is_some_and(|a| !a.is_ready());
+    if pending {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("this upload is complete or gone"))
+    }
 }
 
 /// How much of an upload is gathered before each write to its file.

@@ -10,7 +10,9 @@ use crate::state::AppState;
 
 /// `POST /api/uploads/{id}/complete` → the Attachment, once the stored object has exactly the
 /// declared size, the declared type by its magic bytes, and dimensions within bounds;
-/// otherwise `invalid`, and the object and the upload are gone. Idempotent.
+/// otherwise `invalid`, and the object and the upload are gone. Idempotent. What was checked
+/// is what every reader gets from then on: the upload URL cannot change it, and a PUT to it
+/// is refused (403 `forbidden` from the node's own store, 412 from S3).
 #[utoipa::path(
     operation_id = "completeUpload",
     tag = "attachments",

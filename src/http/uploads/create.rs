@@ -61,8 +61,9 @@ pub struct UploadTicket {
 
 /// `POST /api/uploads` `{ contentType, size, name }` → 201 `{ attachmentId, uploadUrl,
 /// method: "PUT", headers, expiresAt }`: the client then sends exactly `size` bytes with
-/// exactly `headers` before `expiresAt`, and calls `complete`. Everything is checked before
-/// anything is signed.
+/// exactly `headers` before `expiresAt` (with S3, `If-None-Match: *` among them: the bucket
+/// stores the bytes once), and calls `complete`. Everything is checked before anything is
+/// signed.
 #[utoipa::path(
     operation_id = "createUpload",
     tag = "attachments",
