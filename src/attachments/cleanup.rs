@@ -110,8 +110,8 @@ impl Cleanup {
         }
         let patience = chrono::Duration::from_std(THUMBNAIL_PATIENCE)?;
         let waiting = attachment::unthumbnailed(&mut conn, now - patience, batch).await?;
-        for id in waiting {
-            if self.thumbnails.enqueue(id) {
+        for (id, uploader) in waiting {
+            if self.thumbnails.enqueue(id, uploader) {
                 swept.requeued += 1;
             }
         }

@@ -1,5 +1,6 @@
 //! What operators see of uploads: started, completed and rejected (by a bounded set of
-//! reasons), bytes stored and reaped, thumbnails made and their time.
+//! reasons), bytes stored and reaped, thumbnails made and their time, and the thumbnail
+//! queue's depth.
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts};
 
@@ -30,6 +31,8 @@ pub struct UploadMetrics {
     pub thumbnails: IntCounterVec,
     pub thumbnail_seconds: Histogram,
     pub thumbnail_queue: IntGauge,
+    /// Uploaders with thumbnails waiting (the queue serves them in turn).
+    pub thumbnail_uploaders: IntGauge,
 }
 
 impl UploadMetrics {
@@ -79,6 +82,13 @@ impl UploadMetrics {
                 Opts::new("thumbnail_queue", "Thumbnails waiting for a worker")
                     .namespace(NAMESPACE),
             )?,
+            thumbnail_uploaders: IntGauge::with_opts(
+                Opts::new(
+                    "thumbnail_queue_uploaders",
+                    "Uploaders with thumbnails waiting; the queue serves them in turn",
+                )
+                .namespace(NAMESPACE),
+            )?,
         };
         metrics.register(Box::new(upload.started.clone()))?;
         metrics.register(Box::new(upload.completed.clone()))?;
@@ -89,6 +99,7 @@ impl UploadMetrics {
         metrics.register(Box::new(upload.thumbnails.clone()))?;
         metrics.register(Box::new(upload.thumbnail_seconds.clone()))?;
         metrics.register(Box::new(upload.thumbnail_queue.clone()))?;
+        metrics.register(Box::new(upload.thumbnail_uploaders.clone()))?;
         for reason in REASONS {
             upload.rejected.with_label_values(&[reason]);
         }

@@ -7,6 +7,7 @@
 
 pub mod cleanup;
 pub mod cpu;
+pub mod fair;
 pub mod inspect;
 pub mod metrics;
 pub mod thumbnails;
@@ -309,7 +310,7 @@ impl Attachments {
             Ok(Some(ready)) => {
                 inner.metrics.completed.inc();
                 inner.metrics.bytes_stored.inc_by(size);
-                inner.thumbnails.completed(id);
+                inner.thumbnails.completed(id, uploader);
                 ready
             }
             // A concurrent complete made it ready first, with a copy of its own.

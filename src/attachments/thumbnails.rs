@@ -1,16 +1,20 @@
 //! Thumbnails, off the request path: `complete` queues the upload, a few workers make the
 //! thumbnails (the CPU work on `thumbnail_workers` threads of the lowest priority, one image
-//! each at a time, so at most as many decoded images are held), store them beside the originals, and record them;
-//! a message that already holds the upload changes (`Messaging::thumbnailed`). A full queue
-//! drops the job, and the cleanup job queues it again later.
+//! each at a time, so at most as many decoded images are held), store them beside the
+//! originals, and record them; a message that already holds the upload changes
+//! (`Messaging::thumbnailed`). The queue serves uploaders in turn (`fair`), so one user's
+//! flood of large images delays another's thumbnail by one image each, not by the flood. A
+//! full queue (overall, or for one uploader) drops the job, and the cleanup job queues it
+//! again later.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::{mpsc, Semaphore};
 use uuid::Uuid;
 
 use super::cpu::CpuPool;
+use super::fair::{FairQueue, Refused};
 use super::inspect::{self, Bounds};
 use super::metrics::UploadMetrics;
 use crate::config::StorageSettings;
@@ -20,10 +24,14 @@ use crate::models::attachment;
 use crate::models::change::Outcome;
 use crate::storage::{thumbnail_key, Storage};
 
-/// Queues uploads for their thumbnails. Cloning shares the queue.
+/// Queues uploads for their thumbnails. Cloning shares the queue; the workers stop once every
+/// clone is gone.
 #[derive(Clone)]
 pub struct Thumbnails {
-    queue: mpsc::Sender<Uuid>,
+    /// Uploads by uploader.
+    jobs: Arc<Mutex<FairQueue<Uuid, Uuid>>>,
+    /// Wakes the dispatcher after a push (one pending wake is enough: it drains the queue).
+    wake: mpsc::Sender<()>,
     /// Whether uploads are queued as they complete (`thumbnail_queue` > 0), or only by the
     /// cleanup job.
     eager: bool,
@@ -51,7 +59,11 @@ impl Thumbnails {
         settings: &StorageSettings,
         metrics: UploadMetrics,
     ) -> std::io::Result<Thumbnails> {
-        let (queue, mut jobs) = mpsc::channel::<Uuid>(settings.thumbnail_queue.max(1));
+        let jobs = Arc::new(Mutex::new(FairQueue::new(
+            settings.thumbnail_queue,
+            settings.thumbnail_queue_per_user,
+        )));
+        let (wake, mut woken) = mpsc::channel::<()>(1);
         let worker = Arc::new(Worker {
             pool,
             store,
@@ -65,42 +77,70 @@ impl Thumbnails {
                 max_pixels: settings.max_pixels,
             },
         });
-        let slots = Arc::new(Semaphore::new(settings.thumbnail_workers));
-        actix_web::rt::spawn(async move {
-            while let Some(id) = jobs.recv().await {
-                worker.metrics.thumbnail_queue.dec();
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    break;
-                };
-                let worker = worker.clone();
-                actix_web::rt::spawn(async move {
-                    worker.make(id).await;
-                    drop(slot);
-                });
-            }
-        });
-        Ok(Thumbnails {
-            queue,
+        let thumbnails = Thumbnails {
+            jobs,
+            wake,
             eager: settings.thumbnail_queue > 0,
             metrics,
-        })
+        };
+        let queue = thumbnails.jobs.clone();
+        let slots = Arc::new(Semaphore::new(settings.thumbnail_workers));
+        actix_web::rt::spawn(async move {
+            while woken.recv().await.is_some() {
+                // A job is taken only once a worker is free, so that it is the fairest one
+                // then, not when the previous one was taken.
+                loop {
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let Some((_, id)) = Self::take(&queue, &worker.metrics) else {
+                        break;
+                    };
+                    let worker = worker.clone();
+                    actix_web::rt::spawn(async move {
+                        worker.make(id).await;
+                        drop(slot);
+                    });
+                }
+            }
+        });
+        Ok(thumbnails)
     }
 
-    /// Queues upload `id`, which has just completed (unless only the cleanup job queues).
-    pub fn completed(&self, id: Uuid) {
+    /// The next job, the uploader's whose turn it is.
+    fn take(queue: &Mutex<FairQueue<Uuid, Uuid>>, metrics: &UploadMetrics) -> Option<(Uuid, Uuid)> {
+        let mut queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+        let job = queue.pop();
+        metrics.thumbnail_queue.set(queue.len() as i64);
+        metrics.thumbnail_uploaders.set(queue.owners() as i64);
+        job
+    }
+
+    /// Queues upload `id` of `uploader`, which has just completed (unless only the cleanup
+    /// job queues).
+    pub fn completed(&self, id: Uuid, uploader: Uuid) {
         if self.eager {
-            self.enqueue(id);
+            self.enqueue(id, uploader);
         }
     }
 
-    /// Queues upload `id`; false (and counted as dropped) when the queue is full.
-    pub fn enqueue(&self, id: Uuid) -> bool {
-        match self.queue.try_send(id) {
+    /// Queues upload `id` of `uploader`; false (and counted as dropped) when the queue, or
+    /// the uploader's share of it, is full. An upload already waiting is not queued twice.
+    pub fn enqueue(&self, id: Uuid, uploader: Uuid) -> bool {
+        let pushed = {
+            let mut queue = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            let pushed = queue.push(uploader, id);
+            self.metrics.thumbnail_queue.set(queue.len() as i64);
+            self.metrics.thumbnail_uploaders.set(queue.owners() as i64);
+            pushed
+        };
+        match pushed {
             Ok(()) => {
-                self.metrics.thumbnail_queue.inc();
+                let _ = self.wake.try_send(());
                 true
             }
-            Err(_) => {
+            Err(Refused::Waiting) => true,
+            Err(Refused::Full | Refused::OwnerFull) => {
                 self.metrics
                     .thumbnails
                     .with_label_values(&["dropped"])

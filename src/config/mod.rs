@@ -108,9 +108,11 @@ pub struct StorageSettings {
     /// How often each node runs the cleanup job, and how many rows one batch takes.
     pub cleanup_interval_secs: u64,
     pub cleanup_batch: i64,
-    /// Thumbnails made at once, and how many more may wait.
+    /// Thumbnails made at once, how many more may wait, and how many of those one uploader's
+    /// (the queue serves uploaders in turn).
     pub thumbnail_workers: usize,
     pub thumbnail_queue: usize,
+    pub thumbnail_queue_per_user: usize,
     /// The longer side of a thumbnail.
     pub thumbnail_px: u32,
     /// A send, edit, delete, reaction or receipt not committed within this is answered
@@ -412,9 +414,12 @@ impl Settings {
         if !(100..=60_000).contains(&storage.commit_deadline_ms) {
             bail!("storage.commit_deadline_ms must be 100..=60000");
         }
-        if storage.thumbnail_workers == 0 || storage.thumbnail_px == 0 || storage.cleanup_batch < 1
+        if storage.thumbnail_workers == 0
+            || storage.thumbnail_px == 0
+            || storage.thumbnail_queue_per_user == 0
+            || storage.cleanup_batch < 1
         {
-            bail!("storage.thumbnail_workers, thumbnail_px and cleanup_batch must be positive");
+            bail!("storage.thumbnail_workers, thumbnail_px, thumbnail_queue_per_user and cleanup_batch must be positive");
         }
         if storage.uses_s3()
             && (storage.s3_access_key.is_empty() || storage.s3_secret_key.is_empty())

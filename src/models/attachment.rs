@@ -261,19 +261,19 @@ pub async fn thumbnail_failed(conn: &mut AsyncPgConnection, id: Uuid) -> QueryRe
 }
 
 /// Ready uploads completed before `before` that still wait for a thumbnail (their job was
-/// lost with a node, or found the queue full).
+/// lost with a node, or found the queue full), as (id, uploader).
 pub async fn unthumbnailed(
     conn: &mut AsyncPgConnection,
     before: DateTime<Utc>,
     limit: i64,
-) -> QueryResult<Vec<Uuid>> {
+) -> QueryResult<Vec<(Uuid, Uuid)>> {
     attachments::table
         .filter(attachments::thumbnailed_at.is_null())
         .filter(attachments::completed_at.lt(before))
         .filter(attachments::released_at.is_null())
         .order(attachments::completed_at)
         .limit(limit)
-        .select(attachments::id)
+        .select((attachments::id, attachments::uploader_id))
         .load(conn)
         .await
 }

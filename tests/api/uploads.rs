@@ -1056,3 +1056,57 @@ async fn a_checked_upload_stays_as_checked_on_s3() {
     assert!(!s3.keys().contains(&id.to_string()), "{:?}", s3.keys());
     assert_eq!(downloaded(&app, &bob, id).await, image);
 }
+
+/// How many of `ids` have their thumbnails made.
+async fn thumbnails_made(app: &TestApp, ids: &[String]) -> usize {
+    let mut conn = app.state.pool.get().await.unwrap();
+    let mut made = 0;
+    for id in ids {
+        let upload = confab::models::attachment::find(&mut conn, id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        made += usize::from(upload.thumbnailed_at.is_some());
+    }
+    made
+}
+
+/// One user's flood of large images does not hold back another user's thumbnail: the queue
+/// serves uploaders in turn, so with one worker the small image's thumbnail is made after at
+/// most the flood's image in progress and the one whose turn came first, not after the rest
+/// of the flood. What is asserted is the order in which thumbnails were made, not how long
+/// they took.
+#[actix_web::test]
+async fn one_users_flood_does_not_hold_back_anothers_thumbnail() {
+    const FLOOD: usize = 12;
+    let app = TestApp::spawn_with(|settings| settings.storage.thumbnail_workers = 1).await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let large = png(4000, 4000);
+    let mut flood = Vec::new();
+    for n in 0..FLOOD {
+        let ticket = start(&app, &alice, "image/png", large.len(), &format!("{n}.png")).await;
+        assert_eq!(put(&ticket.body, large.clone()).await.status, 200);
+        flood.push(ticket.body["attachmentId"].as_str().unwrap().to_string());
+    }
+    let small = png(10, 10);
+    let ticket = start(&app, &bob, "image/png", small.len(), "small.png").await;
+    assert_eq!(put(&ticket.body, small).await.status, 200);
+    let bobs = ticket.body["attachmentId"].as_str().unwrap().to_string();
+
+    let completes = flood.iter().map(|id| complete(&app, &alice, id));
+    for done in futures_util::future::join_all(completes).await {
+        assert_eq!(done.status, 200, "{:?}", done.body);
+    }
+    assert_eq!(complete(&app, &bob, &bobs).await.status, 200);
+    let made_when_queued = thumbnails_made(&app, &flood).await;
+    thumbnail_made(&app, &bob, &bobs).await;
+    let made_before = thumbnails_made(&app, &flood).await;
+    assert!(
+        made_before - made_when_queued <= 2 && made_before < FLOOD / 2,
+        "{made_when_queued} of the flood's {FLOOD} thumbnails were made when the small one was \
+         queued, {made_before} before it was made"
+    );
+    let metrics = app.request("GET", "/metrics", None, None).await;
+    let text = metrics.body.as_str().unwrap();
+    assert!(text.contains("confab_thumbnail_queue_uploaders "), "{text}");
+}
