@@ -1079,9 +1079,11 @@ async fn thumbnails_made(app: &TestApp, ids: &[String]) -> usize {
 #[actix_web::test]
 async fn one_users_flood_does_not_hold_back_anothers_thumbnail() {
     const FLOOD: usize = 12;
+    // Encoded first: it holds the test's thread for a while, which idle connections might not
+    // survive.
+    let large = png(4000, 4000);
     let app = TestApp::spawn_with(|settings| settings.storage.thumbnail_workers = 1).await;
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
-    let large = png(4000, 4000);
     let mut flood = Vec::new();
     for n in 0..FLOOD {
         let ticket = start(&app, &alice, "image/png", large.len(), &format!("{n}.png")).await;
