@@ -1,6 +1,8 @@
 //! JSON log lines on standard error: `{"ts","level","target","msg", ...key-values}`.
 //! The filter comes from `RUST_LOG` (default `info`).
 
+pub mod bursts;
+
 use std::io::Write;
 
 use log::kv::{self, VisitSource};

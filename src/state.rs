@@ -39,4 +39,6 @@ pub struct AppState {
     /// A bcrypt hash of a random password, checked when a login names no account, so that
     /// such a login takes as long as one with a wrong password.
     pub dummy_hash: String,
+    /// Refusals that come in floods, logged once per burst with a count.
+    pub floods: crate::logging::bursts::Floods,
 }

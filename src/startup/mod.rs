@@ -118,6 +118,7 @@ impl Application {
             pool: storage.pool,
             redis: storage.redis,
             dummy_hash,
+            floods: Default::default(),
             settings,
         });
         let (server, port) = http_server(&state, listener)?;
