@@ -4,5 +4,6 @@
 pub mod jwt;
 pub mod password;
 pub mod refresh;
+pub mod throttle;
 
 pub use jwt::{Access, JwtKeys, TokenError};

@@ -239,8 +239,19 @@ pub struct AuthSettings {
     pub bcrypt_cost: u32,
     pub refresh_cookie_name: String,
     pub refresh_cookie_secure: bool,
-    pub login_max_failures: u32,
+    /// Failed logins are counted within this window.
     pub login_window_secs: u64,
+    /// Failures of one account from one client address after which that address is refused
+    /// for that account.
+    pub login_max_failures_per_pair: u32,
+    /// Failures from one client address, whatever the account, after which it is refused.
+    pub login_max_failures_per_address: u32,
+    /// Failures of one account, from every address, before its attempts are slowed down.
+    pub login_account_free_failures: u32,
+    /// The wait before the first slowed attempt, doubled for each further failure up to the
+    /// most.
+    pub login_account_delay_ms: u64,
+    pub login_account_max_delay_ms: u64,
     /// Registration attempts per client address within `register_window_secs`.
     pub register_max_per_address: u32,
     pub register_window_secs: u64,
@@ -372,8 +383,17 @@ impl Settings {
         if !(1..=1000).contains(&self.database.write_batch_max) {
             bail!("database.write_batch_max must be 1..=1000");
         }
-        if self.auth.login_max_failures == 0 || self.auth.register_max_per_address == 0 {
-            bail!("auth.login_max_failures and auth.register_max_per_address must be at least 1");
+        let auth = &self.auth;
+        if auth.login_max_failures_per_pair == 0
+            || auth.login_max_failures_per_address == 0
+            || auth.register_max_per_address == 0
+        {
+            bail!("auth.login_max_failures_per_pair, login_max_failures_per_address and register_max_per_address must be at least 1");
+        }
+        if auth.login_account_delay_ms > auth.login_account_max_delay_ms
+            || auth.login_account_max_delay_ms > 60_000
+        {
+            bail!("auth.login_account_delay_ms must be at most login_account_max_delay_ms, itself at most 60000");
         }
         let engine = &self.engine;
         if engine.ping_interval_ms == 0 || engine.ping_timeout_ms == 0 || engine.max_payload < 1024

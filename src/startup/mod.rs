@@ -121,6 +121,7 @@ impl Application {
             floods: Default::default(),
             settings,
         });
+        crate::auth::throttle::start_forgetting(state.pool.clone(), &state.settings.auth);
         let (server, port) = http_server(&state, listener)?;
         let metrics = metrics_server(&state)?;
         log::info!(

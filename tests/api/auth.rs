@@ -189,8 +189,10 @@ async fn wrong_password_and_unknown_account_get_the_same_answer() {
     );
 }
 
+/// Five failures on one account from one address refuse that address for that account, even
+/// with the right password, with the time to wait.
 #[actix_web::test]
-async fn five_failures_lock_the_account_with_retry_after() {
+async fn five_failures_refuse_the_address_for_that_account_with_retry_after() {
     let app = TestApp::spawn().await;
     app.register("alice").await;
     let attempt = |password: &'static str| {
@@ -204,7 +206,6 @@ async fn five_failures_lock_the_account_with_retry_after() {
     for _ in 0..5 {
         assert_error(&attempt("wrong password").await, 401, "unauthorized");
     }
-    // Even the right password is refused while the account is limited.
     let limited = attempt("correct horse battery").await;
     assert_error(&limited, 429, "rate_limited");
     let retry: u64 = limited
@@ -220,11 +221,103 @@ async fn five_failures_lock_the_account_with_retry_after() {
     assert!(retry_ms > 0 && retry_ms <= 900_000, "{retry_ms}");
 }
 
+/// An attacker guessing from one address is stopped by the pair limit; the owner, from their
+/// own address, signs in with the right password all the same (no account lock-out).
 #[actix_web::test]
-async fn five_failures_from_one_address_limit_that_address_for_every_account() {
+async fn an_attacker_failing_from_one_address_does_not_lock_the_owner_out() {
+    let app = TestApp::spawn_with(|s| s.server.trust_proxy_headers = true).await;
+    app.register("alice").await;
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(
+            app.login_from("10.6.6.6", "alice", "wrong password")
+                .await
+                .status,
+        );
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        25,
+        "{statuses:?}"
+    );
+    let owner = app
+        .login_from("10.0.0.1", "alice", "correct horse battery")
+        .await;
+    assert_eq!(owner.status, 200, "{:?}", owner.body);
+    // The attacker's address stays refused for the account, the right password included.
+    assert_error(
+        &app.login_from("10.6.6.6", "alice", "correct horse battery")
+            .await,
+        429,
+        "rate_limited",
+    );
+}
+
+/// Failures on one account from many addresses, far past the pair limit's total, slow the
+/// account down but never lock it: every guess is checked (401, not 429), and the owner signs
+/// in with the right password.
+#[actix_web::test]
+async fn a_crowd_of_addresses_slows_the_account_down_but_never_locks_it() {
+    let app = TestApp::spawn_with(|s| {
+        s.server.trust_proxy_headers = true;
+        s.auth.login_account_free_failures = 3;
+        s.auth.login_account_delay_ms = 1;
+        s.auth.login_account_max_delay_ms = 4;
+    })
+    .await;
+    app.register("alice").await;
+    for i in 0..12 {
+        for _ in 0..2 {
+            let res = app
+                .login_from(&format!("10.7.0.{}", i + 1), "alice", "wrong password")
+                .await;
+            assert_error(&res, 401, "unauthorized");
+        }
+    }
+    let owner = app
+        .login_from("10.0.0.1", "alice", "correct horse battery")
+        .await;
+    assert_eq!(owner.status, 200, "{:?}", owner.body);
+}
+
+/// Failures from one address over many accounts reach the address's own limit: that address
+/// is refused for every account, another address is not.
+#[actix_web::test]
+async fn failures_from_one_address_over_many_accounts_limit_that_address() {
+    let app = TestApp::spawn_with(|s| {
+        s.server.trust_proxy_headers = true;
+        s.auth.login_max_failures_per_address = 8;
+    })
+    .await;
+    let bob = app.register("bob").await;
+    for i in 0..8 {
+        let res = app
+            .login_from("10.8.0.1", &format!("ghost{i}"), "wrong password")
+            .await;
+        assert_error(&res, 401, "unauthorized");
+    }
+    let res = app
+        .login_from("10.8.0.1", &bob.username, "correct horse battery")
+        .await;
+    assert_error(&res, 429, "rate_limited");
+    let res = app
+        .login_from("10.8.0.2", &bob.username, "correct horse battery")
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+}
+
+/// The address limit holds by default: twenty failures over accounts that do not exist, then
+/// the address is refused.
+#[actix_web::test]
+async fn twenty_failures_from_one_address_limit_it_by_default() {
     let app = TestApp::spawn().await;
     let bob = app.register("bob").await;
-    for i in 0..5 {
+    for i in 0..20 {
         let res = app
             .request(
                 "POST",
@@ -249,13 +342,14 @@ async fn five_failures_from_one_address_limit_that_address_for_every_account() {
 #[actix_web::test]
 async fn a_successful_login_clears_the_account_failures_but_not_the_address_ones() {
     let app = TestApp::spawn_with(|s| {
-        s.auth.login_max_failures = 3;
+        s.auth.login_max_failures_per_pair = 3;
+        s.auth.login_max_failures_per_address = 3;
         s.server.trust_proxy_headers = true;
     })
     .await;
     app.register("alice").await;
     // Two failures and a success from one address, then two failures from another: the
-    // account count restarted at the success, so the account is not limited.
+    // pair's count restarted at the success.
     for _ in 0..2 {
         assert_error(
             &app.login_from("10.0.0.1", "alice", "wrong password").await,
@@ -464,17 +558,18 @@ async fn the_bearer_scheme_is_matched_in_any_case() {
     assert_eq!(res.status().as_u16(), 401);
 }
 
-/// Parallel wrong passwords for one account: the limit is checked and recorded atomically, so
-/// exactly the limit's worth reach the password check and the rest get 429.
+/// Parallel wrong passwords for one account from one address: the limit is checked and
+/// recorded atomically, so exactly the limit's worth reach the password check and the rest get
+/// 429.
 #[actix_web::test]
 async fn parallel_failures_never_get_more_checks_than_the_limit() {
     let app = TestApp::spawn_with(|s| s.server.trust_proxy_headers = true).await;
     app.register("alice").await;
     let app = &app;
-    let attempts = (0..100).map(|i| {
-        // Each from its own address, so only the account's limit applies.
-        let ip = format!("10.1.{}.{}", i / 200, i % 200 + 1);
-        async move { app.login_from(&ip, "alice", "wrong password").await.status }
+    let attempts = (0..100).map(|_| async move {
+        app.login_from("10.1.0.1", "alice", "wrong password")
+            .await
+            .status
     });
     let statuses = futures_util::future::join_all(attempts).await;
     let checked = statuses.iter().filter(|&&s| s == 401).count();
@@ -483,30 +578,26 @@ async fn parallel_failures_never_get_more_checks_than_the_limit() {
 }
 
 /// An account counts once whatever login string names it: failures by username and by email
-/// share one limit.
+/// from one address share one limit.
 #[actix_web::test]
 async fn username_and_email_failures_count_against_one_account() {
     let app = TestApp::spawn_with(|s| s.server.trust_proxy_headers = true).await;
     app.register("alice").await;
-    for (i, login) in [
+    for login in [
         "alice",
         "ALICE@example.com",
         "alice@example.com",
         "Alice",
         "alice",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let ip = format!("10.2.0.{}", i + 1);
+    ] {
         assert_error(
-            &app.login_from(&ip, login, "wrong password").await,
+            &app.login_from("10.2.0.1", login, "wrong password").await,
             401,
             "unauthorized",
         );
     }
     let res = app
-        .login_from("10.2.0.9", "alice@example.com", "correct horse battery")
+        .login_from("10.2.0.1", "alice@example.com", "correct horse battery")
         .await;
     assert_error(&res, 429, "rate_limited");
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::{issue_tokens, SessionBody};
 use crate::auth::password;
+use crate::auth::throttle::{self, LoginKeys};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{client_ip, validate};
 use crate::models::{login_failure, user};
@@ -26,7 +27,9 @@ pub struct LoginBody {
 }
 
 /// `POST /api/auth/login` with an email or a username → 200 `{ user, accessToken }` and the
-/// refresh cookie; 401 for a wrong login or password; 429 after too many failures.
+/// refresh cookie; 401 for a wrong login or password; 429 after too many failures of this
+/// address, on this account or on any. An account failing from many addresses is slowed down,
+/// never locked.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
@@ -50,30 +53,32 @@ pub async fn login(
     }
     let auth = &state.settings.auth;
     let window = chrono::Duration::seconds(auth.login_window_secs as i64);
-    let since = Utc::now() - window;
-    let ip_key = format!(
-        "ip:{}",
-        client_ip(&req, state.settings.server.trust_proxy_headers)
-    );
+    let address = client_ip(&req, state.settings.server.trust_proxy_headers);
 
     let mut conn = state.pool.get().await?;
     let user = user::find_by_login(&mut conn, &login).await?;
-    // The account is counted as one, whether its email or its username named it.
-    let account_key = match &user {
-        Some(user) => format!("account:{}", user.id),
-        None => format!("login:{login}"),
-    };
-    let max = i64::from(auth.login_max_failures);
-    let claim = match login_failure::claim(&mut conn, &[&account_key, &ip_key], since, max).await? {
+    let keys = LoginKeys::new(user.as_ref().map(|u| u.id), &login, &address);
+    let claimed =
+        login_failure::claim(&mut conn, &keys.counters(auth), Utc::now() - window).await?;
+    let claim = match claimed {
         Ok(claim) => claim,
         Err(over) => {
-            log::warn!(key = over.key.split(':').next().unwrap_or(""); "login rate limited");
+            if state.floods.logins_refused.admit() {
+                log::warn!(key = over.key.split(':').next().unwrap_or(""); "login rate limited");
+            }
             return Err(too_many(
                 over.oldest + window,
                 "too many failed logins; try again later",
             ));
         }
     };
+    // No connection is held while the attempt waits or bcrypt runs.
+    drop(conn);
+    // The account's failures from every address slow its attempts down, never stop them.
+    let wait = throttle::account_delay(LoginKeys::account_failures(&claim), auth);
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
     // Without an account, check against a dummy hash all the same: the time taken does not
     // tell whether the account exists.
     let hash = user
@@ -83,10 +88,16 @@ pub async fn login(
     let user = match user {
         Some(user) if matched => user,
         // The claimed attempt stays: it was a failure.
-        _ => return Err(ApiError::unauthorized("wrong login or password")),
+        _ => {
+            if state.floods.logins_failed.admit() {
+                log::warn!("login failed: wrong login or password");
+            }
+            return Err(ApiError::unauthorized("wrong login or password"));
+        }
     };
+    let mut conn = state.pool.get().await?;
     login_failure::release(&mut conn, claim).await?;
-    login_failure::clear(&mut conn, &account_key).await?;
+    login_failure::clear(&mut conn, &keys.cleared_on_success()).await?;
     let (access_token, cookie) = issue_tokens(&state, &mut conn, user.id, None).await?;
     log::info!(user_id:% = user.id; "user logged in");
     Ok(HttpResponse::Ok().cookie(cookie).json(SessionBody {
@@ -96,7 +107,7 @@ pub async fn login(
 }
 
 /// `rate_limited`, lifting at `lifts_at`.
-pub(super) fn too_many(lifts_at: chrono::DateTime<Utc>, message: &str) -> ApiError {
+pub fn too_many(lifts_at: chrono::DateTime<Utc>, message: &str) -> ApiError {
     let wait = (lifts_at - Utc::now())
         .to_std()
         .unwrap_or(Duration::from_secs(1));

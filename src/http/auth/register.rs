@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{issue_tokens, SessionBody};
 use crate::auth::password;
+use crate::auth::throttle::address_key;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::http::{client_ip, validate};
 use crate::models::login_failure;
@@ -66,11 +67,14 @@ pub async fn register(
     let window = chrono::Duration::seconds(auth.register_window_secs as i64);
     let key = format!(
         "register:{}",
-        client_ip(&req, state.settings.server.trust_proxy_headers)
+        address_key(&client_ip(&req, state.settings.server.trust_proxy_headers))
     );
     let max = i64::from(auth.register_max_per_address);
-    if let Err(over) = login_failure::claim(&mut conn, &[&key], Utc::now() - window, max).await? {
-        log::warn!("registration rate limited");
+    let counter = [login_failure::Counter::hard(&key, max)];
+    if let Err(over) = login_failure::claim(&mut conn, &counter, Utc::now() - window).await? {
+        if state.floods.registrations_refused.admit() {
+            log::warn!("registration rate limited");
+        }
         return Err(super::login::too_many(
             over.oldest + window,
             "too many registrations from this address; try again later",
