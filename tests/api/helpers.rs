@@ -92,7 +92,7 @@ impl Resp {
 }
 
 /// Reads a response: JSON bodies parsed, other bodies as a string, an empty one as null.
-async fn read<S>(res: Result<awc::ClientResponse<S>, awc::error::SendRequestError>) -> Resp
+pub async fn read<S>(res: Result<awc::ClientResponse<S>, awc::error::SendRequestError>) -> Resp
 where
     S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
 {

@@ -22,6 +22,7 @@ mod migrations;
 mod monitoring;
 mod openapi;
 mod ops;
+mod origin;
 mod rules;
 mod search;
 mod seed;

@@ -4,11 +4,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::{presented_refresh_token, RefreshBody};
 use crate::auth::refresh;
 use crate::error::ApiResult;
+use crate::http::openapi::Forbidden;
 use crate::models::refresh_token;
 use crate::state::AppState;
 
 /// `POST /api/auth/logout` → 204. Revokes the presented refresh token (and its family) and
 /// clears the cookie. Without a token there is nothing to revoke, and the answer is the same.
+/// With the cookie, a request from another origin is `forbidden` and revokes nothing.
 #[utoipa::path(
     operation_id = "logout",
     tag = "auth",
@@ -16,6 +18,7 @@ use crate::state::AppState;
     security((), ("refreshCookie" = [])),
     responses(
         (status = 204, description = "The refresh token's family is revoked and the cookie cleared"),
+        (status = 403, response = Forbidden),
     ),
 )]
 #[post("/auth/logout")]

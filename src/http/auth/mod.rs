@@ -1,5 +1,6 @@
 pub mod login;
 pub mod logout;
+pub mod origin;
 pub mod refresh;
 pub mod register;
 
@@ -76,7 +77,9 @@ pub fn is_empty_body(body: &[u8]) -> bool {
 }
 
 /// The refresh token of a request: the cookie, else `{ "refreshToken": "…" }` in the body
-/// (for clients without cookies). A body, when there is one, must be that object.
+/// (for clients without cookies). A body, when there is one, must be that object. The cookie
+/// is only taken from the node's own origin (`forbidden` otherwise): a browser sends it with
+/// requests that other pages make.
 pub fn presented_refresh_token(
     req: &HttpRequest,
     state: &AppState,
@@ -97,6 +100,7 @@ pub fn presented_refresh_token(
     };
     if let Some(cookie) = req.cookie(&state.settings.auth.refresh_cookie_name) {
         if !cookie.value().is_empty() {
+            origin::check(req, state)?;
             return Ok(Some(cookie.value().to_string()));
         }
     }

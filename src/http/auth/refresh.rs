@@ -4,14 +4,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::{issue_tokens, presented_refresh_token, AccessToken, RefreshBody};
 use crate::auth::refresh as refresh_tokens;
 use crate::error::{ApiError, ApiResult};
-use crate::http::openapi::Unauthorized;
+use crate::http::openapi::{Forbidden, Unauthorized};
 use crate::models::refresh_token::{self, Redeemed};
 use crate::models::user;
 use crate::state::AppState;
 
 /// `POST /api/auth/refresh` with the refresh cookie (or `{ refreshToken }`) → 200
 /// `{ accessToken }` and a new refresh cookie. The presented token is used up; presenting a
-/// used token again revokes its whole family.
+/// used token again revokes its whole family. With the cookie, a request from another origin
+/// is `forbidden`.
 #[utoipa::path(
     operation_id = "refresh",
     tag = "auth",
@@ -21,6 +22,7 @@ use crate::state::AppState;
         (status = 200, description = "A new access token; the refresh cookie is rotated", body = AccessToken,
             headers(("set-cookie" = String, description = "`confab_refresh`, HttpOnly"))),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
 )]
 #[post("/auth/refresh")]
