@@ -274,6 +274,8 @@ pub struct Limits {
     pub workspace_max_members: usize,
     /// Contact requests a user may send in 24 hours.
     pub contact_requests_per_day: i64,
+    /// Workspaces a user may create in 24 hours.
+    pub workspaces_per_day: i64,
     /// Invite look-ups and accepts per user and minute, in bursts as large (four times as
     /// many per client address).
     pub invite_lookups_per_min: f64,
@@ -403,8 +405,11 @@ impl Settings {
         if engine.max_buffered_packets == 0 || engine.max_sessions == 0 {
             bail!("engine.max_buffered_packets and engine.max_sessions must be at least 1");
         }
-        if self.limits.invite_lookups_per_min < 1.0 || self.limits.contact_requests_per_day < 1 {
-            bail!("limits.invite_lookups_per_min and limits.contact_requests_per_day must be at least 1");
+        if self.limits.invite_lookups_per_min < 1.0
+            || self.limits.contact_requests_per_day < 1
+            || self.limits.workspaces_per_day < 1
+        {
+            bail!("limits.invite_lookups_per_min, contact_requests_per_day and workspaces_per_day must be at least 1");
         }
         if self.limits.search_per_sec <= 0.0 || self.limits.search_burst < 1.0 {
             bail!("limits.search_per_sec must be positive and limits.search_burst at least 1");

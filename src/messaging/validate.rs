@@ -112,6 +112,7 @@ mod tests {
             search_burst: 20.0,
             workspace_max_members: 1000,
             contact_requests_per_day: 50,
+            workspaces_per_day: 10,
             invite_lookups_per_min: 30.0,
         }
     }

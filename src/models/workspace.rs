@@ -64,6 +64,33 @@ pub async fn insert(
         .await
 }
 
+/// Serialises `user`'s workspace creations until the transaction ends, so that the daily cap
+/// is counted exactly however many arrive at once.
+pub async fn lock_creator(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<()> {
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('workspaces created by ' || $1::text, 0))",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// How many workspaces `user` created since `since`, and when the oldest of them was.
+pub async fn created_since(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<(i64, Option<DateTime<Utc>>)> {
+    use diesel::dsl::{count_star, min};
+    workspaces::table
+        .filter(workspaces::created_by.eq(user))
+        .filter(workspaces::created_at.gt(since))
+        .select((count_star(), min(workspaces::created_at)))
+        .get_result(conn)
+        .await
+}
+
 /// Adds members; those who already belong keep their role. Returns the ids added.
 pub async fn insert_members(
     conn: &mut AsyncPgConnection,

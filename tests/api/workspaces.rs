@@ -415,3 +415,46 @@ async fn workspace_invites_join_the_workspace_and_leaving_hands_over_ownership()
         "owner"
     );
 }
+
+/// A user creates at most `limits.workspaces_per_day` workspaces a day, however many ask at
+/// once (slug squatting): the rest get `rate_limited` with the time to wait and take no slug.
+/// Another user is not affected.
+#[actix_web::test]
+async fn workspaces_per_day_are_capped_per_user() {
+    let app = TestApp::spawn_with(|s| s.limits.workspaces_per_day = 3).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let app = &app;
+    let token = alice.token.as_str();
+    let attempts = (0..12).map(|i| async move {
+        app.post(
+            "/api/workspaces",
+            token,
+            json!({ "name": "Squat", "slug": format!("squat-{i}") }),
+        )
+        .await
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    let created = statuses.iter().filter(|&&s| s == 201).count();
+    assert_eq!(created, 3, "{statuses:?}");
+    for refused in answers.iter().filter(|r| r.status != 201) {
+        assert_error(refused, 429, "rate_limited");
+        let wait = refused.body["error"]["retryAfterMs"].as_u64().unwrap();
+        assert!(wait > 23 * 3_600_000 && wait <= 24 * 3_600_000, "{wait}");
+    }
+    let listed = app.get("/api/workspaces", &alice.token).await;
+    assert_eq!(listed.body["workspaces"].as_array().unwrap().len(), 3);
+    // A refused slug stays free for others.
+    let refused_slug = (0..12)
+        .map(|i| format!("squat-{i}"))
+        .find(|slug| {
+            !listed.body["workspaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["slug"] == slug.as_str())
+        })
+        .unwrap();
+    workspace(app, &bob, &refused_slug, &[]).await;
+}

@@ -4,10 +4,10 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::error::{is_unique_violation, ApiError, ApiResult, ErrorCode};
 use crate::http::bearer::AuthUser;
 use crate::http::extract::Json;
-use crate::http::openapi::Conflict;
+use crate::http::openapi::{Conflict, RateLimited};
 use crate::http::validate;
 use crate::http::views::WorkspaceView;
 use crate::models::workspace::{self, NewWorkspace, NewWorkspaceMember, OWNER, SLUG_TAKEN};
@@ -38,8 +38,31 @@ fn slug(value: &str) -> ApiResult<String> {
     }
 }
 
+/// Refuses (`rate_limited`, with the time until the oldest of them is a day old) a creator who
+/// made `per_day` workspaces in the last 24 hours: slugs are a shared namespace, and one user
+/// must not take them by the thousand. Call it in the creation's transaction.
+async fn within_daily_cap(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: Uuid,
+    per_day: i64,
+) -> ApiResult<()> {
+    workspace::lock_creator(conn, user).await?;
+    let day = chrono::Duration::hours(24);
+    let (made, oldest) = workspace::created_since(conn, user, chrono::Utc::now() - day).await?;
+    if made < per_day {
+        return Ok(());
+    }
+    let wait = oldest
+        .and_then(|at| (at + day - chrono::Utc::now()).to_std().ok())
+        .unwrap_or(std::time::Duration::from_secs(1));
+    Err(ApiError::rate_limited(
+        format!("at most {per_day} new workspaces a day"),
+        wait,
+    ))
+}
+
 /// `POST /api/workspaces` with `{ name, slug }` → 201 the Workspace, its creator the owner;
-/// `conflict` when the slug is taken.
+/// `conflict` when the slug is taken; `rate_limited` past `limits.workspaces_per_day`.
 #[utoipa::path(
     operation_id = "createWorkspace",
     tag = "workspaces",
@@ -48,6 +71,7 @@ fn slug(value: &str) -> ApiResult<String> {
     responses(
         (status = 201, description = "The workspace, its creator the owner", body = WorkspaceView),
         (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
     ),
 )]
 #[post("/workspaces")]
@@ -59,15 +83,22 @@ pub async fn create(
     let name = validate::text("name", &body.name, 1, 100)?;
     let slug = slug(&body.slug)?;
     let mut conn = state.pool.get().await?;
+    let per_day = state.settings.limits.workspaces_per_day;
     let created = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
+        .transaction::<_, ApiError, _>(async |conn| {
+            within_daily_cap(conn, me.id, per_day).await?;
             let new = NewWorkspace {
                 id: Uuid::now_v7(),
                 name: &name,
                 slug: &slug,
                 created_by: me.id,
             };
-            let space = workspace::insert(conn, &new).await?;
+            let space = match workspace::insert(conn, &new).await {
+                Err(err) if is_unique_violation(&err, SLUG_TAKEN) => {
+                    return Err(ApiError::conflict("slug is taken"))
+                }
+                created => created?,
+            };
             let owner = NewWorkspaceMember {
                 workspace_id: space.id,
                 user_id: me.id,
@@ -79,10 +110,12 @@ pub async fn create(
         .await;
     let space = match created {
         Ok(space) => space,
-        Err(err) if is_unique_violation(&err, SLUG_TAKEN) => {
-            return Err(ApiError::conflict("slug is taken"))
+        Err(err) => {
+            if err.code == ErrorCode::RateLimited && state.floods.workspaces_refused.admit() {
+                log::warn!(user_id:% = me.id; "workspace refused: daily cap reached");
+            }
+            return Err(err);
         }
-        Err(err) => return Err(err.into()),
     };
     log::info!(workspace_id:% = space.id; "workspace created");
     Ok(HttpResponse::Created().json(WorkspaceView::new(&space, OWNER)))
