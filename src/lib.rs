@@ -3,6 +3,7 @@
 //! This crate is the server: configuration, start-up, the HTTP API, authentication, the
 //! PostgreSQL models and operations endpoints. The realtime core lives in `confab-actors`.
 
+pub mod accounts;
 pub mod allocator_trim;
 pub mod attachments;
 pub mod auth;

@@ -260,6 +260,40 @@ async fn logout_on_one_node_closes_the_familys_socket_on_another() {
     drop((a, b));
 }
 
+/// Deleting an account through one node closes its socket on another within the 5 s the
+/// contract allows (PROTOCOL.md §14), whatever login opened it.
+#[actix_web::test]
+async fn deleting_an_account_on_one_node_closes_its_socket_on_another() {
+    let url = common::fresh_database_url();
+    let _guard = DropDatabase(url.clone());
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let a = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let b = Node::start(&url, &[("REDIS_URL", &redis)]).await;
+    let (_, token) = register(&a.base, "leaving").await;
+    let mut ws = ready_socket(&b.base, &token).await;
+    let (status, body, _) = call(
+        "DELETE",
+        &format!("{}/api/me", a.base),
+        &token,
+        Some(serde_json::json!({ "password": "correct horse battery" })),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let closed = async {
+        loop {
+            match ws.next().await {
+                common::In::Closed(_) => return,
+                common::In::Text(ping) if ping == "2" => ws.text("3").await,
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), closed)
+        .await
+        .expect("the socket on the other node was closed within 5 s");
+    drop((a, b));
+}
+
 /// Two nodes behind nginx running config/nginx-sticky.conf: default-transport and
 /// long-polling clients keep their sessions; the same file without its `hash` line (round
 /// robin) fails with "Session ID unknown", which shows the test can tell.

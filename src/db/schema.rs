@@ -190,6 +190,7 @@ diesel::table! {
         read_receipts -> Bool,
         presence_visible -> Bool,
         dm_from_contacts_only -> Bool,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 

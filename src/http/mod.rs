@@ -64,6 +64,7 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(auth::logout::logout)
         .service(me::get::get)
         .service(me::update::update)
+        .service(me::delete::delete)
         .service(users::search::search)
         .service(users::get::by_username)
         .service(users::get::by_id)

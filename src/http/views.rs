@@ -39,6 +39,37 @@ impl From<&User> for UserView {
     }
 }
 
+/// A deleted account, as its profile answers: `{ id, deleted: true }`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeletedUser)]
+pub struct DeletedUserView {
+    pub id: Uuid,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+/// A profile: the User, or what is left of a deleted account.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = Profile)]
+pub enum ProfileView {
+    User(UserView),
+    Deleted(DeletedUserView),
+}
+
+impl From<&User> for ProfileView {
+    fn from(user: &User) -> Self {
+        if user.deleted_at.is_some() {
+            ProfileView::Deleted(DeletedUserView {
+                id: user.id,
+                deleted: true,
+            })
+        } else {
+            ProfileView::User(user.into())
+        }
+    }
+}
+
 /// The signed-in user's own view: the public profile plus the email.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Me)]

@@ -2,6 +2,7 @@
 //! Every function takes the connection (`&mut AsyncPgConnection`, or `&AsyncPgConnection`
 //! where its statement is pipelined with others), so callers choose the transaction.
 
+pub mod account;
 pub mod attachment;
 pub mod block;
 pub mod change;

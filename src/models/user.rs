@@ -24,6 +24,8 @@ pub struct User {
     pub presence_visible: bool,
     /// `settings.dmFromContactsOnly`: only contacts open new DMs with the user.
     pub dm_from_contacts_only: bool,
+    /// When the account was deleted (`DELETE /me`): the row stays for its messages' sake.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable)]
@@ -80,7 +82,19 @@ pub async fn insert_many(conn: &mut AsyncPgConnection, new: &[NewUser<'_>]) -> Q
     Ok(inserted)
 }
 
+/// The account `id`, unless it was deleted.
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .filter(users::deleted_at.is_null())
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The row of `id`, a deleted account's too.
+pub async fn find_any(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .select(User::as_select())
@@ -98,6 +112,7 @@ pub async fn find_by_login(conn: &mut AsyncPgConnection, login: &str) -> QueryRe
                 .eq(&login)
                 .or(lower(users::username).eq(&login)),
         )
+        .filter(users::deleted_at.is_null())
         .select(User::as_select())
         .first(conn)
         .await
@@ -111,16 +126,18 @@ pub async fn find_by_username(
 ) -> QueryResult<Option<User>> {
     users::table
         .filter(lower(users::username).eq(username.to_lowercase()))
+        .filter(users::deleted_at.is_null())
         .select(User::as_select())
         .first(conn)
         .await
         .optional()
 }
 
-/// How many of `ids` exist.
+/// How many of `ids` exist (deleted accounts do not).
 pub async fn count_existing(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<i64> {
     users::table
         .filter(users::id.eq_any(ids))
+        .filter(users::deleted_at.is_null())
         .count()
         .get_result(conn)
         .await
@@ -161,6 +178,7 @@ pub async fn search(
                 .like(pattern.clone())
                 .or(lower(users::display_name).like(pattern)),
         )
+        .filter(users::deleted_at.is_null())
         .into_boxed();
     if let Some(workspace) = workspace {
         query = query.filter(diesel::dsl::exists(
@@ -197,7 +215,7 @@ pub async fn visible_last_seen_of(
 
     let rows: Vec<Seen> = diesel::sql_query(
         "SELECT u.id, u.last_seen_at FROM users u \
-         WHERE u.id = ANY($2) \
+         WHERE u.id = ANY($2) AND u.deleted_at IS NULL \
          AND (u.id = $1 OR u.presence_visible AND EXISTS (SELECT 1 FROM conversation_members mine \
               JOIN conversation_members theirs ON theirs.conversation_id = mine.conversation_id \
               WHERE mine.user_id = $1 AND theirs.user_id = u.id)) \
@@ -217,7 +235,7 @@ pub async fn touch_last_seen(
     id: Uuid,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    diesel::update(users::table.find(id))
+    diesel::update(users::table.find(id).filter(users::deleted_at.is_null()))
         .set(users::last_seen_at.eq(at))
         .returning(users::presence_visible)
         .get_result(conn)
@@ -235,7 +253,7 @@ pub async fn credentials_hold(
 ) -> QueryResult<bool> {
     use crate::db::schema::refresh_tokens;
     use diesel::dsl::{exists, not};
-    let account = exists(users::table.find(user));
+    let account = exists(users::table.find(user).filter(users::deleted_at.is_null()));
     match family {
         Some(family) => {
             let revoked = refresh_tokens::table
@@ -267,6 +285,7 @@ pub async fn admit(
     let rows: Vec<(bool, Option<Uuid>)> = users::table
         .left_join(blocks::table.on(blocks::blocked_id.eq(users::id)))
         .filter(users::id.eq(user))
+        .filter(users::deleted_at.is_null())
         .filter(not(exists(revoked)))
         .select((users::presence_visible, blocks::blocker_id.nullable()))
         .load(&mut conn)
@@ -278,4 +297,45 @@ pub async fn admit(
         visible,
         rows.into_iter().filter_map(|(_, b)| b).collect(),
     )))
+}
+
+/// Marks account `id` deleted and forgets what it held: email, password, profile, settings.
+/// The username stays, reserved (see [`release_username`]). Call it in the deletion's
+/// transaction; `false` when there was no live account.
+pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    use diesel::dsl::now;
+    let changed = diesel::update(users::table.find(id).filter(users::deleted_at.is_null()))
+        .set((
+            users::deleted_at.eq(now),
+            // Neither is a valid email nor a bcrypt hash: no registration or login matches.
+            users::email.eq(format!("deleted:{id}")),
+            users::password_hash.eq(""),
+            users::display_name.eq(""),
+            users::avatar_url.eq(None::<String>),
+            users::read_receipts.eq(false),
+            users::presence_visible.eq(false),
+            users::dm_from_contacts_only.eq(false),
+            users::last_seen_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Frees `username` when it belongs to an account deleted before `deleted_before`: the old
+/// row is renamed `deleted:<id>` (a name no registration can take). Whether it was freed.
+pub async fn release_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+    deleted_before: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let released = diesel::sql_query(
+        "UPDATE users SET username = 'deleted:' || id::text \
+         WHERE lower(username) = lower($1) AND deleted_at < $2",
+    )
+    .bind::<diesel::sql_types::Text, _>(username)
+    .bind::<diesel::sql_types::Timestamptz, _>(deleted_before)
+    .execute(conn)
+    .await?;
+    Ok(released > 0)
 }

@@ -6,6 +6,7 @@
     reason = "a test fails loudly where its setup does"
 )]
 
+mod account;
 mod auth;
 mod blocks_reports;
 #[path = "../common/mod.rs"]

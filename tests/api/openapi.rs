@@ -50,7 +50,7 @@ fn operation_ids_are_unique_and_every_error_is_the_contract_object() {
             }
         }
     }
-    assert_eq!(ids.len(), 50, "every /api operation is described");
+    assert_eq!(ids.len(), 51, "every /api operation is described");
     let codes = &doc["components"]["schemas"]["ErrorCode"]["enum"];
     let described: Vec<&str> = codes
         .as_array()
@@ -80,7 +80,7 @@ async fn the_node_serves_the_description_and_answers_405_by_it() {
     // A described path with a method it does not take: 405 naming the ones it does.
     let wrong = app.request("PUT", "/api/me", None, None).await;
     assert_eq!(wrong.status, 405, "{:?}", wrong.body);
-    assert_eq!(wrong.headers.get("allow").unwrap(), "GET, PATCH");
+    assert_eq!(wrong.headers.get("allow").unwrap(), "DELETE, GET, PATCH");
     let wrong = app
         .request(
             "POST",

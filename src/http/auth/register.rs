@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{issue_tokens, SessionBody};
+use crate::accounts;
 use crate::auth::password;
 use crate::auth::throttle::address_key;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
@@ -89,7 +90,15 @@ pub async fn register(
         display_name: &display_name,
         password_hash: &password_hash,
     };
-    let user = match user::insert(&mut conn, &new).await {
+    let mut inserted = user::insert(&mut conn, &new).await;
+    if matches!(&inserted, Err(err) if is_unique_violation(err, USERNAME_TAKEN)) {
+        // A deleted account's name is free once its hold has passed.
+        let before = accounts::username_free_if_deleted_before(Utc::now());
+        if user::release_username(&mut conn, &username, before).await? {
+            inserted = user::insert(&mut conn, &new).await;
+        }
+    }
+    let user = match inserted {
         Ok(user) => user,
         Err(err) if is_unique_violation(&err, EMAIL_TAKEN) => {
             return Err(ApiError::conflict("email is already registered"))

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::bearer::AuthUser;
 use crate::http::openapi::NotFound;
 use crate::http::validate;
-use crate::http::views::UserView;
+use crate::http::views::{ProfileView, UserView};
 use crate::models::user;
 use crate::state::AppState;
 
@@ -13,14 +13,15 @@ fn user_not_found() -> ApiError {
     ApiError::not_found("user not found")
 }
 
-/// `GET /api/users/{id}` → the User (public profile); 404.
+/// `GET /api/users/{id}` → the User (public profile), or `{ id, deleted: true }` for a deleted
+/// account (its messages stay, and clients still look their sender up); 404.
 #[utoipa::path(
     operation_id = "getUser",
     tag = "users",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The user")),
     responses(
-        (status = 200, description = "The public profile", body = UserView),
+        (status = 200, description = "The public profile, or `{ id, deleted: true }`", body = ProfileView),
         (status = 404, response = NotFound),
     ),
 )]
@@ -29,17 +30,17 @@ pub async fn by_id(
     state: web::Data<AppState>,
     _me: AuthUser,
     path: web::Path<String>,
-) -> ApiResult<web::Json<UserView>> {
+) -> ApiResult<web::Json<ProfileView>> {
     let id = validate::path_id(&path, user_not_found)?;
     let mut conn = state.pool.get().await?;
-    let found = user::find(&mut conn, id)
+    let found = user::find_any(&mut conn, id)
         .await?
         .ok_or_else(user_not_found)?;
     Ok(web::Json((&found).into()))
 }
 
 /// `GET /api/users/by-username/{username}` → the User whose username is this one, ignoring
-/// case (usernames are unique ignoring case); 404.
+/// case (usernames are unique ignoring case); 404, also for a deleted account's reserved name.
 #[utoipa::path(
     operation_id = "getUserByUsername",
     tag = "users",

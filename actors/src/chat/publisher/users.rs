@@ -1,6 +1,6 @@
 //! Events for one user's sockets, on every node: membership changes made outside the socket
 //! (the sockets join or leave the room and hear `conversation:added` / `conversation:removed`),
-//! revoked credentials, blocks, presence settings and the `told` events (contacts). Each is
+//! revoked credentials, deleted accounts, blocks, presence settings and the `told` events (contacts). Each is
 //! applied to this node's sockets and published to the others, which apply it to theirs
 //! ([`Publisher::apply_remote`]).
 
@@ -56,6 +56,8 @@ enum Change {
     Shown,
     /// An event for the user's sockets (one of [`TOLD_EVENTS`]).
     Told,
+    /// The account was deleted: every socket of the user ends.
+    Gone,
 }
 
 impl Publisher {
@@ -130,6 +132,7 @@ impl Publisher {
                 }
                 None => log::warn!("block event without its blocker"),
             },
+            (Change::Gone, _) => self.gone_here(user).await,
             (Change::Revoked, _) => match remote.family {
                 Some(family) => self.revoked_here(user, family).await,
                 None => log::warn!("revocation event without its family"),
@@ -156,6 +159,29 @@ impl Publisher {
             payload: None,
         };
         self.publish_user_event(user, &event);
+    }
+
+    /// `user`'s account was deleted: every socket of theirs, on every node, is disconnected,
+    /// whatever credentials it was opened with.
+    pub async fn user_gone(&self, user: Uuid) {
+        self.gone_here(user).await;
+        let event = UserEvent {
+            kind: Change::Gone,
+            conversation_id: Uuid::nil(),
+            conversation: None,
+            family: None,
+            by: None,
+            event: None,
+            payload: None,
+        };
+        self.publish_user_event(user, &event);
+    }
+
+    async fn gone_here(&self, user: Uuid) {
+        for socket in self.sockets_of(user).await {
+            log::debug!(user_id:% = user; "socket of a deleted account disconnected");
+            socket.session().close();
+        }
     }
 
     /// `by` blocked (`blocked`) or unblocked `user`: `by`'s presence stops (or resumes)

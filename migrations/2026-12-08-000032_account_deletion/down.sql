@@ -1,0 +1,2 @@
+DROP FUNCTION confab_tombstone_sender(UUID, UUID);
+ALTER TABLE users DROP COLUMN deleted_at;
