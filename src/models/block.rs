@@ -49,3 +49,25 @@ pub async fn any_blocked(
     .get_result(conn)
     .await
 }
+
+/// Whether an owner of group `conversation` has blocked `user` (who may then not join it by
+/// its invites: PROTOCOL.md v1.2 §14).
+pub async fn by_owner_of(
+    conn: &mut AsyncPgConnection,
+    conversation: Uuid,
+    user: Uuid,
+) -> QueryResult<bool> {
+    use crate::db::schema::conversation_members as cm;
+    diesel::select(diesel::dsl::exists(
+        blocks::table.filter(blocks::blocked_id.eq(user)).filter(
+            blocks::blocker_id.eq_any(
+                cm::table
+                    .filter(cm::conversation_id.eq(conversation))
+                    .filter(cm::role.eq(crate::models::member::OWNER))
+                    .select(cm::user_id),
+            ),
+        ),
+    ))
+    .get_result(conn)
+    .await
+}

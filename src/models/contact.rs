@@ -199,3 +199,25 @@ pub async fn count_of(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i
         .get_result(conn)
         .await
 }
+
+/// Whether any of `users` takes conversations from their contacts only and does not count
+/// `actor` among them: `actor` may then not put them in a group (PROTOCOL.md v1.2 §14).
+pub async fn any_closed_to(
+    conn: &mut AsyncPgConnection,
+    users: &[Uuid],
+    actor: Uuid,
+) -> QueryResult<bool> {
+    use diesel::dsl::{exists, not};
+    diesel::select(exists(
+        users::table
+            .filter(users::id.eq_any(users))
+            .filter(users::dm_from_contacts_only)
+            .filter(not(exists(
+                contacts::table
+                    .filter(contacts::user_id.eq(users::id))
+                    .filter(contacts::contact_id.eq(actor)),
+            ))),
+    ))
+    .get_result(conn)
+    .await
+}

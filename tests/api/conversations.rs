@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use crate::helpers::{assert_error, TestApp};
+use crate::sockets::{frame_starting, socket_of};
 
 #[actix_web::test]
 async fn a_dm_is_created_once_per_pair_whoever_opens_it() {
@@ -321,4 +322,37 @@ async fn a_groups_owner_deletes_it_for_everyone() {
         reported,
         vec![Some(uuid::Uuid::parse_str(&bob.id).unwrap())]
     );
+}
+
+/// With `dmFromContactsOnly`, a stranger cannot put the user in a new group, not even a group
+/// of two: nothing is made and nothing is told. A contact can.
+#[actix_web::test]
+async fn only_contacts_put_a_contacts_only_user_in_a_new_group() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    app.contacts_only(&bob).await;
+    app.befriend(&carol, &bob).await;
+    let mut on_bob = socket_of(&app, &bob.token).await;
+    for members in [json!([bob.id]), json!([carol.id, bob.id])] {
+        let res = app
+            .post(
+                "/api/conversations",
+                &alice.token,
+                json!({ "kind": "group", "title": "hi", "memberIds": members }),
+            )
+            .await;
+        assert_error(&res, 403, "forbidden");
+    }
+    assert_eq!(app.conversation_ids(&alice).await, Vec::<String>::new());
+    assert_eq!(app.conversation_ids(&carol).await, Vec::<String>::new());
+    // Bob's first `conversation:added` is the group a contact made, after the refusals.
+    let group = app.group(&carol, "friends", &[&bob]).await;
+    let added = frame_starting(&mut on_bob, r#"42["conversation:added""#).await;
+    assert!(added.contains(&group), "{added}");
+    assert_eq!(app.conversation_ids(&bob).await, vec![group]);
+    // Alice, once a contact, may too.
+    app.befriend(&alice, &bob).await;
+    app.group(&alice, "now", &[&bob]).await;
 }

@@ -267,6 +267,56 @@ impl TestApp {
         res.body["id"].as_str().unwrap().to_string()
     }
 
+    /// Makes `a` and `b` each other's contacts (a request from `a`, accepted by `b`).
+    pub async fn befriend(&self, a: &TestUser, b: &TestUser) {
+        let request = self
+            .post(
+                "/api/contacts/requests",
+                &a.token,
+                json!({ "userId": b.id }),
+            )
+            .await;
+        assert_eq!(request.status, 201, "{:?}", request.body);
+        let id = request.body["id"].as_str().unwrap();
+        let accepted = self
+            .post(
+                &format!("/api/contacts/requests/{id}/accept"),
+                &b.token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(accepted.body["status"], "accepted", "{:?}", accepted.body);
+    }
+
+    /// Sets `settings.dmFromContactsOnly` of `user`.
+    pub async fn contacts_only(&self, user: &TestUser) {
+        let res = self
+            .request(
+                "PATCH",
+                "/api/me",
+                Some(&user.token),
+                Some(json!({ "settings": { "dmFromContactsOnly": true } })),
+            )
+            .await;
+        assert_eq!(
+            res.body["settings"]["dmFromContactsOnly"], true,
+            "{:?}",
+            res.body
+        );
+    }
+
+    /// The ids of `user`'s conversations (the first page).
+    pub async fn conversation_ids(&self, user: &TestUser) -> Vec<String> {
+        let res = self.get("/api/conversations", &user.token).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Sends `body` with client id `client_id` over HTTP.
     pub async fn send(
         &self,

@@ -322,3 +322,51 @@ async fn codes_are_stored_hashed() {
         "the stored row holds the code"
     );
 }
+
+/// A user blocked by a group's owner cannot join it by its links, an admin's too: no use is
+/// counted and nobody is told. A block by another member does not close the group; lifting the
+/// owner's block opens it again.
+#[actix_web::test]
+async fn a_user_blocked_by_the_owner_cannot_accept_the_groups_invites() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let group = app.group(&alice, "club", &[&carol]).await;
+    // An admin's link: the owner's block holds for every link of the group.
+    diesel::sql_query("UPDATE conversation_members SET role = 'admin' WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(carol.id.parse::<uuid::Uuid>().unwrap())
+        .execute(&mut app.state.pool.get().await.unwrap())
+        .await
+        .unwrap();
+    let code = invite(&app, &carol, &group, json!({ "maxUses": 5 })).await;
+    for blocker in [&alice, &carol] {
+        let res = app
+            .post(
+                &format!("/api/blocks/{}", bob.id),
+                &blocker.token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status, 204);
+    }
+    let accept = format!("/api/invites/{code}/accept");
+    assert_error(
+        &app.post(&accept, &bob.token, json!({})).await,
+        403,
+        "forbidden",
+    );
+    assert_eq!(app.conversation_ids(&bob).await, Vec::<String>::new());
+    let listed = app
+        .get(&format!("/api/conversations/{group}/invites"), &alice.token)
+        .await;
+    assert_eq!(listed.body["invites"][0]["uses"], 0, "{:?}", listed.body);
+
+    let lifted = app
+        .delete(&format!("/api/blocks/{}", bob.id), &alice.token)
+        .await;
+    assert_eq!(lifted.status, 204);
+    let joined = app.post(&accept, &bob.token, json!({})).await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    assert_eq!(app.conversation_ids(&bob).await, vec![group.clone()]);
+}

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use crate::helpers::{assert_error, TestApp};
+use crate::sockets::{frame_starting, socket_of};
 
 fn member_ids(body: &serde_json::Value) -> Vec<String> {
     let mut ids: Vec<String> = body["members"]
@@ -228,4 +229,56 @@ async fn an_owner_who_leaves_hands_the_group_on() {
         .status,
         204
     );
+}
+
+/// With `dmFromContactsOnly`, a stranger cannot add the user to a group (nobody of the list
+/// is added, nothing is told); an invite link stays open to them, and once they belong, a
+/// repeated add changes nothing and is not refused.
+#[actix_web::test]
+async fn a_stranger_cannot_add_a_contacts_only_user() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let dave = app.register("dave").await;
+    app.contacts_only(&bob).await;
+    let group = app.group(&alice, "team", &[&carol]).await;
+    let path = format!("/api/conversations/{group}/members");
+    let mut on_bob = socket_of(&app, &bob.token).await;
+
+    let res = app
+        .post(&path, &alice.token, json!({ "userIds": [dave.id, bob.id] }))
+        .await;
+    assert_error(&res, 403, "forbidden");
+    let now = app
+        .get(&format!("/api/conversations/{group}"), &alice.token)
+        .await;
+    assert_eq!(member_ids(&now.body).len(), 2, "{:?}", now.body);
+    assert_eq!(app.conversation_ids(&bob).await, Vec::<String>::new());
+
+    // The user's own choice: an invite link.
+    let invite = app
+        .post(
+            &format!("/api/conversations/{group}/invites"),
+            &alice.token,
+            json!({}),
+        )
+        .await;
+    let code = invite.body["code"].as_str().unwrap();
+    let joined = app
+        .post(
+            &format!("/api/invites/{code}/accept"),
+            &bob.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    // Bob's first `conversation:added` is this join, not the refused add.
+    let added = frame_starting(&mut on_bob, r#"42["conversation:added""#).await;
+    assert!(added.contains(&group), "{added}");
+    let again = app
+        .post(&path, &alice.token, json!({ "userIds": [bob.id, dave.id] }))
+        .await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(member_ids(&again.body).len(), 4);
 }

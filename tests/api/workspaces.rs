@@ -458,3 +458,50 @@ async fn workspaces_per_day_are_capped_per_user() {
         .unwrap();
     workspace(app, &bob, &refused_slug, &[]).await;
 }
+
+/// In a workspace too, a member who takes conversations from contacts only is put in a
+/// channel by contacts only; joining a public channel stays their own choice.
+#[actix_web::test]
+async fn a_contacts_only_member_joins_channels_by_choice_or_by_a_contact() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    app.contacts_only(&bob).await;
+    app.befriend(&carol, &bob).await;
+    let space = workspace(&app, &alice, "acme", &[&bob, &carol]).await;
+    let res = app
+        .post(
+            "/api/conversations",
+            &alice.token,
+            json!({ "kind": "group", "title": "ops", "workspaceId": space, "memberIds": [bob.id] }),
+        )
+        .await;
+    assert_error(&res, 403, "forbidden");
+    let public = channel(&app, &alice, &space, "general", "public").await;
+    let members = format!("/api/conversations/{public}/members");
+    assert_error(
+        &app.post(&members, &alice.token, json!({ "userIds": [bob.id] }))
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_eq!(app.conversation_ids(&bob).await, Vec::<String>::new());
+    let joined = app
+        .post(
+            &format!("/api/conversations/{public}/join"),
+            &bob.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    let private = channel(&app, &carol, &space, "friends", "private").await;
+    let added = app
+        .post(
+            &format!("/api/conversations/{private}/members"),
+            &carol.token,
+            json!({ "userIds": [bob.id] }),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
+}

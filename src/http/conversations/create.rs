@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{announce_added, view};
 use crate::error::{ApiError, ApiResult};
 use crate::http::bearer::AuthUser;
+use crate::http::members;
 use crate::http::validate;
 use crate::models::conversation::{
     self, Conversation, NewConversation, DM, GROUP, PRIVATE, PUBLIC,
@@ -119,11 +120,7 @@ pub async fn create(
             if user::count_existing(&mut conn, &others).await? != others.len() as i64 {
                 return Err(ApiError::not_found("user not found"));
             }
-            if block::any_blocked(&mut conn, &others, me.id).await? {
-                return Err(ApiError::forbidden(
-                    "someone you listed has blocked you and cannot be added",
-                ));
-            }
+            members::may_add(&mut conn, me.id, &others).await?;
             if let Some(space) = space {
                 if workspace::member(&mut conn, space, me.id).await?.is_none() {
                     return Err(ApiError::not_found("workspace not found"));

@@ -9,13 +9,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::bearer::AuthUser;
 use crate::http::client_ip;
 use crate::http::members;
-use crate::http::openapi::{Conflict, NotFound, RateLimited};
+use crate::http::openapi::{Conflict, Forbidden, NotFound, RateLimited};
 use crate::http::views::ConversationView;
 use crate::http::views::WorkspaceView;
 use crate::invites::Outcome;
 use crate::models::conversation::{self, Conversation};
-use crate::models::invite;
 use crate::models::workspace::{self, NewWorkspaceMember, MEMBER};
+use crate::models::{block, invite};
 use crate::state::AppState;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -38,8 +38,9 @@ enum Accepted {
 
 /// `POST /api/invites/{code}/accept` → the Conversation (the caller joins it as a member and
 /// the link counts one use; already a member: 200 and no use), or for a workspace's link the
-/// Workspace. 404 when the code is unknown, expired, revoked or used up; `conflict` when the
-/// group is full. Uses are counted under the invite's row lock, so a link of N uses admits N.
+/// Workspace. 404 when the code is unknown, expired, revoked or used up; `forbidden` when the
+/// group's owner has blocked the caller; `conflict` when the group is full. Uses are counted
+/// under the invite's row lock, so a link of N uses admits N.
 #[utoipa::path(
     operation_id = "acceptInvite",
     tag = "invites",
@@ -47,6 +48,7 @@ enum Accepted {
     params(("code" = String, Path, description = "The invite code")),
     responses(
         (status = 200, description = "The group joined (a Conversation), or the workspace joined (a Workspace)", body = Joined),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 429, response = RateLimited),
@@ -89,6 +91,11 @@ pub async fn accept(
                     if workspace::member(conn, w, user).await?.is_none() {
                         return Err(invite_not_found());
                     }
+                }
+                if block::by_owner_of(conn, id, user).await? {
+                    return Err(ApiError::forbidden(
+                        "the group's owner has blocked you; you cannot join it",
+                    ));
                 }
                 let (group, added) = members::add_locked(conn, id, &[user], max).await?;
                 if !added.is_empty() {

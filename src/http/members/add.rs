@@ -12,7 +12,7 @@ use crate::http::conversations::load_for_member;
 use crate::http::members;
 use crate::http::validate;
 use crate::http::views::ConversationView;
-use crate::models::{block, user, workspace};
+use crate::models::{member, user, workspace};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -60,11 +60,14 @@ pub async fn add(
     if user::count_existing(&mut conn, &ids).await? != ids.len() as i64 {
         return Err(ApiError::not_found("user not found"));
     }
-    if block::any_blocked(&mut conn, &ids, me.id).await? {
-        return Err(ApiError::forbidden(
-            "someone you listed has blocked you and cannot be added",
-        ));
-    }
+    // Those who already belong are left as they are: only newcomers are asked about.
+    let current = member::user_ids(&mut conn, conversation.id).await?;
+    let newcomers: Vec<_> = ids
+        .iter()
+        .copied()
+        .filter(|id| !current.contains(id))
+        .collect();
+    members::may_add(&mut conn, me.id, &newcomers).await?;
     if let Some(space) = conversation.workspace_id {
         if workspace::count_members_among(&mut conn, space, &ids).await? != ids.len() as i64 {
             return Err(ApiError::invalid(

@@ -17,7 +17,26 @@ use crate::http::conversations::{announce_added, view};
 use crate::http::views::ConversationView;
 use crate::models::conversation::{self, Conversation};
 use crate::models::member::{self, Member, NewMember, MEMBER, OWNER};
+use crate::models::{block, contact};
 use crate::state::AppState;
+
+/// Whether `actor` may put `users` in a group, at its creation or later: none of them has
+/// blocked `actor`, and none takes conversations from their contacts only without counting
+/// `actor` among them (PROTOCOL.md v1.2 §14; for those an invite link remains, since the user
+/// then chooses). Checked before anything is stored or told.
+pub async fn may_add(conn: &mut AsyncPgConnection, actor: Uuid, users: &[Uuid]) -> ApiResult<()> {
+    if block::any_blocked(conn, users, actor).await? {
+        return Err(ApiError::forbidden(
+            "someone you listed has blocked you and cannot be added",
+        ));
+    }
+    if contact::any_closed_to(conn, users, actor).await? {
+        return Err(ApiError::forbidden(
+            "someone you listed takes conversations from their contacts only; share an invite link instead",
+        ));
+    }
+    Ok(())
+}
 
 /// Adds `users` to group `id` as members; call it in a transaction. Users who already belong
 /// are left as they are; `conflict` when the group would pass `max` members. Returns the
