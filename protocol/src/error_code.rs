@@ -28,11 +28,13 @@ pub enum ErrorCode {
     Unavailable,
     /// An unexpected server fault (logged on the server, never detailed to the client).
     Internal,
+    /// A search too broad to answer within its cost budget; more words narrow it (v1.2).
+    TooBroad,
 }
 
 impl ErrorCode {
     /// Every code, in the contract's order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Invalid,
         ErrorCode::Unauthorized,
         ErrorCode::TokenExpired,
@@ -43,6 +45,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
+        ErrorCode::TooBroad,
     ];
 
     /// The code as it appears on the wire.
@@ -58,13 +61,14 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::TooBroad => "too_broad",
         }
     }
 
     /// The HTTP status that goes with the code.
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::Invalid => 400,
+            ErrorCode::Invalid | ErrorCode::TooBroad => 400,
             ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
@@ -89,18 +93,7 @@ mod tests {
 
     #[test]
     fn wire_names_match_serde_names() {
-        for code in [
-            ErrorCode::Invalid,
-            ErrorCode::Unauthorized,
-            ErrorCode::TokenExpired,
-            ErrorCode::NotFound,
-            ErrorCode::Forbidden,
-            ErrorCode::Conflict,
-            ErrorCode::TooLarge,
-            ErrorCode::RateLimited,
-            ErrorCode::Unavailable,
-            ErrorCode::Internal,
-        ] {
+        for code in ErrorCode::ALL {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::from(code.as_str()));
         }
