@@ -63,6 +63,14 @@ impl ApiError {
         }
     }
 
+    /// A search too broad to answer within its time limit (PROTOCOL.md v1.2 §14).
+    pub fn too_broad() -> Self {
+        Self::new(
+            ErrorCode::TooBroad,
+            "this search is too broad to answer in time; add words to narrow it",
+        )
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             ErrorCode::Unavailable,

@@ -36,6 +36,8 @@ pub struct AppState {
     pub invites: crate::invites::Invites,
     /// Each user's rate of searches.
     pub search_limiter: confab_actors::chat::Limiter,
+    /// Each user's database time for searches, and a search statement's time limit.
+    pub search_budget: crate::search::Budget,
     /// A bcrypt hash of a random password, checked when a login names no account, so that
     /// such a login takes as long as one with a wrong password.
     pub dummy_hash: String,

@@ -270,6 +270,12 @@ pub struct Limits {
     /// Searches per user and second, with bursts.
     pub search_per_sec: f64,
     pub search_burst: f64,
+    /// Each search statement's time limit: past it the search is `too_broad`.
+    pub search_statement_timeout_ms: u64,
+    /// Database time a user's searches may take: milliseconds a second, in bursts of at most
+    /// `search_db_burst_ms` (which holds at least one statement timeout).
+    pub search_db_ms_per_sec: f64,
+    pub search_db_burst_ms: f64,
     /// Members of a workspace.
     pub workspace_max_members: usize,
     /// Contact requests a user may send in 24 hours.
@@ -413,6 +419,13 @@ impl Settings {
         }
         if self.limits.search_per_sec <= 0.0 || self.limits.search_burst < 1.0 {
             bail!("limits.search_per_sec must be positive and limits.search_burst at least 1");
+        }
+        let limits = &self.limits;
+        if !(1..=60_000).contains(&limits.search_statement_timeout_ms)
+            || limits.search_db_ms_per_sec <= 0.0
+            || limits.search_db_burst_ms < limits.search_statement_timeout_ms as f64
+        {
+            bail!("limits.search_statement_timeout_ms must be 1..=60000, limits.search_db_ms_per_sec positive and limits.search_db_burst_ms at least the statement timeout");
         }
         if self.limits.send_rate_per_sec <= 0.0 || self.limits.send_burst < 1.0 {
             bail!("limits.send_rate_per_sec must be positive and limits.send_burst at least 1");

@@ -239,6 +239,14 @@ pub fn is_outage(err: &diesel::result::Error) -> bool {
     }
 }
 
+/// Whether a diesel error is PostgreSQL cancelling a statement at its `statement_timeout`
+/// (SQLSTATE 57014, which diesel does not name; as PostgreSQL words it).
+pub fn is_statement_timeout(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(err, Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+        if info.message().contains("canceling statement due to statement timeout"))
+}
+
 /// Checks that a pooled connection answers, within `timeout`.
 pub async fn ping(pool: &DbPool, timeout: Duration) -> bool {
     let check = async {

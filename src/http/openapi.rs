@@ -53,11 +53,17 @@ struct ApiDoc;
 
 /// The contract's error responses, each described once under `components/responses`:
 /// the name, the status and when it is answered.
-const ERRORS: [(&str, u16, &str); 9] = [
+const ERRORS: [(&str, u16, &str); 10] = [
     (
         "Invalid",
         400,
         "`invalid`: a parameter or the body is malformed, missing or out of range",
+    ),
+    (
+        "InvalidOrTooBroad",
+        400,
+        "`invalid`: a parameter is malformed, missing or out of range; or `too_broad`: the \
+         search cannot be answered within its time limit, add words to narrow it",
     ),
     (
         "Unauthorized",
@@ -125,7 +131,14 @@ fn error_response(name: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-error_responses!(Unauthorized, Forbidden, NotFound, Conflict, RateLimited);
+error_responses!(
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    RateLimited,
+    InvalidOrTooBroad
+);
 
 /// Declares the security schemes and the error responses, and adds to every operation the
 /// errors any request can get: `invalid` where it takes input, `unauthorized` where it needs

@@ -3,15 +3,24 @@
 //! `websearch_to_tsquery`, or a prefix query for a single word) and pages newest first by id;
 //! the snippet and its highlights are computed here, only for the page's rows, as plain text
 //! with `[start, end)` ranges in UTF-16 code units.
+//!
+//! A search's cost is bounded three ways (PROTOCOL.md v1.2 §14): no word shorter than two
+//! characters is looked for alone ([`query`]), each statement runs under a time limit past
+//! which the search is `too_broad` ([`find`]), and each user spends a budget of database
+//! time ([`Budget`]).
 
+pub mod budget;
 pub mod query;
 pub mod snippet;
 
+use std::time::Duration;
+
 use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::models::message::Message;
+pub use budget::Budget;
 pub use query::{parse, SearchQuery};
 pub use snippet::{snippet, Snippet};
 
@@ -30,15 +39,28 @@ const CONDITIONS: &str = "AND ARRAY[m.conversation_id] && ARRAY(SELECT cm.conver
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $2 AND b.blocked_id = m.sender_id) \
      ORDER BY m.id DESC LIMIT $5";
 
-/// A page of at most `limit` messages that match `query`, visible to `user`, newest first,
-/// with ids below `before`. Every value is a bound parameter.
+/// What a search asks for, besides its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    /// Who searches: only their conversations are searched.
+    pub user: Uuid,
+    /// Only this one of them.
+    pub conversation: Option<Uuid>,
+    /// Only messages with smaller ids (the cursor).
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// A page of at most `scope.limit` messages that match `query`, visible to `scope.user`,
+/// newest first, with ids below `scope.before`. Every value is a bound parameter. The
+/// statement runs in a transaction of its own under `timeout`: past it PostgreSQL cancels it
+/// and the error is one that [`crate::db::is_statement_timeout`] recognises.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
     query: &SearchQuery,
-    conversation: Option<Uuid>,
-    before: Option<i64>,
-    limit: i64,
+    scope: Scope,
+    timeout: Duration,
 ) -> diesel::QueryResult<Vec<Message>> {
     let matcher = if query.prefix.is_some() {
         "m.search @@ to_tsquery('simple', $1)"
@@ -46,12 +68,21 @@ pub async fn find(
         "m.search @@ websearch_to_tsquery('simple', $1)"
     };
     let sql = format!("SELECT {COLUMNS} FROM messages m WHERE {matcher} {CONDITIONS}");
-    diesel::sql_query(sql)
-        .bind::<Text, _>(query.sql_text())
-        .bind::<SqlUuid, _>(user)
-        .bind::<Nullable<SqlUuid>, _>(conversation)
-        .bind::<BigInt, _>(before.unwrap_or(i64::MAX))
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await
+    let text = query.sql_text();
+    let timeout_ms = timeout.as_millis().max(1).to_string();
+    conn.transaction(async move |conn| {
+        diesel::sql_query("SELECT set_config('statement_timeout', $1, true)")
+            .bind::<Text, _>(timeout_ms)
+            .execute(conn)
+            .await?;
+        diesel::sql_query(sql)
+            .bind::<Text, _>(text)
+            .bind::<SqlUuid, _>(scope.user)
+            .bind::<Nullable<SqlUuid>, _>(scope.conversation)
+            .bind::<BigInt, _>(scope.before.unwrap_or(i64::MAX))
+            .bind::<BigInt, _>(scope.limit)
+            .load(conn)
+            .await
+    })
+    .await
 }

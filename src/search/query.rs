@@ -26,6 +26,10 @@ impl SearchQuery {
 /// The longest search, in characters.
 pub const MAX_CHARS: usize = 200;
 
+/// The shortest word a search is made of, in characters, and so the shortest prefix: one
+/// letter begins too many words to be worth an index (PROTOCOL.md v1.2 §14).
+pub const MIN_WORD_CHARS: usize = 2;
+
 /// The words of `text`: runs of letters and digits (what PostgreSQL's parser keeps of them),
 /// lowercased, each with its position in characters.
 pub fn words(text: &str) -> Vec<(usize, usize, String)> {
@@ -52,7 +56,8 @@ pub fn words(text: &str) -> Vec<(usize, usize, String)> {
     out
 }
 
-/// Checks `q` (1 to 200 characters with at least one word to find) and reads it.
+/// Checks `q` (1 to 200 characters with at least one word of 2 or more characters to find)
+/// and reads it.
 pub fn parse(q: &str) -> Result<SearchQuery, &'static str> {
     let chars = q.chars().count();
     if q.trim().is_empty() || chars > MAX_CHARS {
@@ -97,6 +102,9 @@ pub fn parse(q: &str) -> Result<SearchQuery, &'static str> {
     if terms.is_empty() {
         return Err("q must name at least one word to find");
     }
+    if terms.iter().all(|t| t.chars().count() < MIN_WORD_CHARS) {
+        return Err("q must name at least one word of 2 or more characters");
+    }
     terms.dedup();
     let single = !operators && plain_words == 1 && words(q).len() == 1;
     let prefix = single.then(|| terms[0].clone());
@@ -139,6 +147,12 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse(&"a".repeat(200)).is_ok());
+        // Words of one character alone are too broad to look for.
+        for short in ["a", "a b", "\"x y\"", "é -foo", "東", "7 or 8"] {
+            assert!(parse(short).is_err(), "{short:?}");
+        }
+        assert_eq!(parse("ab").unwrap().prefix.as_deref(), Some("ab"));
+        assert_eq!(parse("a bc").unwrap().terms, ["a", "bc"]);
         assert!(parse(&"a".repeat(201)).is_err());
         assert!(parse(&"é".repeat(200)).is_ok(), "characters, not bytes");
     }

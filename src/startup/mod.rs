@@ -99,6 +99,11 @@ impl Application {
         let dummy_hash = password::hash(refresh::generate(), settings.auth.bcrypt_cost).await?;
         let limits = &settings.limits;
         let search_limiter = Limiter::new(limits.search_per_sec, limits.search_burst);
+        let search_budget = crate::search::Budget::new(
+            limits.search_db_ms_per_sec,
+            limits.search_db_burst_ms,
+            Duration::from_millis(limits.search_statement_timeout_ms),
+        );
         let invites = crate::invites::Invites::new(
             settings.jwt_secret().expose().as_bytes(),
             limits.invite_lookups_per_min,
@@ -107,6 +112,7 @@ impl Application {
         let state = web::Data::new(AppState {
             attachments,
             search_limiter,
+            search_budget,
             invites,
             node_id: settings.node_id().to_string(),
             jwt,

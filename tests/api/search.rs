@@ -300,8 +300,8 @@ async fn bad_searches_get_the_contract_error() {
     // SQL syntax in q is only ever text to find.
     for text in [
         "robert'); DROP TABLE messages;--",
-        "a & b | !c <-> d:*",
-        "\\' OR 1=1 --",
+        "ab & cd | !ef <-> gh:*",
+        "\\' OR 11=11 --",
         "messages",
     ] {
         assert_eq!(search(&app, &alice, &q(text)).await.status, 200, "{text}");
@@ -339,4 +339,95 @@ async fn searches_are_rate_limited_per_user() {
         200,
         "another user is not affected"
     );
+}
+
+/// A word of one character alone begins or is too many words to look for: a search made
+/// only of such words is `invalid`; one longer word is enough, and is a prefix of two or more
+/// characters.
+#[actix_web::test]
+async fn words_of_one_character_alone_are_not_searched() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let group = app.group(&alice, "g", &[]).await;
+    say(&app, &alice, &group, "a bad day").await;
+    for short in ["a", "b", "a b", "\"a b\"", "a -bad", "7 or 8", "東"] {
+        let res = search(&app, &alice, &q(short)).await;
+        assert_error(&res, 400, "invalid");
+        assert!(
+            res.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("2 or more characters"),
+            "{short}: {:?}",
+            res.body
+        );
+    }
+    assert_eq!(bodies(&app, &alice, "ba").await, ["a bad day"]);
+    assert_eq!(bodies(&app, &alice, "a bad").await, ["a bad day"]);
+}
+
+/// Fills `conversation` with `count` messages whose words all begin with `prefix`, then as
+/// many newer ones that do not: any plan for a search of `prefix` reads thousands of rows.
+async fn fill(app: &TestApp, conversation: &str, sender: &TestUser, prefix: &str, count: i64) {
+    use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.state.pool.get().await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO messages (conversation_id, seq, rev, sender_id, client_message_id, body) \
+         SELECT $1, g, g, $2, 'fill-' || g, CASE WHEN g <= $4 THEN $3 || g ELSE 'other' || g END \
+         FROM generate_series(1, 2 * $4) AS g",
+    )
+    .bind::<SqlUuid, _>(conversation.parse::<uuid::Uuid>().unwrap())
+    .bind::<SqlUuid, _>(sender.id.parse::<uuid::Uuid>().unwrap())
+    .bind::<Text, _>(prefix)
+    .bind::<BigInt, _>(count)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+/// A search statement that runs past `limits.search_statement_timeout_ms` is cancelled by
+/// PostgreSQL and answered `too_broad`, with a message saying to add words. (A 1 ms limit
+/// against 20,000 matching messages behind 20,000 others: no plan answers that in time.)
+#[actix_web::test]
+async fn a_search_past_its_time_limit_is_too_broad() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.search_statement_timeout_ms = 1;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let group = app.group(&alice, "g", &[]).await;
+    fill(&app, &group, &alice, "needle", 20_000).await;
+    let res = search(&app, &alice, &q("needle")).await;
+    assert_error(&res, 400, "too_broad");
+    assert!(
+        res.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("add words"),
+        "{:?}",
+        res.body
+    );
+}
+
+/// Each user's searches spend a budget of database time: a search reserves a whole statement
+/// timeout and is charged what it took, so with a budget of exactly one timeout (refilling
+/// next to never) the second search waits, `rate_limited` with `retryAfterMs`; another user
+/// still searches.
+#[actix_web::test]
+async fn searches_spend_a_per_user_budget_of_database_time() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.search_statement_timeout_ms = 200;
+        settings.limits.search_db_burst_ms = 200.0;
+        settings.limits.search_db_ms_per_sec = 0.0001;
+    })
+    .await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let group = app.group(&alice, "g", &[&bob]).await;
+    say(&app, &alice, &group, "hello there").await;
+    assert_eq!(bodies(&app, &alice, "hello").await, ["hello there"]);
+    let refused = search(&app, &alice, &q("hello")).await;
+    assert_error(&refused, 429, "rate_limited");
+    assert!(refused.body["error"]["retryAfterMs"].as_u64().unwrap() > 0);
+    assert_eq!(bodies(&app, &bob, "hello").await, ["hello there"]);
 }

@@ -1,6 +1,7 @@
 //! Token buckets by key: the per-user sending rate (by default 10 messages a second, bursts of
-//! 20), every user's event budget, searches, invite look-ups by user and by address, and
-//! handshakes by address all use this one limiter, keyed by whatever they limit.
+//! 20), every user's event budget, searches and the database time they spend, invite look-ups
+//! by user and by address, and handshakes by address all use this one limiter, keyed by
+//! whatever they limit.
 //!
 //! Buckets live in shards by key, each behind its own lock, so keys rarely wait on each
 //! other. Idle buckets are forgotten by a sweep that each shard runs at most once per
@@ -70,7 +71,22 @@ impl<K: Hash + Eq> Limiter<K> {
 
     /// Takes one token for `key`; `Err(wait)` says how long until one is available.
     pub fn check(&self, key: K) -> Result<(), Duration> {
-        self.check_at(key, Instant::now())
+        self.take_at(key, 1.0, Instant::now())
+    }
+
+    /// Takes `cost` tokens for `key` when it has them all (a budget counted in something other
+    /// than requests, such as milliseconds of work); `Err(wait)` says how long until it will.
+    pub fn take(&self, key: K, cost: f64) -> Result<(), Duration> {
+        self.take_at(key, cost, Instant::now())
+    }
+
+    /// Gives `amount` tokens back to `key`, never past the burst: what a [`take`](Self::take)
+    /// reserved and did not use.
+    pub fn give_back(&self, key: K, amount: f64) {
+        let mut shard = self.shard(&key);
+        if let Some(bucket) = shard.buckets.get_mut(&key) {
+            bucket.tokens = (bucket.tokens + amount.max(0.0)).min(self.burst);
+        }
     }
 
     fn shard(&self, key: &K) -> std::sync::MutexGuard<'_, Shard<K>> {
@@ -80,7 +96,12 @@ impl<K: Hash + Eq> Limiter<K> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    #[cfg(test)]
     fn check_at(&self, key: K, now: Instant) -> Result<(), Duration> {
+        self.take_at(key, 1.0, now)
+    }
+
+    fn take_at(&self, key: K, cost: f64, now: Instant) -> Result<(), Duration> {
         let mut shard = self.shard(&key);
         if now.saturating_duration_since(shard.swept) >= FORGET_AFTER {
             shard
@@ -95,11 +116,11 @@ impl<K: Hash + Eq> Limiter<K> {
         let refill = now.saturating_duration_since(bucket.at).as_secs_f64() * self.rate;
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
         bucket.at = bucket.at.max(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        if bucket.tokens >= cost {
+            bucket.tokens -= cost;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
+            Err(Duration::from_secs_f64((cost - bucket.tokens) / self.rate))
         }
     }
 
@@ -170,6 +191,26 @@ mod tests {
         assert!(copy.check_at(user, now).is_ok());
         assert!(limiter.check_at(user, now).is_ok());
         assert!(copy.check_at(user, now).is_err());
+    }
+
+    #[test]
+    fn a_costed_take_reserves_and_gives_back_what_it_did_not_use() {
+        let limiter = Limiter::<Uuid>::new(100.0, 1000.0);
+        let user = Uuid::new_v4();
+        let now = Instant::now();
+        assert!(limiter.take_at(user, 400.0, now).is_ok());
+        assert!(limiter.take_at(user, 400.0, now).is_ok());
+        // 200 left: a third reservation of 400 waits for 200 more, two seconds.
+        assert_eq!(
+            limiter.take_at(user, 400.0, now).unwrap_err(),
+            Duration::from_secs(2)
+        );
+        limiter.give_back(user, 350.0);
+        assert!(limiter.take_at(user, 400.0, now).is_ok());
+        // Never past the burst.
+        limiter.give_back(user, 1e9);
+        assert!(limiter.take_at(user, 1000.0, now).is_ok());
+        assert!(limiter.take_at(user, 1.0, now).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use crate::http::extract::Query;
-use crate::http::openapi::{NotFound, RateLimited};
+use crate::http::openapi::{InvalidOrTooBroad, NotFound, RateLimited};
 use actix_web::get;
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,8 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Words (a prefix with `*`), `"a phrase"`, `-excluded`, `or`.
+    /// Words (at least one of 2 or more characters; a single word is also a prefix),
+    /// `"a phrase"`, `-excluded`, `or`.
     #[param(required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     q: Option<String>,
     /// Only this conversation (one of the caller's).
@@ -48,7 +49,8 @@ pub struct SearchPage {
 /// `GET /api/search?q=&conversationId=&beforeId=&limit=` → `{ results: [{ message, snippet,
 /// highlights }], nextCursor }`: messages of the caller's conversations (or of one of them)
 /// that match `q`, newest first, never deleted ones nor those of users the caller blocked.
-/// Searches spend a per-user rate of their own.
+/// Searches spend a per-user rate of their own, and a per-user budget of database time; a
+/// search that cannot be answered within its time limit is `too_broad` (400).
 #[utoipa::path(
     operation_id = "searchMessages",
     tag = "search",
@@ -56,6 +58,7 @@ pub struct SearchPage {
     params(SearchParams),
     responses(
         (status = 200, description = "Matching messages, newest first", body = SearchPage),
+        (status = 400, response = InvalidOrTooBroad),
         (status = 404, response = NotFound),
         (status = 429, response = RateLimited),
     ),
@@ -98,7 +101,32 @@ pub async fn get(
         }
         None => None,
     };
-    let mut rows = search::find(&mut conn, me.id, &query, conversation, before, limit + 1).await?;
+    let scope = search::Scope {
+        user: me.id,
+        conversation,
+        before,
+        limit: limit + 1,
+    };
+    let budget = &state.search_budget;
+    let found = budget
+        .spend(
+            me.id,
+            search::find(&mut conn, &query, scope, budget.timeout()),
+        )
+        .await
+        .map_err(|wait| {
+            ApiError::rate_limited(
+                "your searches have used their share of database time; retry later",
+                wait,
+            )
+        })?;
+    let mut rows = found.map_err(|err| {
+        if crate::db::is_statement_timeout(&err) {
+            ApiError::too_broad()
+        } else {
+            err.into()
+        }
+    })?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let views = MessageView::load_all(&mut conn, state.messaging.signer(), &rows).await?;
