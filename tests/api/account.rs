@@ -316,11 +316,25 @@ async fn a_deleted_accounts_uploads_are_removed_from_storage() {
         )
         .await;
     assert_eq!(res.status, 201, "{:?}", res.body);
-    let ids = [unsent["id"].as_str().unwrap(), sent["id"].as_str().unwrap()];
+    // The objects are kept under the keys their uploads were sealed at.
+    let keys: Vec<String> = {
+        use confab::db::schema::attachments;
+        use diesel::{ExpressionMethods, QueryDsl};
+        let ids = [&unsent["id"], &sent["id"]]
+            .map(|id| uuid::Uuid::parse_str(id.as_str().unwrap()).unwrap());
+        let mut conn = app.state.pool.get().await.unwrap();
+        attachments::table
+            .filter(attachments::id.eq_any(ids))
+            .select(attachments::storage_key)
+            .load(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(keys.len(), 2);
     let stored = |app: &TestApp| {
         stored_objects(app)
             .into_iter()
-            .filter(|name| ids.iter().any(|id| name.starts_with(id)))
+            .filter(|name| keys.iter().any(|key| key == name))
             .count()
     };
     assert_eq!(stored(&app), 2);
