@@ -21,7 +21,7 @@ impl Messaging {
         self.within_deadline(
             async move { this.change_now(request).await },
             move |changed| {
-                let _ = publisher.message_changed(&published, &changed);
+                let _ = publisher.message_changed(&published, &changed, None);
             },
         )
         .await

@@ -138,7 +138,7 @@ async fn apply(
     let changed = state.messaging.change(request.clone()).await?;
     state
         .publisher
-        .message_changed(&request, &changed)
+        .message_changed(&request, &changed, None)
         .map_err(|err| ApiError::internal(err.message))?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())

@@ -5,13 +5,19 @@
 
 use super::{ack_json, conversation_id, Reply};
 use crate::chat::namespace::Inner;
+use crate::chat::rooms::SenderFrames;
 use crate::chat::socket_state::SocketState;
 use crate::chat::store::{Change, ChangeRequest, ChatStore};
+use crate::engine::{Ack, Socket};
 use crate::protocol::events::MessageAck;
 
+/// Commits the change; the ack goes out with it, in its turn among the conversation's changes
+/// (so the actor sees revs in order too).
 pub(super) async fn handle<S: ChatStore>(
     inner: &Inner<S>,
+    socket: &Socket,
     state: &SocketState,
+    ack: &mut Option<Ack>,
     conversation: &str,
     message_id: String,
     change: Change,
@@ -23,9 +29,20 @@ pub(super) async fn handle<S: ChatStore>(
         change,
     };
     let changed = inner.store.change(request.clone()).await?;
-    let ack = ack_json(MessageAck {
+    let json = ack_json(MessageAck {
         message: &changed.message,
-    });
-    inner.publisher.message_changed(&request, &changed)?;
-    ack
+    })?;
+    let Some(ack) = ack.take() else {
+        inner.publisher.message_changed(&request, &changed, None)?;
+        return Ok(json);
+    };
+    let frames = json.map(|json| ack.frame_json(&json)).into_iter().collect();
+    let sender = SenderFrames {
+        socket: socket.clone(),
+        frames,
+    };
+    inner
+        .publisher
+        .message_changed(&request, &changed, Some(sender))?;
+    Ok(None)
 }

@@ -162,7 +162,9 @@ async fn dispatch<S: ChatStore>(
             let body = edit.body;
             change::handle(
                 inner,
+                socket,
                 state,
+                ack,
                 &edit.conversation_id,
                 edit.message_id,
                 Change::Edit { body },
@@ -172,22 +174,30 @@ async fn dispatch<S: ChatStore>(
         ClientEvent::MessageDelete(delete) => {
             change::handle(
                 inner,
+                socket,
                 state,
+                ack,
                 &delete.conversation_id,
                 delete.message_id,
                 Change::Delete,
             )
             .await
         }
-        ClientEvent::ReactionAdd(reaction) => react(inner, state, reaction, true).await,
-        ClientEvent::ReactionRemove(reaction) => react(inner, state, reaction, false).await,
+        ClientEvent::ReactionAdd(reaction) => {
+            react(inner, socket, state, ack, reaction, true).await
+        }
+        ClientEvent::ReactionRemove(reaction) => {
+            react(inner, socket, state, ack, reaction, false).await
+        }
         ClientEvent::SyncChanges(request) => changes::handle(inner, state, request).await,
     }
 }
 
 async fn react<S: ChatStore>(
     inner: &Inner<S>,
+    socket: &Socket,
     state: &SocketState,
+    ack: &mut Option<Ack>,
     reaction: ReactionChange,
     add: bool,
 ) -> Reply {
@@ -197,7 +207,9 @@ async fn react<S: ChatStore>(
     };
     change::handle(
         inner,
+        socket,
         state,
+        ack,
         &reaction.conversation_id,
         reaction.message_id,
         change,

@@ -85,13 +85,19 @@ impl Publisher {
     }
 
     /// `message:updated` or `reaction:updated` of a committed change, to every subscribed
-    /// socket (the actor's included). Nothing for a change that changed nothing.
+    /// socket (the actor's included). The actor's socket, when `sender` names it, gets its
+    /// frames (the ack) and then the change, in the change's turn. Nothing but the sender's
+    /// frames for a change that changed nothing.
     pub fn message_changed(
         &self,
         request: &ChangeRequest,
         changed: &Changed,
+        sender: Option<SenderFrames>,
     ) -> Result<(), StoreError> {
         if !changed.changed {
+            if let Some(sender) = sender {
+                sender.socket.session().send(sender.frames);
+            }
             return Ok(());
         }
         let text = match &request.change {
@@ -112,12 +118,13 @@ impl Publisher {
             )
             .map_err(super::events::internal)?,
         };
-        self.rooms.publish_change(
-            changed.conversation_id,
-            changed.rev,
-            Frame::message(&text),
-            None,
-        );
+        let frame = Frame::message(&text);
+        let sender = sender.map(|mut sender| {
+            sender.frames.push(frame.clone());
+            sender
+        });
+        self.rooms
+            .publish_change(changed.conversation_id, changed.rev, frame, sender);
         Ok(())
     }
 
