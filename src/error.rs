@@ -155,7 +155,9 @@ impl ResponseError for ApiError {
 impl From<DieselError> for ApiError {
     fn from(err: DieselError) -> Self {
         if crate::db::is_outage(&err) {
-            log::warn!(cause:% = err; "database unavailable");
+            if crate::logging::bursts::storage_unavailable().admit() {
+                log::warn!(cause:% = err; "database unavailable");
+            }
             ApiError::unavailable()
         } else {
             ApiError::internal(err)
@@ -165,7 +167,9 @@ impl From<DieselError> for ApiError {
 
 impl From<crate::db::PoolError> for ApiError {
     fn from(err: crate::db::PoolError) -> Self {
-        log::warn!(cause:% = err; "no database connection");
+        if crate::logging::bursts::storage_unavailable().admit() {
+            log::warn!(cause:% = err; "no database connection");
+        }
         ApiError::unavailable()
     }
 }

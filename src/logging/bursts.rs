@@ -39,6 +39,14 @@ impl Default for Floods {
     }
 }
 
+/// Requests answered `unavailable` because storage is down, stalled or saturated, however
+/// they met it (one pool for the whole process: these come from code with no state at hand).
+pub fn storage_unavailable() -> &'static Bursts {
+    static OUTAGE: std::sync::LazyLock<Bursts> =
+        std::sync::LazyLock::new(|| Bursts::new("requests that found storage unavailable", BURST));
+    &OUTAGE
+}
+
 /// One kind of event, logged at most once per `period` plus one summary line.
 #[derive(Clone)]
 pub struct Bursts {

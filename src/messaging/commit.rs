@@ -108,7 +108,9 @@ pub async fn commit(
                 tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
             }
             Err(Failure::Db(err)) if is_transient(&err) => {
-                log::warn!(cause:% = err; "send failed after retries");
+                if crate::logging::bursts::storage_unavailable().admit() {
+                    log::warn!(cause:% = err; "send failed after retries");
+                }
                 return Err(SendError::Unavailable);
             }
             Err(Failure::Db(err)) => return Err(SendError::internal(err)),

@@ -89,7 +89,9 @@ impl SendError {
 impl From<DieselError> for SendError {
     fn from(err: DieselError) -> Self {
         if crate::db::is_outage(&err) {
-            log::warn!(cause:% = err; "database unavailable");
+            if crate::logging::bursts::storage_unavailable().admit() {
+                log::warn!(cause:% = err; "database unavailable");
+            }
             SendError::Unavailable
         } else {
             SendError::internal(err)
@@ -99,7 +101,9 @@ impl From<DieselError> for SendError {
 
 impl From<crate::db::PoolError> for SendError {
     fn from(err: crate::db::PoolError) -> Self {
-        log::warn!(cause:% = err; "no database connection");
+        if crate::logging::bursts::storage_unavailable().admit() {
+            log::warn!(cause:% = err; "no database connection");
+        }
         SendError::Unavailable
     }
 }

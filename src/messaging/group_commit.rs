@@ -98,7 +98,9 @@ impl MessageWriter {
             reply,
         };
         if lane.try_send(job).is_err() {
-            log::warn!("send queue full; refusing a send");
+            if crate::logging::bursts::storage_unavailable().admit() {
+                log::warn!("send queue full; refusing a send");
+            }
             return Err(DieselError::BrokenTransactionManager);
         }
         answer

@@ -117,7 +117,9 @@ impl Messaging {
             )),
             Err(_) => {
                 self.inner.metrics.unavailable();
-                log::warn!(deadline_ms = self.inner.deadline.as_millis() as u64; "a commit missed its deadline");
+                if crate::logging::bursts::storage_unavailable().admit() {
+                    log::warn!(deadline_ms = self.inner.deadline.as_millis() as u64; "a commit missed its deadline");
+                }
                 Err(SendError::Overdue)
             }
         }
