@@ -353,6 +353,34 @@ async fn after_an_upgrade_a_second_websocket_is_closed() {
     ws.close().await;
 }
 
+/// `2probe` and `5` sent together, then a second WebSocket with the sid: it is closed, and
+/// `3probe` has arrived before it closed. The public suite reads the probe only once the second
+/// WebSocket has closed, so a `3probe` arriving later is taken for the echo it waits for next.
+/// Replayed side by side, since the second WebSocket overtakes `2probe` only now and then.
+#[actix_web::test]
+async fn the_probe_is_answered_before_a_second_websocket_is_closed() {
+    let server = Server::suite();
+    let replays = (0..8).map(|lane| {
+        let server = &server;
+        async move {
+            for replay in 0..25 {
+                let sid = server.open_polling(EIO).await;
+                let mut ws = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
+                ws.text("2probe").await;
+                ws.text("5").await;
+                let mut second = server.ws(&format!("{EIO}{WS}&sid={sid}")).await;
+                second.closed().await;
+                let answer = ws.arrived();
+                assert_eq!(answer, Some(text("3probe")), "lane {lane}, replay {replay}");
+                ws.text("4hello").await;
+                assert_eq!(ws.data().await, text("4hello"));
+                ws.close().await;
+            }
+        }
+    });
+    futures_util::future::join_all(replays).await;
+}
+
 #[actix_web::test]
 async fn a_pending_poll_ends_when_the_probe_arrives_and_queued_packets_move_to_the_websocket() {
     let server = Server::suite();

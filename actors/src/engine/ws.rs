@@ -237,7 +237,7 @@ impl WsTransport {
         let probe = matches!(&packet, Packet::Ping(data) if &**data == "probe");
         if probe && self.awaiting_probe {
             self.awaiting_probe = false;
-            self.answer_probe(ctx);
+            return self.answer_probe(ctx, packet);
         }
         self.session.do_send(WsIn {
             id: self.id,
@@ -246,15 +246,24 @@ impl WsTransport {
     }
 
     /// Answers an upgrade's `2probe`, then reads nothing more until the answer has been
-    /// handed to the connection. The official server writes `3probe` as it reads `2probe`;
-    /// answered through the session instead, `3probe` could still be on its way while the
-    /// `5` behind it moved the session, and a GET sent after that `5` be refused first.
-    fn answer_probe(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    /// handed to the connection, and only then passes `2probe` on to the session. The
+    /// official server writes `3probe` as it reads `2probe`; answered through the session
+    /// instead, `3probe` could still be on its way while the `5` behind it moved the session,
+    /// and a GET sent after that `5` be refused first. The session learns of the answer once
+    /// it is written, so the refusals it holds back until then (a second WebSocket with this
+    /// sid) never reach the client before `3probe`.
+    fn answer_probe(&mut self, ctx: &mut ws::WebsocketContext<Self>, ping: Packet) {
         ctx.text("3probe");
         // A waiting future holds back the frames read behind `2probe`: it is ready only on
         // the next poll of this context, and the relay writes what a poll produced (here
         // `3probe`, the only frame a probe is sent) before it polls again.
-        ctx.wait(actix::fut::wrap_future(tokio::task::yield_now()));
+        let written = actix::fut::wrap_future(tokio::task::yield_now());
+        ctx.wait(written.map(move |(), act: &mut Self, _| {
+            act.session.do_send(WsIn {
+                id: act.id,
+                packet: ping,
+            });
+        }));
     }
 
     fn fail(

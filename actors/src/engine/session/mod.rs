@@ -52,6 +52,9 @@ struct Probe {
     /// After `2probe`, ends the pending poll with a noop every 100 ms, as the official server
     /// does, so the client can pause polling and send `5`.
     noop: Option<SpawnHandle>,
+    /// Further WebSockets with this sid, refused once `3probe` is written or the probe is
+    /// dropped (their senders dropped), not before (see `WsAttach`).
+    held_refusals: Vec<oneshot::Sender<()>>,
 }
 
 /// One Engine.IO session, whatever its transport, with its Socket.IO namespaces.

@@ -5,12 +5,18 @@ use actix::prelude::*;
 
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 use super::{Farewell, Probe, SessionActor, Transport, WsOut};
 use crate::engine::socket::DisconnectReason;
 use crate::protocol::engineio::{Frame, Packet};
 
 /// How often a probed upgrade ends the pending poll with a noop.
 const UPGRADE_NOOP_EVERY: Duration = Duration::from_millis(100);
+
+/// How many WebSockets refused during an unanswered probe wait for its answer; any more are
+/// refused at once.
+const MAX_HELD_REFUSALS: usize = 4;
 
 impl Probe {
     fn cancel_timers(&self, ctx: &mut Context<SessionActor>) {
@@ -36,15 +42,53 @@ pub enum Attached {
     /// The session's transport.
     Transport,
     /// An upgrade probe. The WebSocket answers its `2probe` with `3probe` itself, and writes
-    /// that answer before it reads on: the client can never see the answer of a GET sent
-    /// after its `5` (refused once the session has moved) before `3probe`.
+    /// that answer before it reads on or passes `2probe` on: the client can never see the
+    /// answer of a GET sent after its `5` (refused once the session has moved), nor a refusal
+    /// held until the probe is answered, before `3probe`.
     Probe,
 }
 
+/// A WebSocket with the sid of a session that already has a probe is refused, as the official
+/// server refuses it; but while that probe's `2probe` is unanswered, the refusal waits for the
+/// answer to be written (or the probe to be dropped). The official server reads the frames of
+/// one connection before the handshake of a later one, so a client that sent `2probe` and then
+/// opened a second WebSocket sees `3probe` before that WebSocket closes; here the probe's
+/// WebSocket may read `2probe` only after the second one reached the session.
 impl Handler<WsAttach> for SessionActor {
-    type Result = Result<Attached, ()>;
+    type Result = ResponseFuture<Result<Attached, ()>>;
 
     fn handle(&mut self, msg: WsAttach, ctx: &mut Context<Self>) -> Self::Result {
+        let answer = match self.attach(ctx, msg) {
+            Ok(answer) => answer,
+            Err(held) => {
+                return Box::pin(async move {
+                    let _ = held.await;
+                    Err(())
+                })
+            }
+        };
+        Box::pin(std::future::ready(answer))
+    }
+}
+
+impl SessionActor {
+    /// Attaches a WebSocket, or refuses it: at once, or (`Err`) when the receiver ends.
+    fn attach(
+        &mut self,
+        ctx: &mut Context<Self>,
+        msg: WsAttach,
+    ) -> Result<Result<Attached, ()>, oneshot::Receiver<()>> {
+        if let Some(probe) = self.probe.as_mut() {
+            if !probe.probed && !self.closed && probe.held_refusals.len() < MAX_HELD_REFUSALS {
+                let (hold, held) = oneshot::channel();
+                probe.held_refusals.push(hold);
+                return Err(held);
+            }
+        }
+        Ok(self.attach_now(ctx, msg))
+    }
+
+    fn attach_now(&mut self, ctx: &mut Context<Self>, msg: WsAttach) -> Result<Attached, ()> {
         match self.transport {
             Transport::PendingWebSocket => {
                 self.transport = Transport::WebSocket {
@@ -72,6 +116,7 @@ impl Handler<WsAttach> for SessionActor {
                     probed: false,
                     timer,
                     noop: None,
+                    held_refusals: Vec::new(),
                 });
                 Ok(Attached::Probe)
             }
@@ -118,6 +163,8 @@ impl SessionActor {
             // The probe's WebSocket has answered `3probe` already (`Attached::Probe`).
             Packet::Ping(data) if &*data == "probe" && !probe.probed => {
                 probe.probed = true;
+                // `3probe` is written: the WebSockets refused meanwhile are told now.
+                probe.held_refusals.clear();
                 // Polls end with a noop while the upgrade completes, the first one 100 ms from
                 // now: a GET sent together with `5` is refused once the upgrade is done.
                 let noop = ctx.run_interval(UPGRADE_NOOP_EVERY, |act, _| {
@@ -176,6 +223,102 @@ impl Handler<WsGone> for SessionActor {
         }
         if matches!(self.transport, Transport::WebSocket { id, .. } if id == msg.id) {
             self.close(ctx, msg.reason, Farewell::Close);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a test fails loudly where its setup does"
+    )]
+
+    use std::sync::Arc;
+
+    use futures_util::FutureExt as _;
+
+    use super::*;
+    use crate::engine::{Engine, EngineConfig, RawHandler, SessionHandle, TransportKind};
+
+    struct Ignore;
+
+    impl RawHandler for Ignore {
+        fn message(&self, _: &SessionHandle, _: Frame) {}
+    }
+
+    /// Stands for a WebSocket: takes what the session writes to it.
+    struct Sink;
+
+    impl Actor for Sink {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<WsOut> for Sink {
+        type Result = ();
+
+        fn handle(&mut self, _: WsOut, _: &mut Context<Self>) {}
+    }
+
+    fn polling_session() -> Addr<SessionActor> {
+        let engine = Engine::raw(EngineConfig::default(), Arc::new(Ignore));
+        engine.shared.open(TransportKind::Polling, "", None).1
+    }
+
+    fn attach(id: u64) -> WsAttach {
+        WsAttach {
+            id,
+            ws: Sink.start().recipient(),
+        }
+    }
+
+    /// Answered once the session has handled everything sent to it before.
+    async fn handled(session: &Addr<SessionActor>) {
+        let nothing = WsIn {
+            id: 0,
+            packet: Packet::Noop,
+        };
+        session.send(nothing).await.unwrap();
+    }
+
+    /// The race the public suite's "ignores WebSocket connection with same sid after upgrade"
+    /// can lose on a loaded machine: the second WebSocket reaches the session before the
+    /// probe's WebSocket has read `2probe`. Its refusal waits for the answer to `2probe`.
+    #[actix::test]
+    async fn a_second_websocket_is_refused_only_once_the_probe_is_answered() {
+        let session = polling_session();
+        let probe = session.send(attach(1)).await.unwrap();
+        assert_eq!(probe, Ok(Attached::Probe));
+        let mut second = Box::pin(session.send(attach(2)));
+        handled(&session).await;
+        assert!(
+            second.as_mut().now_or_never().is_none(),
+            "refused too early"
+        );
+        let ping = WsIn {
+            id: 1,
+            packet: Packet::Ping("probe".into()),
+        };
+        session.do_send(ping);
+        assert_eq!(second.await.unwrap(), Err(()));
+    }
+
+    #[actix::test]
+    async fn refusals_held_for_a_probe_are_bounded_and_end_with_it() {
+        let session = polling_session();
+        session.send(attach(1)).await.unwrap().unwrap();
+        let held: Vec<_> = (0..MAX_HELD_REFUSALS as u64)
+            .map(|id| session.send(attach(id + 2)))
+            .collect();
+        let over = session.send(attach(99)).await.unwrap();
+        assert_eq!(over, Err(()), "refused at once past the bound");
+        let gone = WsGone {
+            id: 1,
+            reason: DisconnectReason::TransportClose,
+        };
+        session.do_send(gone);
+        for answer in futures_util::future::join_all(held).await {
+            assert_eq!(answer.unwrap(), Err(()));
         }
     }
 }
