@@ -113,12 +113,12 @@ async fn attachments_cross_nodes() {
         )
         .await;
         assert_eq!(status, 201, "{ticket}");
-        let res = awc::Client::new()
-            .put(ticket["uploadUrl"].as_str().unwrap())
-            .insert_header(("Content-Type", "image/png"))
-            .send_body(image.clone())
-            .await
-            .unwrap();
+        // Every header the ticket names is signed (S3's If-None-Match among them).
+        let mut put = awc::Client::new().put(ticket["uploadUrl"].as_str().unwrap());
+        for (name, value) in ticket["headers"].as_object().unwrap() {
+            put = put.insert_header((name.as_str(), value.as_str().unwrap()));
+        }
+        let res = put.send_body(image.clone()).await.unwrap();
         assert_eq!(res.status(), 200);
         let id = ticket["attachmentId"].as_str().unwrap().to_string();
         let (status, _, _) = call(
