@@ -39,6 +39,21 @@ struct UserEvent<'a> {
     payload: Option<&'a RawValue>,
 }
 
+impl UserEvent<'_> {
+    /// An event of `kind` about no conversation, with nothing beside it.
+    fn of(kind: Change) -> Self {
+        UserEvent {
+            kind,
+            conversation_id: Uuid::nil(),
+            conversation: None,
+            family: None,
+            by: None,
+            event: None,
+            payload: None,
+        }
+    }
+}
+
 /// The events [`Publisher::tell_user`] sends, the only ones a `told` event may name.
 pub const TOLD_EVENTS: &[&str] = &["contact:request", "contact:updated"];
 
@@ -150,13 +165,8 @@ impl Publisher {
     pub async fn family_revoked(&self, user: Uuid, family: Uuid) {
         self.revoked_here(user, family).await;
         let event = UserEvent {
-            kind: Change::Revoked,
-            conversation_id: Uuid::nil(),
-            conversation: None,
             family: Some(family),
-            by: None,
-            event: None,
-            payload: None,
+            ..UserEvent::of(Change::Revoked)
         };
         self.publish_user_event(user, &event);
     }
@@ -165,15 +175,7 @@ impl Publisher {
     /// whatever credentials it was opened with.
     pub async fn user_gone(&self, user: Uuid) {
         self.gone_here(user).await;
-        let event = UserEvent {
-            kind: Change::Gone,
-            conversation_id: Uuid::nil(),
-            conversation: None,
-            family: None,
-            by: None,
-            event: None,
-            payload: None,
-        };
+        let event = UserEvent::of(Change::Gone);
         self.publish_user_event(user, &event);
     }
 
@@ -189,17 +191,12 @@ impl Publisher {
     pub async fn block_changed(&self, by: Uuid, user: Uuid, blocked: bool) {
         self.block_here(user, by, blocked).await;
         let event = UserEvent {
-            kind: if blocked {
+            by: Some(by),
+            ..UserEvent::of(if blocked {
                 Change::Blocked
             } else {
                 Change::Unblocked
-            },
-            conversation_id: Uuid::nil(),
-            conversation: None,
-            family: None,
-            by: Some(by),
-            event: None,
-            payload: None,
+            })
         };
         self.publish_user_event(user, &event);
     }
@@ -214,13 +211,9 @@ impl Publisher {
         };
         self.told_here(user, event, &payload).await;
         let remote = UserEvent {
-            kind: Change::Told,
-            conversation_id: Uuid::nil(),
-            conversation: None,
-            family: None,
-            by: None,
             event: Some(event),
             payload: Some(&payload),
+            ..UserEvent::of(Change::Told)
         };
         self.publish_user_event(user, &remote);
     }
@@ -311,19 +304,11 @@ impl Publisher {
     /// back online, and no other presence update of theirs is sent while it is off.
     pub async fn presence_setting_changed(&self, user: Uuid, visible: bool) {
         self.presence_setting_here(user, visible);
-        let event = UserEvent {
-            kind: if visible {
-                Change::Shown
-            } else {
-                Change::Hidden
-            },
-            conversation_id: Uuid::nil(),
-            conversation: None,
-            family: None,
-            by: None,
-            event: None,
-            payload: None,
-        };
+        let event = UserEvent::of(if visible {
+            Change::Shown
+        } else {
+            Change::Hidden
+        });
         self.publish_user_event(user, &event);
     }
 
