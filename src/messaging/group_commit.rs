@@ -21,8 +21,10 @@ use uuid::Uuid;
 use crate::db::DbPool;
 use crate::models::message::{self, Message, Unsequenced, UnsequencedBatch};
 
-/// Sends waiting for a lane beyond this many are refused as if the database were down.
-const QUEUE: usize = 4096;
+/// Sends waiting for the lanes, all together, beyond which a send is refused as if the
+/// database were down: about a second of sends at 7,500 a second, so that a commit slow for a
+/// moment delays sends rather than refusing them (the commit deadline bounds the wait).
+const QUEUE: usize = 8192;
 
 /// One send for a lane.
 struct Job {
@@ -56,9 +58,11 @@ impl MessageWriter {
         batch_sizes: prometheus::Histogram,
     ) -> MessageWriter {
         let announcer = Announcer::default();
-        let lanes = (0..lanes.max(1))
+        let lanes = lanes.max(1);
+        let queue = QUEUE.div_ceil(lanes);
+        let lanes = (0..lanes)
             .map(|_| {
-                let (tx, rx) = mpsc::channel(QUEUE);
+                let (tx, rx) = mpsc::channel(queue);
                 tokio::spawn(run_lane(
                     Lane {
                         pool: pool.clone(),
